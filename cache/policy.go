@@ -1,0 +1,140 @@
+package cache
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// Policy holds the freshness rules. Every decision is a pure function of a
+// Policy, an entry and a wall-clock instant, so that a table test can reach
+// each of them without a clock or a network.
+type Policy struct {
+	// TTL is how long a fetched value is fresh. Zero: never fresh, every
+	// request goes upstream (still single-flight).
+	TTL time.Duration
+	// MaxStale is how long past its TTL a value may still be served while
+	// Secrets Manager fails transiently.
+	MaxStale time.Duration
+	// ForceInterval is the least time between two upstream calls that a
+	// forced refresh may cause for one secret.
+	ForceInterval time.Duration
+	// BackoffBase and BackoffMax bound the wait after a failed fetch:
+	// BackoffBase doubled per consecutive failure, capped at BackoffMax.
+	BackoffBase, BackoffMax time.Duration
+}
+
+// entry is what the cache knows about one key. Entries are immutable: every
+// change publishes a new one, so readers never lock.
+type entry struct {
+	secret    *Secret   // last good value; nil before one, or after a permanent failure
+	fetchedAt time.Time // when secret was fetched, by the wall clock
+	attemptAt time.Time // when the last upstream call started
+	err       *UpstreamError
+	failures  int       // consecutive failed fetches
+	retryAt   time.Time // no upstream call before this, unless forced
+}
+
+// Action is what to do with a request, given the entry it finds.
+type Action int
+
+const (
+	// ServeFresh: answer from the cache.
+	ServeFresh Action = iota
+	// Fetch: call upstream (or join the call in flight) and wait for it.
+	Fetch
+	// ServeStale: answer the expired value with a warning, no upstream call.
+	ServeStale
+	// ServeStaleAndRefresh: answer the expired value at once and start a
+	// fetch in the background.
+	ServeStaleAndRefresh
+	// FailFast: answer the last error at once; the backoff forbids a call.
+	FailFast
+)
+
+func (a Action) String() string {
+	return [...]string{"ServeFresh", "Fetch", "ServeStale", "ServeStaleAndRefresh", "FailFast"}[a]
+}
+
+// Fresh reports whether a value fetched at fetchedAt is still fresh at now.
+// The comparison is by the wall clock: Lambda freezes the environment between
+// invocations, and a monotonic reading can stand still while it is frozen.
+func (p Policy) Fresh(fetchedAt, now time.Time) bool {
+	return p.TTL > 0 && now.Sub(fetchedAt) < p.TTL
+}
+
+// Servable reports whether an expired value fetched at fetchedAt may still be
+// served at now while upstream fails transiently.
+func (p Policy) Servable(fetchedAt, now time.Time) bool {
+	return now.Sub(fetchedAt) < p.TTL+p.MaxStale
+}
+
+// Decide chooses the action for a request that finds e (nil: never fetched).
+func (p Policy) Decide(e *entry, now time.Time, force bool) Action {
+	if e == nil {
+		return Fetch
+	}
+	hasValue := e.secret != nil
+	if hasValue && !force && p.Fresh(e.fetchedAt, now) {
+		return ServeFresh
+	}
+	if force {
+		// The fetch itself enforces ForceInterval, sharing its result.
+		return Fetch
+	}
+	inBackoff := e.failures > 0 && now.Before(e.retryAt)
+	if hasValue && e.failures > 0 && p.Servable(e.fetchedAt, now) {
+		// Upstream is known to be failing: answer now from the stale value
+		// instead of making the caller wait on a likely doomed fetch.
+		if inBackoff {
+			return ServeStale
+		}
+		return ServeStaleAndRefresh
+	}
+	if inBackoff {
+		return FailFast
+	}
+	return Fetch
+}
+
+// ShouldCallUpstream decides, inside the single flight, whether the fetch
+// really calls Secrets Manager. Another flight may have refreshed the entry
+// since the caller looked, and forced refreshes are rate-limited.
+func (p Policy) ShouldCallUpstream(e *entry, now time.Time, force bool) bool {
+	if e == nil {
+		return true
+	}
+	if force {
+		return e.attemptAt.IsZero() || now.Sub(e.attemptAt) >= p.ForceInterval
+	}
+	if e.secret != nil && p.Fresh(e.fetchedAt, now) {
+		return false
+	}
+	return e.failures == 0 || !now.Before(e.retryAt)
+}
+
+// Backoff is the wait after the n-th consecutive failure (n >= 1): the base
+// doubled n-1 times, capped, with "equal jitter" (half fixed, half random) so
+// that many environments failing together do not retry in lockstep.
+// jitter is a number in [0, 1).
+func (p Policy) Backoff(n int, jitter float64) time.Duration {
+	d := p.BackoffBase
+	for i := 1; i < n && d < p.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, p.BackoffMax)
+	return d/2 + time.Duration(jitter*float64(d/2))
+}
+
+// afterFailure is the entry that follows a failed upstream call.
+func (p Policy) afterFailure(prev *entry, err *UpstreamError, started time.Time) *entry {
+	next := &entry{attemptAt: started, err: err, failures: 1}
+	if prev != nil {
+		next.failures = prev.failures + 1
+		if err.Transient {
+			// Keep the last good value: it may be served until MaxStale.
+			next.secret, next.fetchedAt = prev.secret, prev.fetchedAt
+		}
+	}
+	next.retryAt = started.Add(p.Backoff(next.failures, rand.Float64()))
+	return next
+}

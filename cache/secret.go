@@ -1,0 +1,219 @@
+package cache
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+	"unicode/utf8"
+)
+
+// Secret is one version of one secret as Secrets Manager returned it. It is
+// never modified once published to the cache, except by Wipe at shutdown.
+type Secret struct {
+	ARN           string
+	Name          string
+	VersionID     string
+	VersionStages []string
+	CreatedDate   time.Time
+
+	// String holds SecretString's bytes; nil when the secret is binary.
+	String []byte
+	// Binary holds SecretBinary; nil when the secret is a string.
+	Binary []byte
+
+	// doc is the SecretString parsed as a Starfleet document of slices. It
+	// is built once, when the cache stores the primary secret.
+	doc    *Document
+	docErr error
+}
+
+// Document is a Starfleet secret: a JSON object whose top-level keys are
+// slices.
+type Document struct {
+	slices map[string]*Slice
+}
+
+// Slice is one top-level value of a Document, kept as the exact bytes stored
+// in Secrets Manager so that serving it never re-marshals.
+type Slice struct {
+	Raw  json.RawMessage
+	ETag string
+	// fields holds the members of an object slice for /secret/{slice}/{key};
+	// nil when the slice is not an object.
+	fields map[string]json.RawMessage
+}
+
+// Slice returns the named slice.
+func (d *Document) Slice(name string) (*Slice, bool) {
+	s, ok := d.slices[name]
+	return s, ok
+}
+
+// Len is the number of slices.
+func (d *Document) Len() int { return len(d.slices) }
+
+// Field returns the value of one member of an object slice. isObject is
+// false when the slice is not a JSON object at all.
+func (s *Slice) Field(key string) (value json.RawMessage, found, isObject bool) {
+	if s.fields == nil {
+		return nil, false, false
+	}
+	v, ok := s.fields[key]
+	return v, ok, true
+}
+
+// Document returns the parsed Starfleet document, or why the secret is not
+// one. The error names the problem, never the content.
+func (s *Secret) Document() (*Document, error) {
+	if s.doc == nil && s.docErr == nil {
+		return nil, &UpstreamError{Code: CodeNotJSONObject, Err: errors.New("secret was not parsed as a Starfleet document")}
+	}
+	return s.doc, s.docErr
+}
+
+// parseDocument parses s.String into slices. etagKey keys the HMAC that
+// derives ETags, so that an ETag reveals nothing about a low-entropy value.
+func (s *Secret) parseDocument(etagKey []byte) {
+	doc, err := ParseDocument(s.String)
+	if err != nil {
+		s.docErr = &UpstreamError{Code: CodeNotJSONObject, Err: err}
+		return
+	}
+	for name, sl := range doc.slices {
+		sl.ETag = etag(etagKey, s.VersionID, name, sl.Raw)
+	}
+	s.doc = doc
+}
+
+// ParseDocument parses a Starfleet secret. It accepts exactly one JSON object
+// of valid UTF-8 with unique keys; anything else is an error that describes
+// the shape of the problem without quoting the input.
+func ParseDocument(raw []byte) (*Document, error) {
+	if raw == nil {
+		return nil, errors.New("secret has no SecretString (binary secrets cannot hold slices)")
+	}
+	if !utf8.Valid(raw) {
+		return nil, errors.New("secret is not valid UTF-8")
+	}
+	members, err := parseObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("secret is not a JSON object of slices: %w", err)
+	}
+	doc := &Document{slices: make(map[string]*Slice, len(members))}
+	for name, value := range members {
+		sl := &Slice{Raw: value}
+		if len(value) > 0 && value[0] == '{' {
+			fields, err := parseObject(value)
+			if err != nil {
+				return nil, fmt.Errorf("slice %q: %w", name, err)
+			}
+			sl.fields = fields
+		}
+		doc.slices[name] = sl
+	}
+	return doc, nil
+}
+
+// parseObject splits a JSON object into its members' raw bytes, rejecting
+// duplicate keys (encoding/json would silently keep the last one, so two
+// deploy tools could disagree on which value is live) and trailing data.
+func parseObject(raw []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, describeSyntax(err)
+	}
+	if delim, ok := tok.(json.Delim); !ok || delim != '{' {
+		return nil, fmt.Errorf("top level is %s, want an object", kindOf(tok))
+	}
+	members := make(map[string]json.RawMessage)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, describeSyntax(err)
+		}
+		key := tok.(string) // inside an object the decoder only yields string keys
+		if _, dup := members[key]; dup {
+			return nil, fmt.Errorf("duplicate key %q", key)
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, describeSyntax(err)
+		}
+		members[key] = value
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, describeSyntax(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the top-level object")
+	}
+	return members, nil
+}
+
+// describeSyntax keeps the offset of a syntax error but drops anything that
+// could quote the input.
+func describeSyntax(err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Errorf("invalid JSON at byte %d", syn.Offset)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("JSON ends early")
+	}
+	return errors.New("invalid JSON")
+}
+
+func kindOf(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		if v == '[' {
+			return "an array"
+		}
+		return "a delimiter"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return "not an object"
+}
+
+// etag derives an entity tag for one slice: it changes whenever the version
+// or the bytes change, and being keyed it cannot be used to guess a value.
+func etag(key []byte, versionID, slice string, raw []byte) string {
+	mac := hmac.New(sha256.New, key)
+	io.WriteString(mac, versionID)
+	mac.Write([]byte{0})
+	io.WriteString(mac, slice)
+	mac.Write([]byte{0})
+	mac.Write(raw)
+	return `"` + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:15]) + `"`
+}
+
+// Wipe overwrites every copy of secret material this value holds. Call it
+// only when nothing can read the value any more (at shutdown, after the
+// server stopped).
+func (s *Secret) Wipe() {
+	clear(s.String)
+	clear(s.Binary)
+	if s.doc != nil {
+		for _, sl := range s.doc.slices {
+			clear(sl.Raw)
+			for _, v := range sl.fields {
+				clear(v)
+			}
+		}
+	}
+}

@@ -1,0 +1,159 @@
+package cache
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Key names one version of one secret the way GetSecretValue does.
+type Key struct {
+	SecretID     string // name or ARN
+	VersionID    string
+	VersionStage string
+}
+
+// StageCurrent is the stage Secrets Manager moves to each new version.
+const StageCurrent = "AWSCURRENT"
+
+// Normalize fills in the stage a request means when it names neither a
+// version nor a stage. The stage is then always sent explicitly: the moto
+// emulator answers a request without one from a stale version after
+// UpdateSecretVersionStage, and being explicit is correct on AWS too.
+func (k Key) Normalize() Key {
+	if k.VersionID == "" && k.VersionStage == "" {
+		k.VersionStage = StageCurrent
+	}
+	return k
+}
+
+func (k Key) flightKey() string {
+	return k.SecretID + "\x00" + k.VersionID + "\x00" + k.VersionStage
+}
+
+// Source is where secret values come from.
+type Source interface {
+	// GetSecretValue fetches one version. Errors should be classifiable by
+	// Classify (AWS API errors, network errors, or *UpstreamError).
+	GetSecretValue(ctx context.Context, key Key) (*Secret, error)
+}
+
+// SecretsManager reads secrets from AWS Secrets Manager.
+type SecretsManager struct {
+	client *secretsmanager.Client
+}
+
+// NewSecretsManager builds a source from the standard AWS configuration chain
+// (environment, shared files, container and instance credentials), so every
+// AWS SDK variable works unchanged, AWS_ENDPOINT_URL_SECRETS_MANAGER and
+// AWS_ENDPOINT_URL included. region overrides the chain's region when set.
+func NewSecretsManager(ctx context.Context, region string) (*SecretsManager, error) {
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			// The SDK's client-side retry quota would turn an outage into
+			// local "retry quota exceeded" errors that outlast it; our own
+			// backoff already spaces the calls.
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+	}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, errors.New("no AWS region: set STARFLEET_SECRET_REGION or AWS_REGION")
+	}
+	return &SecretsManager{client: secretsmanager.NewFromConfig(cfg)}, nil
+}
+
+// GetSecretValue implements Source.
+func (s *SecretsManager) GetSecretValue(ctx context.Context, key Key) (*Secret, error) {
+	key = key.Normalize()
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(key.SecretID)}
+	if key.VersionID != "" {
+		in.VersionId = aws.String(key.VersionID)
+	}
+	if key.VersionStage != "" {
+		in.VersionStage = aws.String(key.VersionStage)
+	}
+	out, err := s.client.GetSecretValue(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	sec := &Secret{
+		ARN:           aws.ToString(out.ARN),
+		Name:          aws.ToString(out.Name),
+		VersionID:     aws.ToString(out.VersionId),
+		VersionStages: out.VersionStages,
+		CreatedDate:   aws.ToTime(out.CreatedDate),
+		Binary:        out.SecretBinary,
+	}
+	if out.SecretString != nil {
+		sec.String = []byte(*out.SecretString)
+	}
+	return sec, nil
+}
+
+// File serves one secret from a local JSON file, for development without an
+// AWS account. The file is read on every fetch, so an edit is seen within one
+// TTL, like a rotation.
+type File struct {
+	path     string
+	secretID string
+	// versionKey keys the version id derived from the content, so the id
+	// changes with every edit yet reveals nothing about a short value.
+	versionKey []byte
+}
+
+// NewFile serves the file at path as the secret named secretID.
+func NewFile(path, secretID string) *File {
+	return &File{path: path, secretID: secretID, versionKey: []byte(rand.Text())}
+}
+
+// GetSecretValue implements Source.
+func (f *File) GetSecretValue(_ context.Context, key Key) (*Secret, error) {
+	key = key.Normalize()
+	if key.SecretID != f.secretID || (key.VersionStage != "" && key.VersionStage != StageCurrent) {
+		return nil, &UpstreamError{Code: CodeNotFound, Err: fmt.Errorf("the local file source holds only secret %q at stage %s", f.secretID, StageCurrent)}
+	}
+	content, err := os.ReadFile(f.path)
+	if err != nil {
+		// os errors name the path and the cause, never the content.
+		return nil, &UpstreamError{Code: CodeFileUnreadable, Err: err}
+	}
+	info, err := os.Stat(f.path)
+	if err != nil {
+		return nil, &UpstreamError{Code: CodeFileUnreadable, Err: err}
+	}
+	mac := hmac.New(sha256.New, f.versionKey)
+	mac.Write(content)
+	versionID := hex.EncodeToString(mac.Sum(nil)[:16])
+	if key.VersionID != "" && key.VersionID != versionID {
+		return nil, &UpstreamError{Code: CodeNotFound, Err: errors.New("the local file source has no such version")}
+	}
+	return &Secret{
+		ARN:           "arn:aws:secretsmanager:local:000000000000:secret:" + f.secretID,
+		Name:          f.secretID,
+		VersionID:     versionID,
+		VersionStages: []string{StageCurrent},
+		CreatedDate:   info.ModTime().UTC(),
+		String:        content,
+	}, nil
+}

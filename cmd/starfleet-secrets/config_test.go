@@ -1,0 +1,172 @@
+package main
+
+import (
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv ...string) LookupFunc {
+	m := map[string]string{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(env("AWS_SESSION_TOKEN", "tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		SecretID: "Starfleet", VersionStage: "AWSCURRENT", TTL: 300 * time.Second,
+		MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second, Port: 2773,
+		LogLevel: slog.LevelInfo, Token: "tok", CacheSize: 1000,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestLoadConfigEverything(t *testing.T) {
+	c, err := LoadConfig(env(
+		"STARFLEET_SECRET_ID", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:Starfleet-AbCdEf",
+		"STARFLEET_SECRET_REGION", "eu-west-1",
+		"AWS_REGION", "us-east-1",
+		"STARFLEET_SECRETS_TTL", "90",
+		"STARFLEET_SECRETS_MAX_STALE", "1h",
+		"STARFLEET_SECRETS_VERSION_STAGE", "AWSPENDING",
+		"STARFLEET_SECRETS_PORT", "9000",
+		"STARFLEET_SECRETS_ALLOW", " STARFLEET, GitHubSyncWorker ,",
+		"STARFLEET_SECRETS_FILE", "x.json",
+		"STARFLEET_SECRETS_FETCH_TIMEOUT", "1500ms",
+		"STARFLEET_SECRETS_LOG_LEVEL", "DEBUG",
+		"STARFLEET_SECRETS_TOKEN", "explicit",
+		"AWS_SESSION_TOKEN", "session",
+		"STARFLEET_SECRETS_CACHE_SIZE", "7",
+		"AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001",
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		SecretID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:Starfleet-AbCdEf", Region: "eu-west-1",
+		VersionStage: "AWSPENDING", TTL: 90 * time.Second, MaxStale: time.Hour, FetchTimeout: 1500 * time.Millisecond,
+		Port: 9000, Allow: []string{"STARFLEET", "GitHubSyncWorker"}, File: "x.json", LogLevel: slog.LevelDebug,
+		Token: "explicit", CacheSize: 7, RuntimeAPI: "127.0.0.1:9001",
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got %+v\nwant %+v", c, want)
+	}
+	if !c.InLambda() {
+		t.Error("InLambda false with AWS_LAMBDA_RUNTIME_API set")
+	}
+}
+
+// TestAWSLayerAliases checks every variable of the AWS Parameters and
+// Secrets Lambda Extension, alone and losing to ours.
+func TestAWSLayerAliases(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   LookupFunc
+		check func(Config) bool
+	}{
+		{"SECRETS_MANAGER_TTL", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TTL", "3600"),
+			func(c Config) bool { return c.TTL == time.Hour }}, // not clamped to 300
+		{"ours wins over SECRETS_MANAGER_TTL", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TTL", "3600", "STARFLEET_SECRETS_TTL", "10s"),
+			func(c Config) bool { return c.TTL == 10*time.Second }},
+		{"CACHE_ENABLED=false", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "false"),
+			func(c Config) bool { return c.TTL == 0 }},
+		{"CACHE_ENABLED=true", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "true"),
+			func(c Config) bool { return c.TTL == defaultTTL }},
+		{"HTTP_PORT", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2774"),
+			func(c Config) bool { return c.Port == 2774 }},
+		{"ours wins over HTTP_PORT", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2774", "STARFLEET_SECRETS_PORT", "2775"),
+			func(c Config) bool { return c.Port == 2775 }},
+		{"LOG_LEVEL", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", "warn"),
+			func(c Config) bool { return c.LogLevel == slog.LevelWarn }},
+		{"ours wins over LOG_LEVEL", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", "warn", "STARFLEET_SECRETS_LOG_LEVEL", "none"),
+			func(c Config) bool { return c.LogOff }},
+		{"CACHE_SIZE", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "5"),
+			func(c Config) bool { return c.CacheSize == 5 }},
+		{"ours wins over CACHE_SIZE", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "5", "STARFLEET_SECRETS_CACHE_SIZE", "6"),
+			func(c Config) bool { return c.CacheSize == 6 }},
+		{"TIMEOUT_MILLIS", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TIMEOUT_MILLIS", "250"),
+			func(c Config) bool { return c.FetchTimeout == 250*time.Millisecond }},
+		{"TIMEOUT_MILLIS=0 keeps a bound", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TIMEOUT_MILLIS", "0"),
+			func(c Config) bool { return c.FetchTimeout == defaultFetchTimeout }},
+		{"ours wins over TIMEOUT_MILLIS", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TIMEOUT_MILLIS", "250", "STARFLEET_SECRETS_FETCH_TIMEOUT", "2s"),
+			func(c Config) bool { return c.FetchTimeout == 2*time.Second }},
+		{"token order", env("AWS_TOKEN", "a", "AWS_SESSION_TOKEN", "b", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "c"),
+			func(c Config) bool { return c.Token == "a" }},
+		{"SnapStart token", env("AWS_CONTAINER_AUTHORIZATION_TOKEN", "c"),
+			func(c Config) bool { return c.Token == "c" }},
+		{"region fallback", env("AWS_SESSION_TOKEN", "t", "AWS_REGION", "ap-south-1"),
+			func(c Config) bool { return c.Region == "ap-south-1" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("unexpected config %+v", c)
+			}
+		})
+	}
+}
+
+func TestLoadConfigReportsEveryProblem(t *testing.T) {
+	_, err := LoadConfig(env(
+		"STARFLEET_SECRETS_TTL", "soon",
+		"STARFLEET_SECRETS_MAX_STALE", "-1m",
+		"STARFLEET_SECRETS_PORT", "70000",
+		"STARFLEET_SECRETS_LOG_LEVEL", "loud",
+		"STARFLEET_SECRETS_FETCH_TIMEOUT", "0",
+		"STARFLEET_SECRETS_CACHE_SIZE", "0",
+		"STARFLEET_SECRETS_ALLOW", "ok,bad\x01name",
+		"PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "maybe",
+	))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		"STARFLEET_SECRETS_TTL=\"soon\"", "STARFLEET_SECRETS_MAX_STALE=\"-1m\"", "STARFLEET_SECRETS_PORT=\"70000\"",
+		"STARFLEET_SECRETS_LOG_LEVEL=\"loud\"", "STARFLEET_SECRETS_FETCH_TIMEOUT=\"0\"", "STARFLEET_SECRETS_CACHE_SIZE",
+		"STARFLEET_SECRETS_ALLOW", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "no token",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+}
+
+func TestTokenIsNeverQuoted(t *testing.T) {
+	_, err := LoadConfig(env("STARFLEET_SECRETS_TOKEN", "super-secret-token", "STARFLEET_SECRETS_PORT", "x"))
+	if err == nil || strings.Contains(err.Error(), "super-secret-token") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"0", 0, true}, {"300", 300 * time.Second, true}, {"5m", 5 * time.Minute, true},
+		{"1h30m", 90 * time.Minute, true}, {"250ms", 250 * time.Millisecond, true},
+		{"-1", 0, false}, {"-5s", 0, false}, {"5 minutes", 0, false}, {"", 0, false},
+		{"99999999999999", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseDuration(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseDuration(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}

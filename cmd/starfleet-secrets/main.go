@@ -1,0 +1,221 @@
+// Command starfleet-secrets is a Lambda extension (and, outside Lambda, a
+// local sidecar) that serves slices of the Starfleet secret from an
+// in-memory cache on http://127.0.0.1:2773.
+//
+// This file only wires the packages together and runs the lifecycle in the
+// order the interface contract sets: configure, listen, register, prefetch,
+// serve events, shut down.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/extension"
+	"github.com/starfleet/starfleet-secrets/server"
+)
+
+// Set at link time by the Makefile.
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+// Error types reported to Lambda; they appear in the function's logs.
+const (
+	errConfigInvalid = "Extension.ConfigInvalid"
+	errListenFailed  = "Extension.ListenFailed"
+	errEventLoop     = "Extension.EventLoopFailed"
+)
+
+// localShutdownBudget is how long a local sidecar gives in-flight requests
+// after SIGTERM; ECS's default stop timeout is 30 s, so 5 s is safe.
+const localShutdownBudget = 5 * time.Second
+
+func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "--version" || os.Args[1] == "-version") {
+		fmt.Printf("starfleet-secrets %s (commit %s)\n", version, commit)
+		return
+	}
+	os.Exit(run(os.LookupEnv, os.Stderr))
+}
+
+func run(lookup LookupFunc, logOut io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	cfg, err := LoadConfig(lookup)
+	log := newLogger(cfg, logOut)
+	runtimeAPI, _, _ := lookup.first("AWS_LAMBDA_RUNTIME_API")
+	var ext *extension.Client
+	if runtimeAPI != "" {
+		ext = extension.NewClient(runtimeAPI, nil)
+	}
+	if err != nil {
+		return failInit(ctx, ext, log, errConfigInvalid, err)
+	}
+
+	// Listen before registering: the runtime starts once every extension
+	// has registered, and its first request must not meet a closed port.
+	ln, err := server.Listen(cfg.Port)
+	if err != nil {
+		return failInit(ctx, ext, log, errListenFailed, err)
+	}
+	if ext != nil {
+		if _, err := ext.Register(ctx, extensionName(), extension.Invoke, extension.Shutdown); err != nil {
+			log.Error("register failed", "event", "register", "error", err.Error())
+			return 1
+		}
+		log.Info("registered", "event", "register", "version", version)
+	}
+
+	// Building the source loads the AWS configuration; it is done after
+	// registering so that it does not delay the function's cold start.
+	src, err := newSource(ctx, cfg)
+	if err != nil {
+		return failInit(ctx, ext, log, errConfigInvalid, err)
+	}
+	secrets := cache.New(cache.Options{
+		Source: src,
+		Policy: cache.Policy{
+			TTL:           cfg.TTL,
+			MaxStale:      cfg.MaxStale,
+			ForceInterval: time.Second,
+			BackoffBase:   time.Second,
+			BackoffMax:    30 * time.Second,
+		},
+		FetchTimeout: cfg.FetchTimeout,
+		Primary:      cache.Key{SecretID: cfg.SecretID, VersionStage: cfg.VersionStage},
+		Size:         cfg.CacheSize,
+		Logger:       log,
+	})
+	api := server.New(server.Options{Store: secrets, Token: cfg.Token, Allow: cfg.Allow, Logger: log})
+	srv := server.NewHTTPServer(api, cfg.FetchTimeout, log)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving", "event", "listen", "addr", ln.Addr().String(), "lambda", ext != nil, "source", sourceName(cfg))
+
+	// Prefetch while the runtime initialises. Requests that arrive first
+	// join this fetch instead of failing.
+	prefetched := make(chan struct{})
+	go func() {
+		defer close(prefetched)
+		if _, err := secrets.Get(ctx, secrets.Primary(), false); err != nil {
+			log.Warn("prefetch failed; requests will retry", "event", "prefetch", "error", err.Error())
+		}
+	}()
+
+	exitCode := 0
+	var deadline time.Time
+	if ext != nil {
+		// Ask for the next event only once the prefetch has settled, so a
+		// pre-warmed environment is frozen with the secret in memory.
+		select {
+		case <-prefetched:
+		case <-ctx.Done():
+		}
+		shutdown, err := ext.Loop(ctx, func(context.Context, extension.Event) {
+			secrets.RefreshIfExpired(secrets.Primary())
+		})
+		switch {
+		case err == nil:
+			deadline = shutdown.Deadline()
+			log.Info("shutdown requested", "event", "shutdown", "reason", shutdown.ShutdownReason)
+		case ctx.Err() != nil:
+			deadline = time.Now().Add(localShutdownBudget)
+		default:
+			log.Error("event loop failed", "event", "next", "error", err.Error())
+			reportCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+			ext.ExitError(reportCtx, errEventLoop, err)
+			cancel()
+			deadline = time.Now().Add(time.Second)
+			exitCode = 1
+		}
+	} else {
+		select {
+		case <-ctx.Done():
+		case err := <-served:
+			log.Error("server stopped", "event", "serve", "error", err.Error())
+			exitCode = 1
+		}
+		deadline = time.Now().Add(localShutdownBudget)
+	}
+	shutdownBefore(deadline, srv, secrets, log)
+	return exitCode
+}
+
+// shutdownBefore stops the server and wipes the cache, finishing before
+// deadline: Lambda kills an extension that overstays it.
+func shutdownBefore(deadline time.Time, srv *http.Server, secrets *cache.Cache, log *slog.Logger) {
+	// Keep a margin for the process to exit after the wipe.
+	deadline = deadline.Add(-100 * time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	// Halfway through, give up on upstream fetches so that requests waiting
+	// on them answer and let Shutdown finish.
+	abort := time.AfterFunc(time.Until(deadline)/2, secrets.Abort)
+	defer abort.Stop()
+	if err := srv.Shutdown(ctx); err != nil {
+		srv.Close()
+	}
+	secrets.Close()
+	log.Info("stopped", "event", "shutdown")
+}
+
+// failInit reports an initialisation failure to Lambda (which requires the
+// extension to register first) and returns the exit code.
+func failInit(ctx context.Context, ext *extension.Client, log *slog.Logger, errorType string, err error) int {
+	log.Error("cannot start", "event", "init_error", "error_type", errorType, "error", err.Error())
+	if ext == nil {
+		return 2
+	}
+	if ext.ExtensionID() == "" {
+		if _, rerr := ext.Register(ctx, extensionName(), extension.Invoke, extension.Shutdown); rerr != nil {
+			log.Error("register failed", "event", "register", "error", rerr.Error())
+			return 1
+		}
+	}
+	if rerr := ext.InitError(ctx, errorType, err); rerr != nil {
+		log.Error("reporting init error failed", "event", "init_error", "error", rerr.Error())
+	}
+	return 1
+}
+
+func newSource(ctx context.Context, cfg Config) (cache.Source, error) {
+	if cfg.File != "" {
+		if _, err := os.Stat(cfg.File); err != nil {
+			return nil, fmt.Errorf("STARFLEET_SECRETS_FILE: %w", err)
+		}
+		return cache.NewFile(cfg.File, cfg.SecretID), nil
+	}
+	return cache.NewSecretsManager(ctx, cfg.Region)
+}
+
+func sourceName(cfg Config) string {
+	if cfg.File != "" {
+		return "file"
+	}
+	return "secretsmanager"
+}
+
+// extensionName is the name Lambda knows the extension by: the executable's
+// base name, as the Extensions API requires.
+func extensionName() string {
+	return filepath.Base(os.Args[0])
+}
+
+func newLogger(cfg Config, out io.Writer) *slog.Logger {
+	if cfg.LogOff {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
+}

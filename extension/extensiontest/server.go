@@ -1,0 +1,729 @@
+// Package extensiontest is a fake of the AWS Lambda Extensions API for tests,
+// in the way net/http/httptest fakes a server.
+//
+// The fake behaves like the platform rather than like a mock: every call after
+// register needs the extension identifier, events are only handed to an
+// /event/next call that is waiting for one, registration closes once the first
+// event is delivered, and an extension that overstays its SHUTDOWN deadline is
+// killed. Tests drive it from the platform's side (Invoke, Shutdown, WaitIdle)
+// and may run a real extension binary against it with Start.
+//
+// Error answers have Lambda's shape, {"errorMessage": ..., "errorType": ...}:
+//
+//	400 Extension.InvalidExtensionName     register without Lambda-Extension-Name
+//	400 InvalidRequestFormat               register body is not {"events": [...]}
+//	400 Extension.InvalidEventType         register for anything but INVOKE, SHUTDOWN
+//	403 Extension.RegistrationClosed       register after the first event was delivered
+//	403 Extension.InvalidExtensionState    register of a name already registered;
+//	                                       init/error after init; an /event/next
+//	                                       superseded by a newer one
+//	403 Extension.TooManyExtensions        more than 10 extensions
+//	403 Extension.MissingExtensionIdentifier no Lambda-Extension-Identifier header
+//	403 Extension.UnknownExtensionIdentifier an identifier register did not hand out
+//	400 Extension.MissingHeader            init/error, exit/error without
+//	                                       Lambda-Extension-Function-Error-Type
+//	404 NotFound, 405 MethodNotAllowed     unknown route, wrong method
+//	500 Extension.ServerClosed             /event/next still waiting at Close
+//
+// The 400s follow the public API reference; the real platform answers a
+// duplicate name with 403 Extension.InvalidExtensionState, and so does the
+// fake.
+package extensiontest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/starfleet/starfleet-secrets/extension"
+)
+
+const (
+	basePath = "/2020-01-01/extension"
+
+	headerName          = "Lambda-Extension-Name"
+	headerID            = "Lambda-Extension-Identifier"
+	headerEventID       = "Lambda-Extension-Event-Identifier"
+	headerErrorType     = "Lambda-Extension-Function-Error-Type"
+	headerAcceptFeature = "Lambda-Extension-Accept-Feature"
+
+	maxRequestBody = 1 << 20
+	maxExtensions  = 10 // Lambda's limit per function
+)
+
+// Errors returned by the platform-side methods.
+var (
+	// ErrClosed is returned by waits that were cut short by Close.
+	ErrClosed = errors.New("extensiontest: server closed")
+	// ErrShutdown is returned by Invoke, Shutdown and WaitIdle once SHUTDOWN
+	// was delivered: like Lambda, the fake sends no event after it.
+	ErrShutdown = errors.New("extensiontest: SHUTDOWN already delivered")
+)
+
+// Options configure a Server. The zero value is ready to use.
+type Options struct {
+	FunctionName    string // default "starfleet-test"
+	FunctionVersion string // default "$LATEST"
+	Handler         string // default "app.handler"
+	AccountID       string // default "123456789012"; also part of the function ARN
+	Region          string // default "us-east-1"; part of the function ARN
+
+	// RegisterStatus, if non-zero, makes every register call fail with this
+	// status and a Lambda-style error body whose errorType is the status
+	// text without spaces ("InternalServerError").
+	RegisterStatus int
+}
+
+// Registration is one successful register call.
+type Registration struct {
+	Name, ID string
+	Events   []string
+}
+
+// ErrorReport is one init/error or exit/error call.
+type ErrorReport struct {
+	ErrorType string // the Lambda-Extension-Function-Error-Type header
+	Body      []byte // the request body, as sent
+}
+
+// Server is a running fake of the Extensions API.
+type Server struct {
+	opts Options
+	srv  *http.Server
+	addr string
+
+	done      chan struct{} // closed by Close; every wait watches it
+	closeOnce sync.Once
+	served    chan struct{} // closed when Serve returned
+
+	mu         sync.Mutex
+	changed    chan struct{} // closed and replaced on every state change
+	exts       []*ext        // in registration order
+	initDone   bool          // an event was delivered: registration is closed
+	shutdown   bool          // SHUTDOWN was delivered
+	faults     []delivery    // scripted answers for the next /event/next calls
+	nextCalls  int
+	initErrors []ErrorReport
+	exitErrors []ErrorReport
+}
+
+// ext is a registered extension. Its fields are guarded by Server.mu.
+type ext struct {
+	reg Registration
+	// pending is non-nil while the extension waits in /event/next with
+	// nothing handed to it yet: the state Lambda calls ready.
+	pending chan delivery
+}
+
+func (e *ext) subscribed(t extension.EventType) bool {
+	return slices.Contains(e.reg.Events, string(t))
+}
+
+// delivery is what a waiting /event/next call answers: an event, a scripted
+// error status, or a dropped connection.
+type delivery struct {
+	event     *extension.Event
+	status    int
+	errorType string
+	message   string
+	drop      bool
+}
+
+// NewServer starts a fake on 127.0.0.1 with a random port. Call Close when
+// done. It panics if it cannot listen, like httptest.NewServer.
+func NewServer(opts Options) *Server {
+	if opts.FunctionName == "" {
+		opts.FunctionName = "starfleet-test"
+	}
+	if opts.FunctionVersion == "" {
+		opts.FunctionVersion = "$LATEST"
+	}
+	if opts.Handler == "" {
+		opts.Handler = "app.handler"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "123456789012"
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("extensiontest: listening: %v", err))
+	}
+	s := &Server{
+		opts:    opts,
+		addr:    ln.Addr().String(),
+		done:    make(chan struct{}),
+		served:  make(chan struct{}),
+		changed: make(chan struct{}),
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(ln) // always ErrServerClosed after Close
+	}()
+	return s
+}
+
+// RuntimeAPI returns the value of AWS_LAMBDA_RUNTIME_API for this server,
+// "127.0.0.1:port".
+func (s *Server) RuntimeAPI() string { return s.addr }
+
+// Close stops the server. Waiting /event/next calls are answered with 500
+// Extension.ServerClosed and waiting methods return ErrClosed. Close blocks
+// until every request in flight is finished; it does not touch processes
+// started with Start.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		// Every handler that blocks also watches s.done, so this returns
+		// once they have written their answers.
+		_ = s.srv.Shutdown(context.Background())
+		<-s.served
+	})
+}
+
+// notifyLocked wakes everything waiting for a change of state.
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// wait calls try with s.mu held until it reports done or an error, sleeping
+// on state changes in between. Whatever try does under the lock happens
+// atomically with its check.
+func (s *Server) wait(ctx context.Context, what string, try func() (bool, error)) error {
+	for {
+		s.mu.Lock()
+		ok, err := try()
+		changed := s.changed
+		s.mu.Unlock()
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("extensiontest: waiting for %s: %w", what, ctx.Err())
+		case <-s.done:
+			return ErrClosed
+		}
+	}
+}
+
+// WaitRegistered waits for the first successful registration and returns it.
+func (s *Server) WaitRegistered(ctx context.Context) (Registration, error) {
+	var r Registration
+	err := s.wait(ctx, "registration", func() (bool, error) {
+		if len(s.exts) == 0 {
+			return false, nil
+		}
+		r = s.exts[0].reg
+		r.Events = slices.Clone(r.Events)
+		return true, nil
+	})
+	return r, err
+}
+
+// Registrations returns every successful registration so far.
+func (s *Server) Registrations() []Registration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := make([]Registration, len(s.exts))
+	for i, e := range s.exts {
+		rs[i] = e.reg
+		rs[i].Events = slices.Clone(e.reg.Events)
+	}
+	return rs
+}
+
+// idleLocked reports whether at least one extension registered and every
+// registered extension waits in /event/next with nothing handed to it.
+func (s *Server) idleLocked() bool {
+	if len(s.exts) == 0 {
+		return false
+	}
+	for _, e := range s.exts {
+		if e.pending == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitIdle waits until the registered extensions are all blocked in
+// /event/next with no event pending: the moment Lambda considers them done
+// (with init, or with the invoke) and may freeze the environment.
+func (s *Server) WaitIdle(ctx context.Context) error {
+	return s.wait(ctx, "idle extension", func() (bool, error) {
+		if s.shutdown {
+			return false, ErrShutdown
+		}
+		return s.idleLocked(), nil
+	})
+}
+
+// NextCalls returns how many /event/next requests arrived, including ones
+// that were rejected or failed on purpose.
+func (s *Server) NextCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nextCalls
+}
+
+// WaitNextCalls waits until at least n /event/next requests arrived. Because
+// a newer /event/next call supersedes a waiting one of the same extension,
+// it is the way to know that a retry has replaced a call the client gave up
+// on before delivering the next event.
+func (s *Server) WaitNextCalls(ctx context.Context, n int) error {
+	return s.wait(ctx, fmt.Sprintf("%d next calls", n), func() (bool, error) {
+		return s.nextCalls >= n, nil
+	})
+}
+
+// Invoke delivers an INVOKE whose deadline is timeout from now. Like Lambda,
+// it waits until every registered extension is in /event/next, then hands
+// the event to those registered for INVOKE, and returns the event sent.
+func (s *Server) Invoke(ctx context.Context, timeout time.Duration) (extension.Event, error) {
+	var ev extension.Event
+	err := s.wait(ctx, "idle extension to invoke", func() (bool, error) {
+		if s.shutdown {
+			return false, ErrShutdown
+		}
+		if !s.idleLocked() {
+			return false, nil
+		}
+		ev = s.newInvoke(time.Now().Add(timeout))
+		s.deliverLocked(ev)
+		return true, nil
+	})
+	return ev, err
+}
+
+// Shutdown delivers SHUTDOWN with reason ("spindown" if empty) and a
+// deadline of now+deadline, once every registered extension is in
+// /event/next. Afterwards no more events are delivered: further /event/next
+// calls block until Close and then fail.
+func (s *Server) Shutdown(ctx context.Context, reason string, deadline time.Duration) (extension.Event, error) {
+	return s.sendShutdown(ctx, reason, time.Now().Add(deadline))
+}
+
+func (s *Server) sendShutdown(ctx context.Context, reason string, deadline time.Time) (extension.Event, error) {
+	if reason == "" {
+		reason = "spindown"
+	}
+	ev := extension.Event{
+		EventType:      extension.Shutdown,
+		ShutdownReason: reason,
+		DeadlineMs:     deadline.UnixMilli(),
+	}
+	err := s.wait(ctx, "idle extension to shut down", func() (bool, error) {
+		if s.shutdown {
+			return false, ErrShutdown
+		}
+		if !s.idleLocked() {
+			return false, nil
+		}
+		s.deliverLocked(ev)
+		return true, nil
+	})
+	if err != nil {
+		return extension.Event{}, err
+	}
+	return ev, nil
+}
+
+// deliverLocked hands ev to every waiting extension registered for its type.
+// The caller has checked that all extensions are waiting.
+func (s *Server) deliverLocked(ev extension.Event) {
+	for _, e := range s.exts {
+		if e.subscribed(ev.EventType) {
+			e.pending <- delivery{event: &ev} // buffered; never blocks
+			e.pending = nil
+		}
+	}
+	s.initDone = true
+	if ev.EventType == extension.Shutdown {
+		s.shutdown = true
+	}
+	s.notifyLocked()
+}
+
+func (s *Server) newInvoke(deadline time.Time) extension.Event {
+	return extension.Event{
+		EventType:  extension.Invoke,
+		DeadlineMs: deadline.UnixMilli(),
+		RequestID:  newID(),
+		InvokedFunctionArn: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s",
+			s.opts.Region, s.opts.AccountID, s.opts.FunctionName),
+		Tracing: &extension.Tracing{
+			Type: "X-Amzn-Trace-Id",
+			Value: fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=1",
+				time.Now().Unix(), randomHex(12), randomHex(8)),
+		},
+	}
+}
+
+// FailNext makes one /event/next call answer status with a Lambda-style
+// error body: the waiting one if there is one, else the next to arrive.
+func (s *Server) FailNext(status int) {
+	s.fault(delivery{
+		status:    status,
+		errorType: statusType(status),
+		message:   "extensiontest: scripted failure",
+	})
+}
+
+// DropNext makes one /event/next call lose its connection mid-answer: the
+// waiting one if there is one, else the next to arrive. The fake writes part
+// of a status line before closing, so the client sees an error; a connection
+// closed before any byte would instead be retried transparently by
+// net/http's transport when it was a reused one.
+func (s *Server) DropNext() {
+	s.fault(delivery{drop: true})
+}
+
+func (s *Server) fault(d delivery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.exts {
+		if e.pending != nil {
+			e.pending <- d
+			e.pending = nil
+			s.notifyLocked()
+			return
+		}
+	}
+	s.faults = append(s.faults, d)
+}
+
+// InitErrors returns the init/error calls received so far.
+func (s *Server) InitErrors() []ErrorReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.initErrors)
+}
+
+// ExitErrors returns the exit/error calls received so far.
+func (s *Server) ExitErrors() []ErrorReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.exitErrors)
+}
+
+// WaitInitError waits for the first init/error call and returns it.
+func (s *Server) WaitInitError(ctx context.Context) (ErrorReport, error) {
+	var r ErrorReport
+	err := s.wait(ctx, "init/error", func() (bool, error) {
+		if len(s.initErrors) == 0 {
+			return false, nil
+		}
+		r = s.initErrors[0]
+		return true, nil
+	})
+	return r, err
+}
+
+// WaitExitError waits for the first exit/error call and returns it.
+func (s *Server) WaitExitError(ctx context.Context) (ErrorReport, error) {
+	var r ErrorReport
+	err := s.wait(ctx, "exit/error", func() (bool, error) {
+		if len(s.exitErrors) == 0 {
+			return false, nil
+		}
+		r = s.exitErrors[0]
+		return true, nil
+	})
+	return r, err
+}
+
+// ServeHTTP routes a request of the Extensions API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var method string
+	var h func(http.ResponseWriter, *http.Request)
+	switch r.URL.Path {
+	case basePath + "/register":
+		method, h = http.MethodPost, s.handleRegister
+	case basePath + "/event/next":
+		method, h = http.MethodGet, s.handleNext
+	case basePath + "/init/error":
+		method, h = http.MethodPost, s.handleInitError
+	case basePath + "/exit/error":
+		method, h = http.MethodPost, s.handleExitError
+	default:
+		writeError(w, http.StatusNotFound, "NotFound", "no route "+r.URL.Path)
+		return
+	}
+	if r.Method != method {
+		w.Header().Set("Allow", method)
+		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed",
+			fmt.Sprintf("%s %s: method not allowed", r.Method, r.URL.Path))
+		return
+	}
+	h(w, r)
+}
+
+func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
+	if st := s.opts.RegisterStatus; st != 0 {
+		writeError(w, st, statusType(st), "extensiontest: scripted register failure")
+		return
+	}
+	name := r.Header.Get(headerName)
+	if name == "" {
+		writeError(w, http.StatusBadRequest, "Extension.InvalidExtensionName", "Empty extension name")
+		return
+	}
+	var req struct {
+		Events []string `json:"events"`
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "InvalidRequestFormat", err.Error())
+		return
+	}
+	for _, ev := range req.Events {
+		if ev != string(extension.Invoke) && ev != string(extension.Shutdown) {
+			writeError(w, http.StatusBadRequest, "Extension.InvalidEventType",
+				fmt.Sprintf("%s: event type not supported for external extensions", ev))
+			return
+		}
+	}
+
+	s.mu.Lock()
+	var status int
+	var errorType, msg string
+	switch {
+	case s.initDone:
+		status, errorType, msg = http.StatusForbidden, "Extension.RegistrationClosed", "Extension registration closed already"
+	case slices.ContainsFunc(s.exts, func(e *ext) bool { return e.reg.Name == name }):
+		status, errorType, msg = http.StatusForbidden, "Extension.InvalidExtensionState", "Extension with this name already registered"
+	case len(s.exts) >= maxExtensions:
+		status, errorType, msg = http.StatusForbidden, "Extension.TooManyExtensions", fmt.Sprintf("Extension limit (%d) reached", maxExtensions)
+	}
+	id := newID()
+	if status == 0 {
+		s.exts = append(s.exts, &ext{reg: Registration{Name: name, ID: id, Events: slices.Clone(req.Events)}})
+		s.notifyLocked()
+	}
+	s.mu.Unlock()
+	if status != 0 {
+		writeError(w, status, errorType, msg)
+		return
+	}
+
+	answer := extension.Registration{
+		FunctionName:    s.opts.FunctionName,
+		FunctionVersion: s.opts.FunctionVersion,
+		Handler:         s.opts.Handler,
+	}
+	// Lambda only sends the account to extensions that ask for it.
+	if strings.Contains(r.Header.Get(headerAcceptFeature), "accountId") {
+		answer.AccountID = s.opts.AccountID
+	}
+	w.Header().Set(headerID, id)
+	writeJSON(w, http.StatusOK, answer)
+}
+
+// lookupLocked finds the extension named by the request's identifier header.
+// If there is none it returns the error answer to send.
+func (s *Server) lookupLocked(r *http.Request) (*ext, *delivery) {
+	id := r.Header.Get(headerID)
+	if id == "" {
+		return nil, &delivery{status: http.StatusForbidden, errorType: "Extension.MissingExtensionIdentifier",
+			message: "Missing " + headerID + " header"}
+	}
+	for _, e := range s.exts {
+		if e.reg.ID == id {
+			return e, nil
+		}
+	}
+	return nil, &delivery{status: http.StatusForbidden, errorType: "Extension.UnknownExtensionIdentifier",
+		message: "Unknown extension " + id}
+}
+
+func (s *Server) handleNext(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.nextCalls++
+	s.notifyLocked()
+	e, reject := s.lookupLocked(r)
+	if reject != nil {
+		s.mu.Unlock()
+		s.answer(w, *reject)
+		return
+	}
+	if len(s.faults) > 0 {
+		d := s.faults[0]
+		s.faults = s.faults[1:]
+		s.mu.Unlock()
+		s.answer(w, d)
+		return
+	}
+	if s.shutdown {
+		// No event follows SHUTDOWN; the environment is going away.
+		s.mu.Unlock()
+		select {
+		case <-r.Context().Done():
+		case <-s.done:
+			s.answer(w, closedAnswer())
+		}
+		return
+	}
+	if e.pending != nil {
+		// The extension gave up on its previous call (its connection may not
+		// have been noticed closed yet) or has two calls going: the newer one
+		// wins, the older one is told it is stale.
+		e.pending <- delivery{status: http.StatusForbidden, errorType: "Extension.InvalidExtensionState",
+			message: "superseded by a newer /event/next call"}
+	}
+	slot := make(chan delivery, 1)
+	e.pending = slot
+	s.notifyLocked()
+	s.mu.Unlock()
+
+	select {
+	case d := <-slot:
+		s.answer(w, d)
+	case <-r.Context().Done():
+		s.abandon(e, slot)
+	case <-s.done:
+		s.abandon(e, slot)
+		s.answer(w, closedAnswer())
+	}
+}
+
+// closedAnswer is what a waiting /event/next call gets at Close.
+func closedAnswer() delivery {
+	return delivery{status: http.StatusInternalServerError, errorType: "Extension.ServerClosed",
+		message: "extensiontest: server closed"}
+}
+
+// abandon forgets a waiting /event/next call that went away. An event
+// already handed to it is lost, as it would be on the real platform.
+func (s *Server) abandon(e *ext, slot chan delivery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.pending == slot {
+		e.pending = nil
+		s.notifyLocked()
+	}
+}
+
+// answer writes d as the answer of an /event/next call.
+func (s *Server) answer(w http.ResponseWriter, d delivery) {
+	switch {
+	case d.drop:
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(http.ErrAbortHandler) // closes the connection all the same
+		}
+		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: appl")
+		_ = conn.Close()
+	case d.event != nil:
+		w.Header().Set(headerEventID, newID())
+		writeJSON(w, http.StatusOK, d.event)
+	default:
+		writeError(w, d.status, d.errorType, d.message)
+	}
+}
+
+func (s *Server) handleInitError(w http.ResponseWriter, r *http.Request) {
+	s.handleErrorReport(w, r, true)
+}
+
+func (s *Server) handleExitError(w http.ResponseWriter, r *http.Request) {
+	s.handleErrorReport(w, r, false)
+}
+
+func (s *Server) handleErrorReport(w http.ResponseWriter, r *http.Request, init bool) {
+	s.mu.Lock()
+	_, reject := s.lookupLocked(r)
+	s.mu.Unlock()
+	if reject != nil {
+		s.answer(w, *reject)
+		return
+	}
+	errorType := r.Header.Get(headerErrorType)
+	if errorType == "" {
+		writeError(w, http.StatusBadRequest, "Extension.MissingHeader", headerErrorType+" not found")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "InvalidRequestFormat", err.Error())
+		return
+	}
+
+	s.mu.Lock()
+	rejected := init && s.initDone
+	switch {
+	case rejected:
+	case init:
+		s.initErrors = append(s.initErrors, ErrorReport{ErrorType: errorType, Body: body})
+	default:
+		s.exitErrors = append(s.exitErrors, ErrorReport{ErrorType: errorType, Body: body})
+	}
+	s.notifyLocked()
+	s.mu.Unlock()
+	if rejected {
+		writeError(w, http.StatusForbidden, "Extension.InvalidExtensionState", "init/error is only allowed during init")
+		return
+	}
+	writeJSON(w, http.StatusAccepted, struct {
+		Status string `json:"status"`
+	}{"OK"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only ever called with plain structs
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, errorType, msg string) {
+	writeJSON(w, status, struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}{msg, errorType})
+}
+
+// statusType names a scripted failure after its status: "InternalServerError".
+func statusType(status int) string {
+	if t := strings.ReplaceAll(http.StatusText(status), " ", ""); t != "" {
+		return t
+	}
+	return fmt.Sprintf("Status%d", status)
+}
+
+// newID returns a random version 4 UUID, the shape of Lambda's identifiers.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

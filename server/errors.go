@@ -1,0 +1,74 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/starfleet/starfleet-secrets/cache"
+)
+
+// apiError is the body of every error answer. Both fields are built from
+// fixed text, validated names and AWS error codes and messages: never from
+// secret material.
+type apiError struct {
+	Code    string `json:"error"`
+	Message string `json:"message"`
+}
+
+// writeError answers status with the contract's JSON error. encoding/json
+// escapes <, > and & too, so a caller-supplied name quoted in message is
+// inert in any browser or log viewer.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	body, _ := json.Marshal(apiError{Code: code, Message: message})
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// upstreamStatus maps a failed fetch to the contract's status: 504 when
+// Secrets Manager did not answer in time, 502 for everything else it or the
+// secret's content got wrong.
+func upstreamStatus(err *cache.UpstreamError) int {
+	if err.Code == cache.CodeTimeout {
+		return http.StatusGatewayTimeout
+	}
+	if err.Code == cache.CodeShuttingDown {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadGateway
+}
+
+// upstreamHints tells the reader of an error what to do about it.
+var upstreamHints = map[string]string{
+	"AccessDeniedException":       "the function's role needs secretsmanager:GetSecretValue on this secret (and kms:Decrypt on its key)",
+	"ResourceNotFoundException":   "check STARFLEET_SECRET_ID and STARFLEET_SECRET_REGION: no secret with that name, version or stage exists there",
+	"DecryptionFailure":           "Secrets Manager could not decrypt the secret: check the KMS key policy and the function's kms:Decrypt permission",
+	"InvalidRequestException":     "the secret may be scheduled for deletion or disabled; restore it in Secrets Manager",
+	"InvalidParameterException":   "Secrets Manager rejected the request's parameters; check the secret id, version id and stage",
+	"UnrecognizedClientException": "the credentials are not valid in this region or account",
+	cache.CodeTimeout:             "Secrets Manager did not answer within STARFLEET_SECRETS_FETCH_TIMEOUT; the next request tries again",
+	cache.CodeConnection:          "could not reach Secrets Manager; check the network path (VPC endpoint or NAT) and try again",
+	cache.CodeInvalidResponse:     "the endpoint's answer was not Secrets Manager's; check AWS_ENDPOINT_URL if set",
+	cache.CodeNotJSONObject:       "the Starfleet secret's SecretString must be a JSON object whose top-level keys are slices",
+	cache.CodeFileUnreadable:      "check STARFLEET_SECRETS_FILE: the file could not be read",
+	"ThrottlingException":         "Secrets Manager is throttling this account; the extension backs off and retries",
+	"InternalServiceError":        "Secrets Manager failed; the extension backs off and retries",
+}
+
+func writeUpstreamError(w http.ResponseWriter, err error) {
+	var uerr *cache.UpstreamError
+	if !errors.As(err, &uerr) {
+		writeError(w, http.StatusBadGateway, "UpstreamError", "fetching the secret failed")
+		return
+	}
+	msg := fmt.Sprintf("fetching the secret failed: %v", uerr.Err)
+	if hint, ok := upstreamHints[uerr.Code]; ok {
+		msg += ". " + hint
+	}
+	writeError(w, upstreamStatus(uerr), uerr.Code, msg)
+}

@@ -1,0 +1,369 @@
+// Package server is the extension's HTTP API on the loopback interface: the
+// routes, the token check, the response headers and the JSON errors of the
+// interface contract. It decides nothing about freshness; it asks a Store.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/starfleet/starfleet-secrets/cache"
+)
+
+// TokenHeader carries the caller's token, under the AWS extension's name so
+// that clients written for it work unchanged.
+const TokenHeader = "X-Aws-Parameters-Secrets-Token"
+
+// Store is what the server reads secrets from; *cache.Cache implements it.
+type Store interface {
+	Get(ctx context.Context, key cache.Key, force bool) (cache.Result, error)
+	Primary() cache.Key
+	Ready() bool
+}
+
+// Options configure the handler.
+type Options struct {
+	Store Store
+	// Token is the value every data request must present. It must not be
+	// empty: the server never serves secrets unauthenticated.
+	Token string
+	// Allow lists the slices this function may read; empty allows all.
+	Allow []string
+	// Now is the wall clock for Age headers; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+type handler struct {
+	store     Store
+	tokenHash [sha256.Size]byte
+	allow     map[string]bool
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// New returns the HTTP API. It panics if o.Token is empty, a programming
+// error: configuration refuses to start without a token.
+func New(o Options) http.Handler {
+	if o.Token == "" {
+		panic("server: empty token")
+	}
+	h := &handler{
+		store:     o.Store,
+		tokenHash: sha256.Sum256([]byte(o.Token)),
+		now:       o.Now,
+		log:       o.Logger,
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if len(o.Allow) > 0 {
+		h.allow = make(map[string]bool, len(o.Allow))
+		for _, s := range o.Allow {
+			h.allow[s] = true
+		}
+	}
+
+	r := chi.NewRouter()
+	// GetHead routes HEAD to the GET handlers; net/http drops the body.
+	r.Use(h.recoverer, commonHeaders, rejectForwarded, onlyGetAndHead, middleware.GetHead)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NotFound", "no such route; the routes are /secret/{slice}, /secret/{slice}/{key}, /secretsmanager/get and /health")
+	})
+	r.MethodNotAllowed(methodNotAllowed)
+	r.Get("/health", h.health)
+	r.Group(func(r chi.Router) {
+		r.Use(h.requireToken)
+		r.Get("/secret/{slice}", h.getSlice)
+		r.Get("/secret/{slice}/{key}", h.getSlice)
+	})
+	return r
+}
+
+// Listen opens the API's listener on the IPv4 loopback interface only: the
+// secrets are for processes in this sandbox, never for the network.
+func Listen(port int) (net.Listener, error) {
+	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("listen on 127.0.0.1:%d: %w", port, err)
+	}
+	return ln, nil
+}
+
+// NewHTTPServer wraps h with timeouts that stop a client from holding a
+// connection by trickling its headers or never reading the answer.
+func NewHTTPServer(h http.Handler, fetchTimeout time.Duration, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		// A request may wait on one upstream fetch; leave room to answer.
+		WriteTimeout:   fetchTimeout + 10*time.Second,
+		IdleTimeout:    5 * time.Minute,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+}
+
+func (h *handler) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				// The panic value is not logged: it could hold anything.
+				h.log.Error("handler panicked", "event", "panic", "path", r.URL.Path)
+				writeError(w, http.StatusInternalServerError, "InternalError", "the extension failed to answer; this is a bug, please report it")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func commonHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rejectForwarded refuses proxied requests: a request that passed through a
+// proxy did not come from this sandbox's own code (SSRF defence, as the AWS
+// agent does).
+func rejectForwarded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Header["X-Forwarded-For"]; ok {
+			writeError(w, http.StatusBadRequest, "ForwardedRequest", "requests carrying X-Forwarded-For are refused: the API is for local callers only")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func onlyGetAndHead(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			methodNotAllowed(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are allowed")
+}
+
+func (h *handler) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := r.Header[TokenHeader]
+		if !ok || len(got) == 0 || got[0] == "" {
+			h.logDenied(r, "MissingToken")
+			writeError(w, http.StatusForbidden, "MissingToken", "set the "+TokenHeader+" header to the function's AWS_SESSION_TOKEN (or STARFLEET_SECRETS_TOKEN)")
+			return
+		}
+		// Hashing first makes the comparison constant-time in the length
+		// too.
+		sum := sha256.Sum256([]byte(got[0]))
+		if subtle.ConstantTimeCompare(sum[:], h.tokenHash[:]) != 1 {
+			h.logDenied(r, "InvalidToken")
+			writeError(w, http.StatusForbidden, "InvalidToken", "the "+TokenHeader+" header does not match the expected token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *handler) logDenied(r *http.Request, code string) {
+	h.log.Warn("request refused", "event", "request_error", "status", http.StatusForbidden, "error_code", code, "path", r.URL.Path)
+}
+
+func (h *handler) health(w http.ResponseWriter, r *http.Request) {
+	status, code := http.StatusOK, "ready"
+	if !h.store.Ready() {
+		status, code = http.StatusServiceUnavailable, "starting"
+	}
+	body, _ := json.Marshal(struct {
+		Status string `json:"status"`
+	}{code})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// getSlice serves /secret/{slice} and /secret/{slice}/{key}.
+func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
+	name, ok := h.pathName(w, r, "slice")
+	if !ok {
+		return
+	}
+	if h.allow != nil && !h.allow[name] {
+		h.logError(r, http.StatusForbidden, "SliceNotAllowed", name)
+		writeError(w, http.StatusForbidden, "SliceNotAllowed", fmt.Sprintf("slice %q is not in STARFLEET_SECRETS_ALLOW for this function", name))
+		return
+	}
+	var key string
+	if chi.URLParam(r, "key") != "" {
+		if key, ok = h.pathName(w, r, "key"); !ok {
+			return
+		}
+	}
+	res, err := h.store.Get(r.Context(), h.store.Primary(), wantsRefresh(r))
+	if err != nil {
+		h.writeFetchError(w, r, err, name)
+		return
+	}
+	doc, err := res.Secret.Document()
+	if err != nil {
+		h.writeFetchError(w, r, err, name)
+		return
+	}
+	slice, ok := doc.Slice(name)
+	if !ok {
+		h.logError(r, http.StatusNotFound, "SliceNotFound", name)
+		writeError(w, http.StatusNotFound, "SliceNotFound", fmt.Sprintf("the secret has no slice %q", name))
+		return
+	}
+	value := slice.Raw
+	if key != "" {
+		v, found, isObject := slice.Field(key)
+		switch {
+		case !isObject:
+			h.logError(r, http.StatusNotFound, "KeyNotFound", name)
+			writeError(w, http.StatusNotFound, "KeyNotFound", fmt.Sprintf("slice %q is not a JSON object, so it has no key %q", name, key))
+			return
+		case !found:
+			h.logError(r, http.StatusNotFound, "KeyNotFound", name)
+			writeError(w, http.StatusNotFound, "KeyNotFound", fmt.Sprintf("slice %q has no key %q", name, key))
+			return
+		}
+		value = v
+	}
+	h.writeValue(w, r, value, slice.ETag, res)
+}
+
+// writeValue answers a secret value with the contract's data headers.
+func (h *handler) writeValue(w http.ResponseWriter, r *http.Request, value []byte, etag string, res cache.Result) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("ETag", etag)
+	hdr.Set("Age", strconv.FormatInt(ageSeconds(res.FetchedAt, h.now()), 10))
+	if res.Stale {
+		hdr.Set("Warning", `110 - "Response is Stale"`)
+	}
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(value)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(value)
+}
+
+func (h *handler) writeFetchError(w http.ResponseWriter, r *http.Request, err error, name string) {
+	if r.Context().Err() != nil {
+		return // the caller is gone; nobody reads an answer
+	}
+	status := http.StatusBadGateway
+	code := "UpstreamError"
+	var uerr *cache.UpstreamError
+	if errors.As(err, &uerr) {
+		status, code = upstreamStatus(uerr), uerr.Code
+	}
+	h.logError(r, status, code, name)
+	writeUpstreamError(w, err)
+}
+
+func (h *handler) logError(r *http.Request, status int, code, slice string) {
+	h.log.Info("request failed", "event", "request_error", "status", status, "error_code", code, "slice", slice)
+}
+
+// pathName extracts and validates a slice or key name from the path, writing
+// the 400 itself when it is malformed.
+func (h *handler) pathName(w http.ResponseWriter, r *http.Request, param string) (string, bool) {
+	raw := chi.URLParam(r, param)
+	name, err := url.PathUnescape(raw)
+	if err == nil {
+		err = ValidateName(name)
+	}
+	if err != nil {
+		h.logError(r, http.StatusBadRequest, "InvalidName", "")
+		writeError(w, http.StatusBadRequest, "InvalidName", fmt.Sprintf("the %s name in the path is malformed: %v", param, err))
+		return "", false
+	}
+	return name, true
+}
+
+// MaxNameLength bounds slice and key names.
+const MaxNameLength = 256
+
+// ValidateName accepts what a slice or key name can reasonably be: 1 to 256
+// bytes of UTF-8 with no control characters.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("empty")
+	case len(name) > MaxNameLength:
+		return fmt.Errorf("longer than %d bytes", MaxNameLength)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("not valid UTF-8")
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return fmt.Errorf("contains a control character")
+	}
+	return nil
+}
+
+// wantsRefresh reports whether the caller asked to bypass the cache.
+func wantsRefresh(r *http.Request) bool {
+	for _, v := range r.Header.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "no-cache") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// etagMatches implements If-None-Match's weak comparison over a list.
+func etagMatches(header, etag string) bool {
+	if header == "" || etag == "" {
+		return false
+	}
+	for _, candidate := range strings.Split(header, ",") {
+		candidate = strings.TrimPrefix(strings.TrimSpace(candidate), "W/")
+		if candidate == "*" || candidate == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// ageSeconds is the Age header's value: whole seconds since fetchedAt, never
+// negative even if the wall clock stepped back.
+func ageSeconds(fetchedAt, now time.Time) int64 {
+	return max(int64(now.Sub(fetchedAt)/time.Second), 0)
+}
