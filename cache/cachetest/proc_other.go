@@ -1,0 +1,9 @@
+//go:build !unix
+
+package cachetest
+
+import "os/exec"
+
+func setProcAttrs(*exec.Cmd) {}
+
+func killGroup(cmd *exec.Cmd) error { return cmd.Process.Kill() }
