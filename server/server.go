@@ -263,6 +263,10 @@ func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
 		value = v
 	}
 	h.writeValue(w, r, value, slice.ETag, res)
+	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+		h.log.Debug("served", "event", "read", "slice", name, "key", key, "stale", res.Stale,
+			"version_id", res.Secret.VersionID, "age_s", ageSeconds(res.FetchedAt, h.now()))
+	}
 }
 
 // writeValue answers a secret value with the contract's data headers.
