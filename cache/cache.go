@@ -124,9 +124,18 @@ func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
 		return Result{}, e.err
 	}
 	ch := c.flights.DoChan(key.flightKey(), func() (any, error) { return c.refresh(key, force), nil })
+	var slow <-chan time.Time
+	if c.policy.RefreshWait > 0 && e != nil && e.secret != nil && c.policy.Servable(e.fetchedAt, c.now()) {
+		timer := time.NewTimer(c.policy.RefreshWait)
+		defer timer.Stop()
+		slow = timer.C
+	}
 	select {
 	case r := <-ch:
 		return c.answer(r.Val.(*entry))
+	case <-slow:
+		return Result{Secret: e.secret, FetchedAt: e.fetchedAt, Stale: true,
+			StaleCause: &UpstreamError{Code: CodeRefreshSlow, Transient: true, Err: errors.New("the refresh is taking long; the previous value is served meanwhile")}}, nil
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}

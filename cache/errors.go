@@ -19,6 +19,7 @@ const (
 	CodeNotJSONObject   = "SecretNotJSONObject" // the secret is not a JSON object of slices
 	CodeFileUnreadable  = "LocalFileUnreadable" // the local file source could not be read
 	CodeShuttingDown    = "ShuttingDown"        // the cache is closed
+	CodeRefreshSlow     = "RefreshSlow"         // a refresh outlasted Policy.RefreshWait
 	CodeNotFound        = "ResourceNotFoundException"
 )
 
@@ -78,6 +79,16 @@ func Classify(err error) *UpstreamError {
 		}
 		return &UpstreamError{Code: code, Transient: transient, Err: err}
 	}
+	// Checked before the decoding failures below: the SDK wraps a failed
+	// send in a response error with status 0.
+	var netErr net.Error
+	var sendErr *smithyhttp.RequestSendError
+	if errors.As(err, &netErr) || errors.As(err, &sendErr) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) {
+		if netErr != nil && netErr.Timeout() {
+			return &UpstreamError{Code: CodeTimeout, Transient: true, Err: err}
+		}
+		return &UpstreamError{Code: CodeConnection, Transient: true, Err: err}
+	}
 	var deserErr *smithy.DeserializationError
 	var respErr *smithyhttp.ResponseError
 	if errors.As(err, &deserErr) || errors.As(err, &respErr) {
@@ -90,13 +101,6 @@ func Classify(err error) *UpstreamError {
 			msg = fmt.Sprintf("%s (HTTP %d)", msg, respErr.HTTPStatusCode())
 		}
 		return &UpstreamError{Code: CodeInvalidResponse, Transient: true, Err: errors.New(msg)}
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) {
-		if netErr != nil && netErr.Timeout() {
-			return &UpstreamError{Code: CodeTimeout, Transient: true, Err: err}
-		}
-		return &UpstreamError{Code: CodeConnection, Transient: true, Err: err}
 	}
 	return &UpstreamError{Code: CodeConnection, Transient: true, Err: err}
 }

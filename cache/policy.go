@@ -21,6 +21,11 @@ type Policy struct {
 	// BackoffBase and BackoffMax bound the wait after a failed fetch:
 	// BackoffBase doubled per consecutive failure, capped at BackoffMax.
 	BackoffBase, BackoffMax time.Duration
+	// RefreshWait bounds how long a request waits on the refresh of an
+	// expired value that is still servable: past it, the request gets the
+	// previous value, marked stale, and the fetch goes on. Zero: wait for
+	// the fetch, up to the fetch timeout.
+	RefreshWait time.Duration
 }
 
 // entry is what the cache knows about one key. Entries are immutable: every

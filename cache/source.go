@@ -3,16 +3,16 @@ package cache
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
+	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
@@ -54,21 +54,20 @@ type SecretsManager struct {
 	client *secretsmanager.Client
 }
 
+// MaxAttempts is how many calls one fetch makes at most: a transient
+// failure is retried at once, twice, within the fetch's deadline.
+const MaxAttempts = 3
+
 // NewSecretsManager builds a source from the standard AWS configuration chain
 // (environment, shared files, container and instance credentials), so every
 // AWS SDK variable works unchanged, AWS_ENDPOINT_URL_SECRETS_MANAGER and
 // AWS_ENDPOINT_URL included. region overrides the chain's region when set.
 func NewSecretsManager(ctx context.Context, region string) (*SecretsManager, error) {
 	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			// The SDK's client-side retry quota would turn an outage into
-			// local "retry quota exceeded" errors that outlast it; our own
-			// backoff already spaces the calls.
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 3
-				o.RateLimiter = ratelimit.None
-			})
-		}),
+		// Retries are ours (see GetSecretValue): the SDK's would sleep
+		// through the fetch timeout and then report only "canceled",
+		// losing the error that made it retry.
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
 	}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
@@ -83,8 +82,37 @@ func NewSecretsManager(ctx context.Context, region string) (*SecretsManager, err
 	return &SecretsManager{client: secretsmanager.NewFromConfig(cfg)}, nil
 }
 
-// GetSecretValue implements Source.
+// GetSecretValue implements Source. A transient failure is retried after a
+// short jittered pause, never past ctx's deadline, so that the error
+// returned is always the last real one.
 func (s *SecretsManager) GetSecretValue(ctx context.Context, key Key) (*Secret, error) {
+	var err error
+	for attempt := 1; ; attempt++ {
+		var sec *Secret
+		sec, err = s.getOnce(ctx, key)
+		if err == nil || attempt == MaxAttempts || !Classify(err).Transient {
+			return sec, err
+		}
+		pause := retryPause(attempt, rand.Float64())
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < pause {
+			return nil, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
+}
+
+// retryPause is the pause before retry n+1 within one fetch: 50-100 ms,
+// then 100-200 ms. jitter is in [0, 1).
+func retryPause(n int, jitter float64) time.Duration {
+	base := 100 * time.Millisecond << (n - 1)
+	return base/2 + time.Duration(jitter*float64(base/2))
+}
+
+func (s *SecretsManager) getOnce(ctx context.Context, key Key) (*Secret, error) {
 	key = key.Normalize()
 	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(key.SecretID)}
 	if key.VersionID != "" {
@@ -124,7 +152,7 @@ type File struct {
 
 // NewFile serves the file at path as the secret named secretID.
 func NewFile(path, secretID string) *File {
-	return &File{path: path, secretID: secretID, versionKey: []byte(rand.Text())}
+	return &File{path: path, secretID: secretID, versionKey: []byte(cryptorand.Text())}
 }
 
 // GetSecretValue implements Source.

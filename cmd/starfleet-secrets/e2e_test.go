@@ -243,9 +243,18 @@ type answer struct {
 
 func (l *lambda) get(method, path string, header ...string) answer {
 	l.t.Helper()
-	req, err := http.NewRequestWithContext(l.t.Context(), method, l.base+path, nil)
+	a, err := l.try(l.t.Context(), method, path, header...)
 	if err != nil {
 		l.t.Fatal(err)
+	}
+	return a
+}
+
+// try is get for use from other goroutines: it reports instead of failing.
+func (l *lambda) try(ctx context.Context, method, path string, header ...string) (answer, error) {
+	req, err := http.NewRequestWithContext(ctx, method, l.base+path, nil)
+	if err != nil {
+		return answer{}, err
 	}
 	req.Header.Set("X-Aws-Parameters-Secrets-Token", l.token)
 	for i := 0; i < len(header); i += 2 {
@@ -253,14 +262,14 @@ func (l *lambda) get(method, path string, header ...string) answer {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		l.t.Fatal(err)
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		l.t.Fatal(err)
+		return answer{}, err
 	}
-	return answer{resp.StatusCode, resp.Header, string(body)}
+	return answer{resp.StatusCode, resp.Header, string(body)}, nil
 }
 
 func (l *lambda) upstreamCalls() int { return l.proxy.Count("GetSecretValue") }

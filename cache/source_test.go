@@ -1,0 +1,216 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+)
+
+var moto *cachetest.Moto
+
+func TestMain(m *testing.M) {
+	os.Exit(cachetest.RunWithMoto(m, &moto))
+}
+
+// smThroughProxy returns a source that reaches moto through a fresh proxy,
+// configured the way the binary is: from the environment.
+func smThroughProxy(t *testing.T) (*SecretsManager, *cachetest.Proxy) {
+	t.Helper()
+	if err := moto.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	proxy := cachetest.NewProxy(moto.URL())
+	t.Cleanup(proxy.Close)
+	for _, kv := range cachetest.Env(proxy.URL()) {
+		k, v, _ := cutEnv(kv)
+		t.Setenv(k, v)
+	}
+	src, err := NewSecretsManager(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, proxy
+}
+
+func cutEnv(kv string) (string, string, bool) {
+	for i := range kv {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return kv, "", false
+}
+
+func createSecret(t *testing.T, name string, in secretsmanager.CreateSecretInput) *secretsmanager.CreateSecretOutput {
+	t.Helper()
+	in.Name = aws.String(name)
+	out, err := cachetest.Client(moto.URL()).CreateSecret(t.Context(), &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSecretsManagerSource(t *testing.T) {
+	src, _ := smThroughProxy(t)
+	created := createSecret(t, "Starfleet", secretsmanager.CreateSecretInput{SecretString: aws.String(`{"A":1}`)})
+	createSecret(t, "bin", secretsmanager.CreateSecretInput{SecretBinary: []byte{0, 1, 2, 255}})
+	put, err := cachetest.Client(moto.URL()).PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String("Starfleet"), SecretString: aws.String(`{"A":2}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		key     Key
+		want    string
+		version string
+	}{
+		{Key{SecretID: "Starfleet"}, `{"A":2}`, *put.VersionId},
+		{Key{SecretID: "Starfleet", VersionStage: "AWSPREVIOUS"}, `{"A":1}`, *created.VersionId},
+		{Key{SecretID: "Starfleet", VersionID: *created.VersionId}, `{"A":1}`, *created.VersionId},
+		{Key{SecretID: *created.ARN}, `{"A":2}`, *put.VersionId},
+	}
+	for _, tt := range tests {
+		sec, err := src.GetSecretValue(t.Context(), tt.key)
+		if err != nil {
+			t.Fatalf("%+v: %v", tt.key, err)
+		}
+		if string(sec.String) != tt.want || sec.VersionID != tt.version || sec.Name != "Starfleet" || sec.ARN != *created.ARN || sec.Binary != nil {
+			t.Errorf("%+v: got %+v", tt.key, sec)
+		}
+	}
+	sec, err := src.GetSecretValue(t.Context(), Key{SecretID: "bin"})
+	if err != nil || string(sec.Binary) != "\x00\x01\x02\xff" || sec.String != nil {
+		t.Errorf("binary secret: %+v %v", sec, err)
+	}
+	_, err = src.GetSecretValue(t.Context(), Key{SecretID: "missing"})
+	if uerr := Classify(err); uerr == nil || uerr.Code != "ResourceNotFoundException" || uerr.Transient {
+		t.Errorf("missing secret: %v", err)
+	}
+}
+
+func TestSecretsManagerRetriesTransientFailures(t *testing.T) {
+	src, proxy := smThroughProxy(t)
+	createSecret(t, "Starfleet", secretsmanager.CreateSecretInput{SecretString: aws.String(`{}`)})
+
+	proxy.SetFaultN("GetSecretValue", cachetest.InternalError, 2)
+	if _, err := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"}); err != nil {
+		t.Fatalf("two 500s then success: %v", err)
+	}
+	if n := proxy.Count("GetSecretValue"); n != MaxAttempts {
+		t.Errorf("calls = %d, want %d", n, MaxAttempts)
+	}
+
+	// A persistent fault is reported as itself, even when the deadline is
+	// too short for every retry: never as a bare timeout.
+	proxy.ResetCounts()
+	proxy.SetFault("GetSecretValue", cachetest.Throttle)
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Millisecond)
+	defer cancel()
+	_, err := src.GetSecretValue(ctx, Key{SecretID: "Starfleet"})
+	if uerr := Classify(err); uerr.Code != "ThrottlingException" || !uerr.Transient {
+		t.Errorf("persistent throttling reported as %v", err)
+	}
+
+	// A permanent failure is not retried.
+	proxy.ResetCounts()
+	proxy.SetFault("GetSecretValue", cachetest.AccessDenied)
+	_, err = src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
+	if uerr := Classify(err); uerr.Code != "AccessDeniedException" || uerr.Transient {
+		t.Errorf("access denied reported as %v", err)
+	}
+	if n := proxy.Count("GetSecretValue"); n != 1 {
+		t.Errorf("AccessDenied retried: %d calls", n)
+	}
+}
+
+func TestClassifyFaults(t *testing.T) {
+	src, proxy := smThroughProxy(t)
+	createSecret(t, "Starfleet", secretsmanager.CreateSecretInput{SecretString: aws.String(`{}`)})
+	tests := []struct {
+		fault     cachetest.Fault
+		code      string
+		transient bool
+	}{
+		{cachetest.Throttle, "ThrottlingException", true},
+		{cachetest.InternalError, "InternalServiceError", true},
+		{cachetest.Reset, CodeConnection, true},
+		{cachetest.Garbage, CodeInvalidResponse, true},
+		{cachetest.AccessDenied, "AccessDeniedException", false},
+		{cachetest.NotFound, "ResourceNotFoundException", false},
+	}
+	for _, tt := range tests {
+		proxy.SetFault("GetSecretValue", tt.fault)
+		_, err := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
+		uerr := Classify(err)
+		if uerr == nil || uerr.Code != tt.code || uerr.Transient != tt.transient {
+			t.Errorf("%v: classified %+v (%v)", tt.fault, uerr, err)
+		}
+	}
+	proxy.SetFault("GetSecretValue", cachetest.Slow)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, err := src.GetSecretValue(ctx, Key{SecretID: "Starfleet"})
+	if uerr := Classify(err); uerr.Code != CodeTimeout || !uerr.Transient {
+		t.Errorf("slow answer classified %+v", uerr)
+	}
+	proxy.Release("GetSecretValue")
+}
+
+func TestRetryPause(t *testing.T) {
+	for _, tt := range []struct {
+		n        int
+		jitter   float64
+		min, max time.Duration
+	}{
+		{1, 0, 50 * time.Millisecond, 50 * time.Millisecond},
+		{1, 0.99, 50 * time.Millisecond, 100 * time.Millisecond},
+		{2, 0, 100 * time.Millisecond, 100 * time.Millisecond},
+		{2, 0.99, 100 * time.Millisecond, 200 * time.Millisecond},
+	} {
+		if got := retryPause(tt.n, tt.jitter); got < tt.min || got > tt.max {
+			t.Errorf("retryPause(%d, %v) = %v", tt.n, tt.jitter, got)
+		}
+	}
+}
+
+func TestFileSource(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.json")
+	os.WriteFile(path, []byte(`{"A":1}`), 0o600)
+	src := NewFile(path, "Starfleet")
+	a, err := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
+	if err != nil || string(a.String) != `{"A":1}` || a.Name != "Starfleet" {
+		t.Fatalf("%+v %v", a, err)
+	}
+	again, _ := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet", VersionID: a.VersionID})
+	if again == nil || again.VersionID != a.VersionID {
+		t.Error("same content, different version")
+	}
+	os.WriteFile(path, []byte(`{"A":2}`), 0o600)
+	b, _ := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
+	if b.VersionID == a.VersionID {
+		t.Error("edited file kept its version id")
+	}
+	for _, k := range []Key{{SecretID: "Other"}, {SecretID: "Starfleet", VersionStage: "AWSPENDING"}, {SecretID: "Starfleet", VersionID: a.VersionID}} {
+		_, err := src.GetSecretValue(t.Context(), k)
+		var uerr *UpstreamError
+		if !errors.As(err, &uerr) || uerr.Code != CodeNotFound {
+			t.Errorf("%+v: %v", k, err)
+		}
+	}
+	os.Remove(path)
+	_, err = src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
+	if uerr := Classify(err); uerr.Code != CodeFileUnreadable {
+		t.Errorf("missing file: %v", err)
+	}
+}
