@@ -42,3 +42,5 @@ fmt: ## gofmt the tree
 
 clean: ## remove build output
 	rm -rf bin dist
+
+include layer.zip.mk

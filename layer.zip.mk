@@ -1,0 +1,61 @@
+# layer.zip.mk: the Lambda layer zips and the third-party notices. Included
+# by the Makefile, whose GO, PKG, LDFLAGS (VERSION, COMMIT) and BUILDENV it
+# reuses.
+#
+#   make layer [DIST=dir]   $(DIST)/starfleet-secrets-layer-{x86_64,arm64}.zip
+#   make notices            regenerate THIRD_PARTY_NOTICES (after a go.mod change)
+#
+# Each zip holds, from its root (Lambda unpacks layers into /opt):
+#   extensions/starfleet-secrets             0755, static, stripped
+#   starfleet-secrets/LICENSE                Apache-2.0
+#   starfleet-secrets/THIRD_PARTY_NOTICES    generated from the binaries
+# The licence files stay out of extensions/ because Lambda starts every file
+# there, and out of /opt's root so that they cannot collide with another
+# layer's LICENSE.
+#
+# Reproducible: the same commit and Go toolchain give byte-identical zips.
+# The binary is built with -trimpath and an empty build id; tools/layertool
+# writes the zip with sorted entries, fixed modes, no extra fields and every
+# timestamp set to SOURCE_DATE_EPOCH (default: the commit's time).
+
+DIST ?= dist
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+
+# Lambda's architecture names, with the Go target of each. The
+# microarchitecture level is pinned so that a GOAMD64 or GOARM64 in the
+# caller's environment can change neither the bytes nor the CPUs it runs on.
+LAYER_ARCHS         := x86_64 arm64
+LAYER_GOENV_x86_64  := GOOS=linux GOARCH=amd64 GOAMD64=v1
+LAYER_GOENV_arm64   := GOOS=linux GOARCH=arm64 GOARM64=v8.0
+LAYER_TOOL          := $(GO) run ./tools/layertool
+LAYER_BUILD         := $(DIST)/layer
+LAYER_BIN            = $(LAYER_BUILD)/$(1)/starfleet-secrets
+LAYER_NOTICES       := $(LAYER_BUILD)/THIRD_PARTY_NOTICES
+LAYER_BIN_TARGETS   := $(addprefix layer-bin-,$(LAYER_ARCHS))
+LAYER_ZIP_TARGETS   := $(addprefix layer-zip-,$(LAYER_ARCHS))
+
+.PHONY: layer notices layer-bins layer-notices $(LAYER_BIN_TARGETS) $(LAYER_ZIP_TARGETS)
+
+layer: $(LAYER_ZIP_TARGETS) ## build the Lambda layer zips (x86_64, arm64) into $(DIST)/
+
+notices: layer-bins ## regenerate THIRD_PARTY_NOTICES from the layer binaries' modules
+	$(LAYER_TOOL) notices -o THIRD_PARTY_NOTICES $(LAYER_NOTICES_FLAGS) $(foreach a,$(LAYER_ARCHS),$(call LAYER_BIN,$(a)))
+
+layer-bins: $(LAYER_BIN_TARGETS)
+
+$(LAYER_BIN_TARGETS): layer-bin-%:
+	@mkdir -p $(LAYER_BUILD)/$*
+	$(BUILDENV) $(LAYER_GOENV_$*) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(call LAYER_BIN,$*) $(PKG)
+
+# The notices shipped in the zips are generated from the very binaries they
+# describe; the test suite checks that the committed THIRD_PARTY_NOTICES
+# matches them.
+LAYER_NOTICES_FLAGS = -gomodcache "$$($(GO) env GOMODCACHE)" -goroot "$$($(GO) env GOROOT)"
+layer-notices: layer-bins
+	$(LAYER_TOOL) notices -o $(LAYER_NOTICES) $(LAYER_NOTICES_FLAGS) $(foreach a,$(LAYER_ARCHS),$(call LAYER_BIN,$(a)))
+
+$(LAYER_ZIP_TARGETS): layer-zip-%: layer-notices
+	$(LAYER_TOOL) zip -o $(DIST)/starfleet-secrets-layer-$*.zip -mtime '$(SOURCE_DATE_EPOCH)' \
+		extensions/starfleet-secrets=$(call LAYER_BIN,$*) \
+		starfleet-secrets/LICENSE=LICENSE \
+		starfleet-secrets/THIRD_PARTY_NOTICES=$(LAYER_NOTICES)
