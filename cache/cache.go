@@ -19,6 +19,8 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/starfleet/starfleet-secrets/metrics"
 )
 
 // Options configure a Cache. Source, Primary.SecretID and FetchTimeout are
@@ -35,6 +37,8 @@ type Options struct {
 	// Now is the clock; nil means time.Now().Round(0), the wall clock alone.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics, if set, counts hits, misses, stale answers and fetches.
+	Metrics *metrics.Recorder
 }
 
 // Cache is safe for concurrent use.
@@ -45,6 +49,7 @@ type Cache struct {
 	primaryKey   Key
 	now          func() time.Time
 	log          *slog.Logger
+	metrics      *metrics.Recorder
 	etagKey      []byte
 
 	primary atomic.Pointer[entry]
@@ -90,6 +95,7 @@ func New(o Options) *Cache {
 		primaryKey:   o.Primary.Normalize(),
 		now:          now,
 		log:          log,
+		metrics:      o.Metrics,
 		etagKey:      []byte(rand.Text()),
 		// The LRU's own expiry only frees memory: by the time it drops an
 		// entry, Policy would refuse to serve it anyway.
@@ -114,11 +120,14 @@ func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
 	e := c.load(key)
 	switch c.policy.Decide(e, c.now(), force) {
 	case ServeFresh:
+		c.metrics.Hit()
 		return Result{Secret: e.secret, FetchedAt: e.fetchedAt}, nil
 	case ServeStale:
+		c.metrics.Stale()
 		return staleResult(e), nil
 	case ServeStaleAndRefresh:
 		c.flights.DoChan(key.flightKey(), func() (any, error) { return c.refresh(key, false), nil })
+		c.metrics.Stale()
 		return staleResult(e), nil
 	case FailFast:
 		return Result{}, e.err
@@ -132,8 +141,15 @@ func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
 	}
 	select {
 	case r := <-ch:
-		return c.answer(r.Val.(*entry))
+		res, err := c.answer(r.Val.(*entry))
+		if res.Stale {
+			c.metrics.Stale()
+		} else {
+			c.metrics.Miss()
+		}
+		return res, err
 	case <-slow:
+		c.metrics.Stale()
 		return Result{Secret: e.secret, FetchedAt: e.fetchedAt, Stale: true,
 			StaleCause: &UpstreamError{Code: CodeRefreshSlow, Transient: true, Err: errors.New("the refresh is taking long; the previous value is served meanwhile")}}, nil
 	case <-ctx.Done():
@@ -190,6 +206,7 @@ func (c *Cache) refresh(key Key, force bool) *entry {
 	var next *entry
 	if err != nil {
 		uerr := Classify(err)
+		c.metrics.Fetch(elapsed, uerr.Code)
 		next = c.policy.afterFailure(prev, uerr, started)
 		c.log.Warn("upstream fetch failed",
 			"event", "upstream_fetch", "secret_id", key.SecretID, "status", "error",
@@ -201,6 +218,7 @@ func (c *Cache) refresh(key Key, force bool) *entry {
 			sec.parseDocument(c.etagKey)
 		}
 		next = &entry{secret: sec, fetchedAt: finished, attemptAt: started}
+		c.metrics.Fetch(elapsed, "")
 		c.log.Info("upstream fetch",
 			"event", "upstream_fetch", "secret_id", key.SecretID, "status", "ok",
 			"version_id", sec.VersionID, "duration_ms", elapsed.Milliseconds())
@@ -236,6 +254,29 @@ func (c *Cache) store(key Key, e *entry) {
 		return
 	}
 	c.others.Add(key, e)
+}
+
+// Status is what /health tells about a secret: never its value.
+type Status struct {
+	FetchedAt     time.Time // zero if no value is cached
+	VersionID     string
+	LastErrorCode string // the last fetch's error, empty if it succeeded
+}
+
+// Status reports the cached state of key.
+func (c *Cache) Status(key Key) Status {
+	e := c.load(key.Normalize())
+	if e == nil {
+		return Status{}
+	}
+	var st Status
+	if e.secret != nil {
+		st.FetchedAt, st.VersionID = e.fetchedAt, e.secret.VersionID
+	}
+	if e.err != nil {
+		st.LastErrorCode = e.err.Code
+	}
+	return st
 }
 
 // Len is the number of cached secret versions besides the primary.

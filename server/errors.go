@@ -3,9 +3,9 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/starfleet/starfleet-secrets/cache"
 )
@@ -66,7 +66,7 @@ func writeUpstreamError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadGateway, "UpstreamError", "fetching the secret failed")
 		return
 	}
-	msg := fmt.Sprintf("fetching the secret failed: %v", uerr.Err)
+	msg := "fetching the secret failed: " + strings.TrimRight(uerr.Err.Error(), ". ")
 	if hint, ok := upstreamHints[uerr.Code]; ok {
 		msg += ". " + hint
 	}

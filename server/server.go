@@ -24,6 +24,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/metrics"
 )
 
 // TokenHeader carries the caller's token, under the AWS extension's name so
@@ -35,6 +36,7 @@ type Store interface {
 	Get(ctx context.Context, key cache.Key, force bool) (cache.Result, error)
 	Primary() cache.Key
 	Ready() bool
+	Status(key cache.Key) cache.Status
 }
 
 // Options configure the handler.
@@ -48,6 +50,8 @@ type Options struct {
 	// Now is the wall clock for Age headers; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics, if set, counts answered data requests by status.
+	Metrics *metrics.Recorder
 }
 
 type handler struct {
@@ -56,6 +60,7 @@ type handler struct {
 	allow     map[string]bool
 	now       func() time.Time
 	log       *slog.Logger
+	metrics   *metrics.Recorder
 }
 
 // New returns the HTTP API. It panics if o.Token is empty, a programming
@@ -69,6 +74,7 @@ func New(o Options) http.Handler {
 		tokenHash: sha256.Sum256([]byte(o.Token)),
 		now:       o.Now,
 		log:       o.Logger,
+		metrics:   o.Metrics,
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -85,7 +91,7 @@ func New(o Options) http.Handler {
 
 	r := chi.NewRouter()
 	// GetHead routes HEAD to the GET handlers; net/http drops the body.
-	r.Use(h.recoverer, commonHeaders, rejectForwarded, onlyGetAndHead, middleware.GetHead)
+	r.Use(h.countReads, h.recoverer, commonHeaders, rejectForwarded, onlyGetAndHead, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NotFound", "no such route; the routes are /secret/{slice}, /secret/{slice}/{key}, /secretsmanager/get and /health")
 	})
@@ -95,6 +101,7 @@ func New(o Options) http.Handler {
 		r.Use(h.requireToken)
 		r.Get("/secret/{slice}", h.getSlice)
 		r.Get("/secret/{slice}/{key}", h.getSlice)
+		r.Get("/secretsmanager/get", h.getSecretValue)
 	})
 	return r
 }
@@ -139,6 +146,46 @@ func (h *handler) recoverer(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// countReads counts every answered request but health checks by status.
+func (h *handler) countReads(next http.Handler) http.Handler {
+	if h.metrics == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status != 0 {
+			h.metrics.Read(sw.status)
+		}
+	})
+}
+
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func commonHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -201,17 +248,30 @@ func (h *handler) logDenied(r *http.Request, code string) {
 	h.log.Warn("request refused", "event", "request_error", "status", http.StatusForbidden, "error_code", code, "path", r.URL.Path)
 }
 
+// health answers whether the Starfleet secret is loaded, with what an
+// operator needs to see why not: never any part of the value.
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
-	status, code := http.StatusOK, "ready"
+	st := h.store.Status(h.store.Primary())
+	body := healthBody{Status: "ready", VersionID: st.VersionID, LastErrorCode: st.LastErrorCode}
+	status := http.StatusOK
 	if !h.store.Ready() {
-		status, code = http.StatusServiceUnavailable, "starting"
+		status, body.Status = http.StatusServiceUnavailable, "starting"
 	}
-	body, _ := json.Marshal(struct {
-		Status string `json:"status"`
-	}{code})
+	if !st.FetchedAt.IsZero() {
+		age := ageSeconds(st.FetchedAt, h.now())
+		body.AgeSeconds = &age
+	}
+	b, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	w.Write(append(b, '\n'))
+}
+
+type healthBody struct {
+	Status        string `json:"status"`
+	AgeSeconds    *int64 `json:"secret_age_s,omitempty"`
+	VersionID     string `json:"version_id,omitempty"`
+	LastErrorCode string `json:"last_error_code,omitempty"`
 }
 
 // getSlice serves /secret/{slice} and /secret/{slice}/{key}.
@@ -297,7 +357,7 @@ func (h *handler) writeFetchError(w http.ResponseWriter, r *http.Request, err er
 	if errors.As(err, &uerr) {
 		status, code = upstreamStatus(uerr), uerr.Code
 	}
-	h.logError(r, status, code, name)
+	h.log.Info("request failed", "event", "request_error", "status", status, "aws_error_code", code, "slice", name)
 	writeUpstreamError(w, err)
 }
 
@@ -308,8 +368,15 @@ func (h *handler) logError(r *http.Request, status int, code, slice string) {
 // pathName extracts and validates a slice or key name from the path, writing
 // the 400 itself when it is malformed.
 func (h *handler) pathName(w http.ResponseWriter, r *http.Request, param string) (string, bool) {
-	raw := chi.URLParam(r, param)
-	name, err := url.PathUnescape(raw)
+	// chi routes on RawPath when net/http kept one (the path had escapes
+	// that decoding would lose, such as %2F) and on the decoded Path
+	// otherwise: decode the parameter in the first case only, so that a
+	// name is decoded exactly once ("100%25" is "100%", "a%2541" is "a%41").
+	name := chi.URLParam(r, param)
+	var err error
+	if r.URL.RawPath != "" {
+		name, err = url.PathUnescape(name)
+	}
 	if err == nil {
 		err = ValidateName(name)
 	}

@@ -35,6 +35,12 @@ func (s *stubStore) Get(_ context.Context, _ cache.Key, force bool) (cache.Resul
 }
 func (s *stubStore) Primary() cache.Key { return cache.Key{SecretID: "Starfleet"} }
 func (s *stubStore) Ready() bool        { return s.ready }
+func (s *stubStore) Status(cache.Key) cache.Status {
+	if s.res.Secret == nil {
+		return cache.Status{LastErrorCode: "AccessDeniedException"}
+	}
+	return cache.Status{FetchedAt: s.res.FetchedAt, VersionID: s.res.Secret.VersionID}
+}
 
 // storeWith builds a store holding secretJSON through the real cache, so the
 // server is tested against real parsed documents.

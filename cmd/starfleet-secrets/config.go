@@ -28,8 +28,16 @@ type Config struct {
 	LogOff       bool
 	Token        string
 	CacheSize    int
+	// MaxConnections caps concurrent inbound connections; 0 means
+	// server.DefaultMaxConnections.
+	MaxConnections int
 	// RuntimeAPI is AWS_LAMBDA_RUNTIME_API; empty outside Lambda.
 	RuntimeAPI string
+	// Metrics turns the CloudWatch EMF lines on stdout on or off.
+	Metrics          bool
+	MetricsNamespace string
+	// FunctionName is AWS_LAMBDA_FUNCTION_NAME, the metrics' dimension.
+	FunctionName string
 }
 
 // InLambda reports whether the process runs as a Lambda extension.
@@ -42,6 +50,7 @@ const (
 	defaultPort         = 2773
 	defaultCacheSize    = 1000
 	maxCacheSize        = 100_000
+	maxConnections      = 100_000
 )
 
 // LookupFunc reads one environment variable, like os.LookupEnv.
@@ -67,16 +76,33 @@ func LoadConfig(lookup LookupFunc) (Config, error) {
 		problems = append(problems, fmt.Errorf("%s=%q: %s", name, value, rule))
 	}
 	c := Config{
-		SecretID:     "Starfleet",
-		VersionStage: "AWSCURRENT",
-		TTL:          defaultTTL,
-		MaxStale:     defaultMaxStale,
-		FetchTimeout: defaultFetchTimeout,
-		Port:         defaultPort,
-		LogLevel:     slog.LevelInfo,
-		CacheSize:    defaultCacheSize,
+		SecretID:         "Starfleet",
+		VersionStage:     "AWSCURRENT",
+		TTL:              defaultTTL,
+		MaxStale:         defaultMaxStale,
+		FetchTimeout:     defaultFetchTimeout,
+		Port:             defaultPort,
+		LogLevel:         slog.LevelInfo,
+		CacheSize:        defaultCacheSize,
+		Metrics:          true,
+		MetricsNamespace: "StarfleetSecrets",
 	}
 	c.RuntimeAPI, _, _ = lookup.first("AWS_LAMBDA_RUNTIME_API")
+	c.FunctionName, _, _ = lookup.first("AWS_LAMBDA_FUNCTION_NAME")
+	if v, name, ok := lookup.first("STARFLEET_SECRETS_METRICS"); ok {
+		if on, err := strconv.ParseBool(v); err != nil {
+			bad(name, v, "want true or false")
+		} else {
+			c.Metrics = on
+		}
+	}
+	if v, name, ok := lookup.first("STARFLEET_SECRETS_METRICS_NAMESPACE"); ok {
+		if len(v) > 255 || strings.ContainsFunc(v, unicode.IsControl) {
+			bad(name, v, "want a CloudWatch namespace: at most 255 characters, no control characters")
+		} else {
+			c.MetricsNamespace = v
+		}
+	}
 	if v, _, ok := lookup.first("STARFLEET_SECRET_ID"); ok {
 		c.SecretID = v
 	}
@@ -101,10 +127,13 @@ func LoadConfig(lookup LookupFunc) (Config, error) {
 			c.TTL = time.Duration(n) * time.Second
 		}
 	}
+	// The AWS layer turns caching off with CACHE_ENABLED=false or
+	// CACHE_SIZE=0; both mean TTL 0 here, unless our own TTL is set.
+	_, _, ourTTL := lookup.first("STARFLEET_SECRETS_TTL")
 	if v, name, ok := lookup.first("PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"); ok {
 		if enabled, err := strconv.ParseBool(v); err != nil {
 			bad(name, v, "want true or false")
-		} else if !enabled {
+		} else if !enabled && !ourTTL {
 			c.TTL = 0
 		}
 	}
@@ -138,10 +167,25 @@ func LoadConfig(lookup LookupFunc) (Config, error) {
 		}
 	}
 	if v, name, ok := lookup.first("STARFLEET_SECRETS_CACHE_SIZE", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE"); ok {
-		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxCacheSize {
-			bad(name, v, fmt.Sprintf("want a whole number of secrets from 1 to %d", maxCacheSize))
-		} else {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err == nil && n == 0 && name == "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE":
+			if !ourTTL {
+				c.TTL = 0
+			}
+		case err != nil || n < 1 || n > maxCacheSize:
+			bad(name, v, fmt.Sprintf("want a whole number of secrets from 1 to %d (STARFLEET_SECRETS_TTL=0 turns caching off)", maxCacheSize))
+		default:
 			c.CacheSize = n
+		}
+	}
+	// Not PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS: the AWS layer's
+	// variable bounds its outbound connections, not its callers.
+	if v, name, ok := lookup.first("STARFLEET_SECRETS_MAX_CONNECTIONS"); ok {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxConnections {
+			bad(name, v, fmt.Sprintf("want a whole number of connections from 1 to %d", maxConnections))
+		} else {
+			c.MaxConnections = n
 		}
 	}
 	if v, name, ok := lookup.first("STARFLEET_SECRETS_LOG_LEVEL", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL"); ok {

@@ -25,6 +25,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		SecretID: "Starfleet", VersionStage: "AWSCURRENT", TTL: 300 * time.Second,
 		MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second, Port: 2773,
 		LogLevel: slog.LevelInfo, Token: "tok", CacheSize: 1000,
+		Metrics: true, MetricsNamespace: "StarfleetSecrets",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
@@ -48,6 +49,9 @@ func TestLoadConfigEverything(t *testing.T) {
 		"AWS_SESSION_TOKEN", "session",
 		"STARFLEET_SECRETS_CACHE_SIZE", "7",
 		"AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001",
+		"AWS_LAMBDA_FUNCTION_NAME", "github-sync",
+		"STARFLEET_SECRETS_METRICS", "false",
+		"STARFLEET_SECRETS_METRICS_NAMESPACE", "Starfleet/Secrets",
 	))
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +61,7 @@ func TestLoadConfigEverything(t *testing.T) {
 		VersionStage: "AWSPENDING", TTL: 90 * time.Second, MaxStale: time.Hour, FetchTimeout: 1500 * time.Millisecond,
 		Port: 9000, Allow: []string{"STARFLEET", "GitHubSyncWorker"}, File: "x.json", LogLevel: slog.LevelDebug,
 		Token: "explicit", CacheSize: 7, RuntimeAPI: "127.0.0.1:9001",
+		Metrics: false, MetricsNamespace: "Starfleet/Secrets", FunctionName: "github-sync",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
@@ -80,6 +85,12 @@ func TestAWSLayerAliases(t *testing.T) {
 			func(c Config) bool { return c.TTL == 10*time.Second }},
 		{"CACHE_ENABLED=false", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "false"),
 			func(c Config) bool { return c.TTL == 0 }},
+		{"ours wins over CACHE_ENABLED=false", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "false", "STARFLEET_SECRETS_TTL", "60"),
+			func(c Config) bool { return c.TTL == time.Minute }},
+		{"CACHE_SIZE=0 turns caching off, as on the AWS layer", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "0"),
+			func(c Config) bool { return c.TTL == 0 && c.CacheSize == defaultCacheSize }},
+		{"ours wins over CACHE_SIZE=0", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "0", "STARFLEET_SECRETS_TTL", "60"),
+			func(c Config) bool { return c.TTL == time.Minute }},
 		{"CACHE_ENABLED=true", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "true"),
 			func(c Config) bool { return c.TTL == defaultTTL }},
 		{"HTTP_PORT", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2774"),
@@ -130,6 +141,8 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 		"STARFLEET_SECRETS_CACHE_SIZE", "0",
 		"STARFLEET_SECRETS_ALLOW", "ok,bad\x01name",
 		"PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "maybe",
+		"STARFLEET_SECRETS_METRICS", "sometimes",
+		"STARFLEET_SECRETS_METRICS_NAMESPACE", "bad\nnamespace",
 	))
 	if err == nil {
 		t.Fatal("accepted")
@@ -138,6 +151,7 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 		"STARFLEET_SECRETS_TTL=\"soon\"", "STARFLEET_SECRETS_MAX_STALE=\"-1m\"", "STARFLEET_SECRETS_PORT=\"70000\"",
 		"STARFLEET_SECRETS_LOG_LEVEL=\"loud\"", "STARFLEET_SECRETS_FETCH_TIMEOUT=\"0\"", "STARFLEET_SECRETS_CACHE_SIZE",
 		"STARFLEET_SECRETS_ALLOW", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "no token",
+		"STARFLEET_SECRETS_METRICS=", "STARFLEET_SECRETS_METRICS_NAMESPACE=",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
@@ -168,5 +182,70 @@ func TestParseDuration(t *testing.T) {
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("parseDuration(%q) = %v, %v", tt.in, got, err)
 		}
+	}
+}
+
+// TestAWSLayerAliasEdges completes TestAWSLayerAliases: the remaining
+// precedence rules between our variables, the AWS layer's and the SDK's,
+// and that a bad value of an AWS variable is reported under its own name.
+func TestAWSLayerAliasEdges(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   LookupFunc
+		check func(Config) bool
+	}{
+		{"ours wins over AWS_TOKEN", env("STARFLEET_SECRETS_TOKEN", "ours", "AWS_TOKEN", "a", "AWS_SESSION_TOKEN", "b"),
+			func(c Config) bool { return c.Token == "ours" }},
+		{"AWS_SESSION_TOKEN before the SnapStart token", env("AWS_SESSION_TOKEN", "b", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "c"),
+			func(c Config) bool { return c.Token == "b" }},
+		{"blank ours falls back to the AWS name", env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_PORT", " ", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2774"),
+			func(c Config) bool { return c.Port == 2774 }},
+		{"SECRETS_MANAGER_TTL=0", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TTL", "0"),
+			func(c Config) bool { return c.TTL == 0 }},
+		{"ours wins over SECRETS_MANAGER_TTL even at 0", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TTL", "60", "STARFLEET_SECRETS_TTL", "0"),
+			func(c Config) bool { return c.TTL == 0 }},
+		{"CACHE_SIZE at the AWS layer's maximum", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "1000"),
+			func(c Config) bool { return c.CacheSize == 1000 }},
+		{"LOG_LEVEL none", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", "NONE"),
+			func(c Config) bool { return c.LogOff }},
+		{"ours wins over AWS_REGION", env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRET_REGION", "eu-west-1", "AWS_REGION", "us-east-1"),
+			func(c Config) bool { return c.Region == "eu-west-1" }},
+		{"AWS_REGION wins over AWS_DEFAULT_REGION", env("AWS_SESSION_TOKEN", "t", "AWS_REGION", "us-east-1", "AWS_DEFAULT_REGION", "us-west-2"),
+			func(c Config) bool { return c.Region == "us-east-1" }},
+		{"AWS_DEFAULT_REGION fallback", env("AWS_SESSION_TOKEN", "t", "AWS_DEFAULT_REGION", "us-west-2"),
+			func(c Config) bool { return c.Region == "us-west-2" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("unexpected config %+v", c)
+			}
+		})
+	}
+
+	bad := []struct{ name, value string }{
+		{"SECRETS_MANAGER_TTL", "5m"}, // the AWS layer takes whole seconds only
+		{"SECRETS_MANAGER_TTL", "-1"},
+		{"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "0"},
+		{"PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", "verbose"},
+		{"PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "many"},
+		{"PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "yes please"},
+		{"SECRETS_MANAGER_TIMEOUT_MILLIS", "1.5"},
+	}
+	for _, b := range bad {
+		_, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", b.name, b.value))
+		if err == nil || !strings.Contains(err.Error(), b.name+"=") {
+			t.Errorf("%s=%q: err = %v, want it named", b.name, b.value, err)
+		}
+	}
+	// A bad value of ours is an error even when the AWS name is fine: it is
+	// never silently replaced by the alias.
+	_, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_PORT", "x", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2774"))
+	if err == nil || !strings.Contains(err.Error(), "STARFLEET_SECRETS_PORT=") {
+		t.Errorf("bad ours, good alias: err = %v", err)
 	}
 }

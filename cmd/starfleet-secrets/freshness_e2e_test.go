@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -328,7 +327,7 @@ func TestE2EETagFollowsTheValue(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal(fmt.Sprintf("still 304 after rotation: %d", a.status))
+			t.Fatalf("still 304 after rotation: %d", a.status)
 		}
 		waitFor(t, 100*time.Millisecond)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/extension"
+	"github.com/starfleet/starfleet-secrets/metrics"
 	"github.com/starfleet/starfleet-secrets/server"
 )
 
@@ -46,10 +47,12 @@ func main() {
 		fmt.Printf("starfleet-secrets %s (commit %s)\n", version, commit)
 		return
 	}
-	os.Exit(run(os.LookupEnv, os.Stderr))
+	os.Exit(run(os.LookupEnv, os.Stderr, os.Stdout))
 }
 
-func run(lookup LookupFunc, logOut io.Writer) int {
+// run is the whole process: logs go to logOut, EMF metrics to metricsOut
+// (Lambda reads both into CloudWatch Logs).
+func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -84,6 +87,16 @@ func run(lookup LookupFunc, logOut io.Writer) int {
 	if err != nil {
 		return failInit(ctx, ext, log, errConfigInvalid, err)
 	}
+	recorder := metrics.New()
+	emitter := &metrics.Emitter{
+		Recorder: recorder,
+		Format:   metrics.EMF{Namespace: cfg.MetricsNamespace, Dimensions: metricDimensions(cfg)},
+		Out:      metricsOut,
+		Interval: time.Minute,
+	}
+	if !cfg.Metrics {
+		emitter.Out = io.Discard
+	}
 	secrets := cache.New(cache.Options{
 		Source:       src,
 		Policy:       cachePolicy(cfg),
@@ -91,8 +104,9 @@ func run(lookup LookupFunc, logOut io.Writer) int {
 		Primary:      cache.Key{SecretID: cfg.SecretID, VersionStage: cfg.VersionStage},
 		Size:         cfg.CacheSize,
 		Logger:       log,
+		Metrics:      recorder,
 	})
-	api := server.New(server.Options{Store: secrets, Token: cfg.Token, Allow: cfg.Allow, Logger: log})
+	api := server.New(server.Options{Store: secrets, Token: cfg.Token, Allow: cfg.Allow, Logger: log, Metrics: recorder})
 	srv := server.NewHTTPServer(api, cfg.FetchTimeout, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -103,9 +117,13 @@ func run(lookup LookupFunc, logOut io.Writer) int {
 	prefetched := make(chan struct{})
 	go func() {
 		defer close(prefetched)
+		start := time.Now()
 		if _, err := secrets.Get(ctx, secrets.Primary(), false); err != nil {
-			log.Warn("prefetch failed; requests will retry", "event", "prefetch", "error", err.Error())
+			log.Warn("prefetch failed; requests will retry", "event", "prefetch", "error", err.Error(),
+				"duration_ms", time.Since(start).Milliseconds())
+			return
 		}
+		log.Info("prefetched", "event", "prefetch", "duration_ms", time.Since(start).Milliseconds())
 	}()
 
 	exitCode := 0
@@ -119,6 +137,7 @@ func run(lookup LookupFunc, logOut io.Writer) int {
 		}
 		shutdown, err := ext.Loop(ctx, func(context.Context, extension.Event) {
 			secrets.RefreshIfExpired(secrets.Primary())
+			emitMetrics(emitter.MaybeEmit, log)
 		})
 		switch {
 		case err == nil:
@@ -135,16 +154,42 @@ func run(lookup LookupFunc, logOut io.Writer) int {
 			exitCode = 1
 		}
 	} else {
-		select {
-		case <-ctx.Done():
-		case err := <-served:
-			log.Error("server stopped", "event", "serve", "error", err.Error())
-			exitCode = 1
+		// Outside Lambda nothing freezes the process, so a ticker may
+		// drive the metrics.
+		tick := time.NewTicker(emitter.Interval)
+		defer tick.Stop()
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				break wait
+			case err := <-served:
+				log.Error("server stopped", "event", "serve", "error", err.Error())
+				exitCode = 1
+				break wait
+			case <-tick.C:
+				emitMetrics(emitter.MaybeEmit, log)
+			}
 		}
 		deadline = time.Now().Add(localShutdownBudget)
 	}
 	shutdownBefore(deadline, srv, secrets, log)
+	emitMetrics(emitter.Emit, log)
 	return exitCode
+}
+
+func emitMetrics(emit func(time.Time) error, log *slog.Logger) {
+	if err := emit(time.Now()); err != nil {
+		log.Warn("writing metrics failed", "event", "metrics", "error", err.Error())
+	}
+}
+
+func metricDimensions(cfg Config) map[string]string {
+	name := cfg.FunctionName
+	if name == "" {
+		name = "local"
+	}
+	return map[string]string{"FunctionName": name}
 }
 
 // cachePolicy is the freshness policy: the configured TTL and staleness,

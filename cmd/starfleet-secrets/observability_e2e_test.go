@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/metrics"
+)
+
+// emfTotals sums the EMF lines of a process's output.
+type emfTotals struct {
+	lines, totalsLines                      int
+	reads, hits, misses, stale, calls, errs int
+	readsByStatus                           map[string]int
+	errorsByCode                            map[string]int
+	latencies                               int
+}
+
+func sumEMF(t *testing.T, output, namespace, function string) emfTotals {
+	t.Helper()
+	s := emfTotals{readsByStatus: map[string]int{}, errorsByCode: map[string]int{}}
+	n := func(doc map[string]any, name string) int {
+		v, _ := doc[name].(json.Number).Int64()
+		return int(v)
+	}
+	for _, line := range strings.Split(output, "\n") {
+		if !strings.Contains(line, `"_aws"`) {
+			continue
+		}
+		doc, err := metrics.CheckEMF([]byte(line), namespace)
+		if err != nil {
+			t.Fatalf("invalid EMF line (%v): %s", err, line)
+		}
+		if doc["FunctionName"] != function {
+			t.Errorf("FunctionName %v in %s", doc["FunctionName"], line)
+		}
+		s.lines++
+		switch {
+		case doc["Status"] != nil:
+			s.readsByStatus[doc["Status"].(string)] += n(doc, "Reads")
+		case doc["ErrorCode"] != nil:
+			s.errorsByCode[doc["ErrorCode"].(string)] += n(doc, "UpstreamErrors")
+		default:
+			s.totalsLines++
+			s.reads += n(doc, "Reads")
+			s.hits += n(doc, "CacheHits")
+			s.misses += n(doc, "CacheMisses")
+			s.stale += n(doc, "StaleAnswers")
+			s.calls += n(doc, "UpstreamCalls")
+			s.errs += n(doc, "UpstreamErrors")
+			if lat, ok := doc["FetchLatency"].([]any); ok {
+				s.latencies += len(lat)
+			}
+		}
+	}
+	return s
+}
+
+// logEvents counts the info-level log lines by event.
+func logEvents(t *testing.T, output string) map[string]int {
+	t.Helper()
+	events := map[string]int{}
+	for _, line := range strings.Split(output, "\n") {
+		if !strings.Contains(line, `"level"`) {
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+		event, _ := rec["event"].(string)
+		if event == "" || rec["msg"] == nil || rec["time"] == nil {
+			t.Errorf("log line without event, msg or time: %s", line)
+		}
+		if rec["level"] == "DEBUG" {
+			t.Errorf("debug line at info level: %s", line)
+		}
+		switch event {
+		case "upstream_fetch":
+			if rec["duration_ms"] == nil || rec["status"] == nil || rec["secret_id"] == nil {
+				t.Errorf("upstream_fetch line lacks fields: %s", line)
+			}
+			if rec["status"] == "error" && rec["aws_error_code"] == nil {
+				t.Errorf("failed fetch without aws_error_code: %s", line)
+			}
+		case "request_error":
+			if rec["status"] == nil {
+				t.Errorf("request_error without status: %s", line)
+			}
+		}
+		events[event]++
+	}
+	return events
+}
+
+func TestE2EMetricsAndLogsTellTheStory(t *testing.T) {
+	resetMoto(t, starfleetSecret)
+	l := startLambda(t, "STARFLEET_SECRETS_TTL=2s", "STARFLEET_SECRETS_LOG_LEVEL=info", "AWS_LAMBDA_FUNCTION_NAME=obs-fn")
+	l.waitInit()
+
+	statuses := map[string]int{}
+	requests, cacheAnswers, staleSeen := 0, 1, 0 // the prefetch is a cache answer too
+	do := func(path string, header ...string) answer {
+		a := l.get("GET", path, header...)
+		requests++
+		statuses[strconv.Itoa(a.status)]++
+		if a.status != 403 {
+			cacheAnswers++
+		}
+		if a.header.Get("Warning") != "" {
+			staleSeen++
+		}
+		return a
+	}
+
+	l.invoke() // the first INVOKE emits the init phase's metrics
+	for range 3 {
+		do("/secret/STARFLEET")
+	}
+	do("/secret/Missing")
+	do("/secret/STARFLEET", "X-Aws-Parameters-Secrets-Token", "wrong")
+
+	// A rotation, seen after the TTL.
+	putSecret(t, strings.Replace(starfleetSecret, "Q7d9Lm2v", "ROTATED2", 1))
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(do("/secret/STARFLEET").body, "ROTATED2") {
+		if time.Now().After(deadline) {
+			t.Fatal("rotation not seen")
+		}
+		waitFor(t, 200*time.Millisecond)
+	}
+
+	// An outage: stale answers until it is over.
+	l.proxy.SetFault("GetSecretValue", cachetest.Throttle)
+	for staleSeen < 3 {
+		if time.Now().After(deadline.Add(15 * time.Second)) {
+			t.Fatal("no stale answers")
+		}
+		l.invoke()
+		do("/secret/STARFLEET")
+		waitFor(t, 200*time.Millisecond)
+	}
+
+	// /health names the failure and the version, never the value.
+	health := l.get("GET", "/health")
+	var hb struct {
+		Status        string `json:"status"`
+		AgeSeconds    *int   `json:"secret_age_s"`
+		VersionID     string `json:"version_id"`
+		LastErrorCode string `json:"last_error_code"`
+	}
+	if err := json.Unmarshal([]byte(health.body), &hb); err != nil || health.status != 200 || hb.Status != "ready" ||
+		hb.AgeSeconds == nil || hb.VersionID == "" || hb.LastErrorCode != "ThrottlingException" {
+		t.Errorf("/health = %d %s", health.status, health.body)
+	}
+	if strings.Contains(health.body, "ROTATED2") || strings.Contains(health.body, "xoxb") {
+		t.Errorf("/health leaks the secret: %s", health.body)
+	}
+
+	if res := l.shutdown(2 * time.Second); res.Code != 0 {
+		t.Fatalf("shutdown %+v", res)
+	}
+	out := l.output.String()
+	m := sumEMF(t, out, "StarfleetSecrets", "obs-fn")
+	t.Logf("EMF: %+v", m)
+
+	if m.totalsLines < 2 {
+		t.Errorf("%d totals lines; want one at the first INVOKE and one at SHUTDOWN", m.totalsLines)
+	}
+	if m.reads != requests {
+		t.Errorf("Reads = %d, the test sent %d", m.reads, requests)
+	}
+	for status, n := range statuses {
+		if m.readsByStatus[status] != n {
+			t.Errorf("Reads{Status=%s} = %d, want %d", status, m.readsByStatus[status], n)
+		}
+	}
+	if got := m.hits + m.misses + m.stale; got != cacheAnswers {
+		t.Errorf("hits %d + misses %d + stale %d = %d, want %d cache answers", m.hits, m.misses, m.stale, got, cacheAnswers)
+	}
+	if m.stale != staleSeen {
+		t.Errorf("StaleAnswers = %d, the test saw %d stale answers", m.stale, staleSeen)
+	}
+	if m.hits < 4 || m.misses < 1 {
+		t.Errorf("hits %d, misses %d", m.hits, m.misses)
+	}
+	if m.errs < 1 || m.errorsByCode["ThrottlingException"] != m.errs {
+		t.Errorf("UpstreamErrors %d, by code %v", m.errs, m.errorsByCode)
+	}
+	// Each failed fetch made every attempt; each good one, one.
+	if want := (m.calls - m.errs) + m.errs*cache.MaxAttempts; l.upstreamCalls() != want {
+		t.Errorf("proxy saw %d GetSecretValue calls; UpstreamCalls %d with %d errors implies %d", l.upstreamCalls(), m.calls, m.errs, want)
+	}
+	if m.latencies != m.calls {
+		t.Errorf("%d latencies for %d fetches", m.latencies, m.calls)
+	}
+
+	events := logEvents(t, out)
+	t.Logf("log events: %v", events)
+	for event, want := range map[string]int{"register": 1, "listen": 1, "prefetch": 1, "upstream_fetch": m.calls,
+		"request_error": statuses["403"] + statuses["404"], "read": 0} {
+		if events[event] != want {
+			t.Errorf("%d %q log lines, want %d", events[event], event, want)
+		}
+	}
+	if events["shutdown"] < 1 {
+		t.Error("no shutdown log line")
+	}
+}
