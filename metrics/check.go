@@ -41,7 +41,7 @@ func CheckEMF(line []byte, namespace string) (map[string]any, error) {
 		}
 		sets, ok := d["Dimensions"].([]any)
 		if !ok {
-			return nil, fmt.Errorf("Dimensions is not an array")
+			return nil, fmt.Errorf("the Dimensions field is not an array")
 		}
 		for _, set := range sets {
 			names, ok := set.([]any)
