@@ -21,7 +21,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/metrics"
@@ -90,20 +89,27 @@ func New(o Options) http.Handler {
 	}
 
 	r := chi.NewRouter()
-	// GetHead routes HEAD to the GET handlers; net/http drops the body.
-	r.Use(h.countReads, h.recoverer, commonHeaders, rejectForwarded, onlyGetAndHead, middleware.GetHead)
+	r.Use(h.countReads, h.recoverer, commonHeaders, rejectForwarded, onlyGetAndHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NotFound", "no such route; the routes are /secret/{slice}, /secret/{slice}/{key}, /secretsmanager/get and /health")
 	})
 	r.MethodNotAllowed(methodNotAllowed)
-	r.Get("/health", h.health)
+	getAndHead(r, "/health", h.health)
 	r.Group(func(r chi.Router) {
 		r.Use(h.requireToken)
-		r.Get("/secret/{slice}", h.getSlice)
-		r.Get("/secret/{slice}/{key}", h.getSlice)
-		r.Get("/secretsmanager/get", h.getSecretValue)
+		getAndHead(r, "/secret/{slice}", h.getSlice)
+		getAndHead(r, "/secret/{slice}/{key}", h.getSlice)
+		getAndHead(r, "/secretsmanager/get", h.getSecretValue)
 	})
 	return r
+}
+
+// getAndHead routes both methods to one handler; net/http drops the body of
+// an answer to HEAD. (chi's middleware.GetHead would do it too, but its
+// package links net/http/pprof and expvar into the binary.)
+func getAndHead(r chi.Router, pattern string, h http.HandlerFunc) {
+	r.Get(pattern, h)
+	r.Head(pattern, h)
 }
 
 // Listen opens the API's listener on the IPv4 loopback interface only: the
