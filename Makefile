@@ -44,3 +44,25 @@ clean: ## remove build output
 	rm -rf bin dist
 
 include layer.zip.mk
+
+
+# ---- hardening (issue 6) ---------------------------------------------------
+# `make fuzz` runs every fuzz target in the tree for FUZZTIME each, one after
+# another; a failing input is saved in its package's testdata/fuzz/<FuzzName>/.
+# `make soak` is the bounded load soak (about 60 s, STARFLEET_SOAK_DURATION to
+# change it), not part of `make test`.
+FUZZTIME ?= 10s
+
+.PHONY: fuzz soak
+
+fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | sed 's/^func //'); do \
+	    echo "fuzz: $$dir $$f for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$dir; \
+	  done; \
+	done
+
+soak: ## about 60 s: 256 connections each to the binary and in-process, rotating secret
+	STARFLEET_SOAK=1 $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 10m $(PKG)
+# ---- end hardening ---------------------------------------------------------

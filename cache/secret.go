@@ -105,6 +105,12 @@ func ParseDocument(raw []byte) (*Document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret is not a JSON object of slices: %w", err)
 	}
+	// The decoder counts nesting per member value, so on its own it would
+	// accept a document deeper than encoding/json's limit of 10,000 levels
+	// in all; the whole-document check keeps the two in agreement.
+	if !json.Valid(raw) {
+		return nil, errors.New("secret is not a JSON object of slices: nested deeper than 10000 levels")
+	}
 	doc := &Document{slices: make(map[string]*Slice, len(members))}
 	for name, value := range members {
 		sl := &Slice{Raw: value}

@@ -109,7 +109,7 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	api := server.New(server.Options{Store: secrets, Token: cfg.Token, Allow: cfg.Allow, Logger: log, Metrics: recorder})
 	srv := server.NewHTTPServer(api, cfg.FetchTimeout, log)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(server.LimitListener(ln, cfg.MaxConnections, log)) }()
 	log.Info("serving", "event", "listen", "addr", ln.Addr().String(), "lambda", ext != nil, "source", sourceName(cfg))
 
 	// Prefetch while the runtime initialises. Requests that arrive first

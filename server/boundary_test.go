@@ -1,0 +1,159 @@
+package server
+
+// The security boundary of the HTTP server: header size and read timeouts
+// of the production http.Server, and the token check.
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pollUntil calls cond until it is true or d has passed, and reports
+// whether it became true. It paces a check; it is not synchronisation.
+func pollUntil(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
+}
+
+// serveProduction serves the test handler with the production server
+// settings, adjusted by tune (the timeouts are fields of the returned
+// server, so a test can shorten them without changing the product's).
+func serveProduction(t *testing.T, tune func(*http.Server)) string {
+	t.Helper()
+	ln, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(newTestHandler(cacheStore(t)), time.Second, slog.New(slog.DiscardHandler))
+	if tune != nil {
+		tune(srv)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return ln.Addr().String()
+}
+
+func TestServerLimitsAreSet(t *testing.T) {
+	srv := NewHTTPServer(http.NotFoundHandler(), 5*time.Second, slog.New(slog.DiscardHandler))
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadHeaderTimeout > 5*time.Second {
+		t.Errorf("ReadHeaderTimeout %v, want (0, 5s]", srv.ReadHeaderTimeout)
+	}
+	if srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 {
+		t.Errorf("unbounded timeouts: read %v write %v idle %v", srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+	if srv.MaxHeaderBytes != 16<<10 {
+		t.Errorf("MaxHeaderBytes %d, want 16 KiB", srv.MaxHeaderBytes)
+	}
+}
+
+// TestTricklingHeadersAreCutOff: a client sending its headers a byte at a
+// time, forever, is disconnected once ReadHeaderTimeout has passed, however
+// steadily it sends.
+func TestTricklingHeadersAreCutOff(t *testing.T) {
+	const timeout = 400 * time.Millisecond
+	addr := serveProduction(t, func(s *http.Server) { s.ReadHeaderTimeout = timeout })
+	c, err := net.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		if _, err := io.WriteString(c, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Trickle: "); err != nil {
+			return
+		}
+		for range 1000 { // bounded: 20 s at most
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if _, err := c.Write([]byte("a")); err != nil {
+				return
+			}
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(timeout + 5*time.Second))
+	n, err := io.Copy(io.Discard, c)
+	elapsed := time.Since(start)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the server kept a trickling connection open for %v", elapsed)
+	}
+	t.Logf("trickling client cut off after %v (%d bytes answered)", elapsed.Round(time.Millisecond), n)
+	if elapsed < timeout*3/4 || elapsed > timeout+2*time.Second {
+		t.Errorf("cut off after %v, want about ReadHeaderTimeout (%v)", elapsed, timeout)
+	}
+}
+
+func TestOversizedHeaderGets431(t *testing.T) {
+	addr := serveProduction(t, nil)
+	c, err := net.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	go io.WriteString(c, "GET /secret/Plain HTTP/1.1\r\nHost: 127.0.0.1\r\n"+TokenHeader+": "+testToken+"\r\nX-Big: "+strings.Repeat("b", 64<<10)+"\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("64 KiB header: %d %s, want 431", resp.StatusCode, body)
+	}
+	if strings.Contains(string(body), "plain-s3cr3t") {
+		t.Error("431 answer carries secret data")
+	}
+}
+
+// TestTokenIsComparedByHash: the handler keeps only the SHA-256 of the
+// token and compares hashes, so the comparison takes the same time whatever
+// the length or prefix of the guess.
+func TestTokenIsComparedByHash(t *testing.T) {
+	const token = "the-token-Zq81"
+	h := &handler{tokenHash: sha256.Sum256([]byte(token)), log: slog.New(slog.DiscardHandler)}
+	ok := h.requireToken(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	for _, tt := range []struct {
+		guess string
+		want  int
+	}{
+		{token, http.StatusNoContent},
+		{"", http.StatusForbidden},
+		{"the-token-Zq8", http.StatusForbidden},
+		{token + "1", http.StatusForbidden},
+		{strings.ToUpper(token), http.StatusForbidden},
+		{strings.Repeat("x", 4096), http.StatusForbidden},
+	} {
+		r := httptest.NewRequest("GET", "/secret/Plain", nil)
+		if tt.guess != "" {
+			r.Header.Set(TokenHeader, tt.guess)
+		}
+		w := httptest.NewRecorder()
+		ok.ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("token %.20q: %d, want %d", tt.guess, w.Code, tt.want)
+		}
+	}
+}
