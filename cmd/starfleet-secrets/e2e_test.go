@@ -158,9 +158,18 @@ func startLambda(t *testing.T, env ...string) *lambda {
 // the process starts (to hold or fail its first fetch).
 func startLambdaWith(t *testing.T, prepare func(*cachetest.Proxy), env ...string) *lambda {
 	t.Helper()
+	l, _ := startBinary(t, binaryPath(t), extensiontest.Options{}, prepare, env...)
+	return l
+}
+
+// startBinary starts bin as Lambda would, under a fake platform built with
+// opts, with Secrets Manager behind a fresh counting proxy that prepare (if
+// set) configures first. It returns the command too, for its pid.
+func startBinary(t *testing.T, bin string, opts extensiontest.Options, prepare func(*cachetest.Proxy), env ...string) (*lambda, *exec.Cmd) {
+	t.Helper()
 	l := &lambda{
 		t:        t,
-		platform: extensiontest.NewServer(extensiontest.Options{}),
+		platform: extensiontest.NewServer(opts),
 		proxy:    cachetest.NewProxy(e2e.moto.URL()),
 		token:    "e2e-token-" + strconv.Itoa(os.Getpid()),
 		output:   &lockedBuffer{},
@@ -172,7 +181,7 @@ func startLambdaWith(t *testing.T, prepare func(*cachetest.Proxy), env ...string
 	}
 	port := freePort(t)
 	l.base = fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(binaryPath(t))
+	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), cachetest.Env(l.proxy.URL())...)
 	cmd.Env = append(cmd.Env,
 		"AWS_SESSION_TOKEN="+l.token,
@@ -193,11 +202,12 @@ func startLambdaWith(t *testing.T, prepare func(*cachetest.Proxy), env ...string
 			defer cancel()
 			l.platform.StopWithShutdown(ctx, proc, "spindown", 2*time.Second)
 		}
+		cmd.Process.Kill() // a no-op once it exited; never leave one behind
 		if t.Failed() {
 			t.Logf("extension output:\n%s", l.output)
 		}
 	})
-	return l
+	return l, cmd
 }
 
 // waitInit waits until the extension registered and asked for its first

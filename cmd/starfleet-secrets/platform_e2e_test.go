@@ -8,16 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
 )
 
@@ -25,46 +22,7 @@ import (
 // also returning the command (for its pid).
 func startOnPlatform(t *testing.T, opts extensiontest.Options, env ...string) (*lambda, *exec.Cmd) {
 	t.Helper()
-	return startBinary(t, binaryPath(t), opts, env...)
-}
-
-// startBinary is startOnPlatform with the executable to run.
-func startBinary(t *testing.T, bin string, opts extensiontest.Options, env ...string) (*lambda, *exec.Cmd) {
-	t.Helper()
-	l := &lambda{
-		t:        t,
-		platform: extensiontest.NewServer(opts),
-		proxy:    cachetest.NewProxy(e2e.moto.URL()),
-		token:    "e2e-token-" + strconv.Itoa(os.Getpid()),
-		output:   &lockedBuffer{},
-	}
-	t.Cleanup(l.platform.Close)
-	t.Cleanup(l.proxy.Close)
-	port := freePort(t)
-	l.base = fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), cachetest.Env(l.proxy.URL())...)
-	cmd.Env = append(cmd.Env, "AWS_SESSION_TOKEN="+l.token, "STARFLEET_SECRETS_PORT="+strconv.Itoa(port),
-		"STARFLEET_SECRETS_LOG_LEVEL=debug", "GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0")
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdout, cmd.Stderr = l.output, l.output
-	proc, err := l.platform.Start(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.proc = proc
-	t.Cleanup(func() {
-		if !l.stopped {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			l.platform.StopWithShutdown(ctx, proc, "spindown", 2*time.Second)
-		}
-		cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("extension output:\n%s", l.output)
-		}
-	})
-	return l, cmd
+	return startBinary(t, binaryPath(t), opts, nil, env...)
 }
 
 // shutdownLines is the extension's log from SHUTDOWN on.

@@ -234,7 +234,7 @@ func TestSoak(t *testing.T) {
 	resetMoto(t, versions.add(0, salt))
 
 	// The binary, under the fake platform, through a counting proxy.
-	l, cmd := startBinary(t, bin, extensiontest.Options{},
+	l, cmd := startBinary(t, bin, extensiontest.Options{}, nil,
 		"STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_LOG_LEVEL=info")
 	l.waitInit()
 
