@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 )
 
 // fakeSource is a scripted Source: it answers from a queue of outcomes and
@@ -53,29 +55,11 @@ func (f *fakeSource) set(version int, value string, fail error) {
 	f.version, f.value, f.fail = version, value, fail
 }
 
-// fakeClock is a wall clock the test moves.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 var primary = Key{SecretID: "Starfleet"}
 
-func newTestCache(t *testing.T, src Source, p Policy) (*Cache, *fakeClock) {
+func newTestCache(t *testing.T, src Source, p Policy) (*Cache, *cachetest.Clock) {
 	t.Helper()
-	clock := &fakeClock{now: t0}
+	clock := cachetest.NewClock(t0)
 	c := New(Options{Source: src, Policy: p, FetchTimeout: 5 * time.Second, Primary: primary, Size: 3, Now: clock.Now})
 	t.Cleanup(c.Close)
 	return c, clock

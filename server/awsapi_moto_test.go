@@ -58,7 +58,7 @@ type motoEnv struct {
 	admin   *secretsmanager.Client // straight to moto: setup, not counted
 	cache   *cache.Cache
 	handler http.Handler
-	clock   *fakeClock
+	clock   *cachetest.Clock
 	logs    *lockedBuffer
 	values  []string // secret values created, which must never be logged
 }
@@ -75,7 +75,7 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 		t:     t,
 		proxy: cachetest.NewProxy(moto.URL()),
 		admin: cachetest.Client(moto.URL()),
-		clock: &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)},
+		clock: cachetest.NewClock(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)),
 		logs:  &lockedBuffer{},
 	}
 	t.Cleanup(e.proxy.Close)
@@ -445,23 +445,6 @@ func checkError(t *testing.T, w *httptest.ResponseRecorder, status int, code str
 			t.Errorf("message %q does not say %q", body.Message, s)
 		}
 	}
-}
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // lockedBuffer is a log destination safe for concurrent writes.
