@@ -45,6 +45,43 @@ clean: ## remove build output
 
 include layer.zip.mk
 
+# ---- bench (issue 8) -------------------------------------------------------
+# `make bench` writes bench/REPORT.md (under 10 minutes on 2 cores);
+# `make bench-smoke` runs every part briefly and only checks that each figure
+# was produced (bench/out/REPORT-smoke.md); to stay cheap it skips the arm64
+# build and builds its test binaries with -race, as make test does. Both need
+# wrk (installed from Debian's packages if missing) and moto_server.
+# Everything else bench/ builds lands in bench/out/ (git-ignored).
+BENCH_OUT  := bench/out
+BENCH_BIN  := $(BENCH_OUT)/bin
+BENCH_ARGS ?=
+
+.PHONY: bench bench-smoke bench-tools bench-build
+
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { echo "bench: installing wrk (apt-get)"; \
+	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
+	  { echo "bench: wrk is required: apt-get install -y wrk" >&2; exit 1; }; }
+	@command -v moto_server >/dev/null 2>&1 || { echo "bench: moto_server is required: pip install 'moto[server]'" >&2; exit 1; }
+	@command -v python3 >/dev/null 2>&1 || { echo "bench: python3 is required" >&2; exit 1; }
+
+bench-build: build
+	@mkdir -p $(BENCH_BIN)
+	$(BUILDENV) $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(BENCH_BIN)/bare ./bench/cmd/bare
+	$(BUILDENV) $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(BENCH_BIN)/minext ./bench/cmd/minext
+	$(GO) build -o $(BENCH_BIN)/benchrun ./bench/cmd/benchrun
+
+bench: bench-tools bench-build ## benchmarks against same-run baselines; writes bench/REPORT.md
+	@mkdir -p $(BENCH_BIN)/linux-arm64
+	$(BUILDENV) GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/linux-arm64/starfleet-secrets $(PKG)
+	@if $(MAKE) -n layer >/dev/null 2>&1; then $(MAKE) --no-print-directory layer || \
+	  echo "bench: make layer failed; the report uses a stand-in zip"; \
+	  else echo "bench: no layer target; the report uses a stand-in zip"; fi
+	$(BENCH_BIN)/benchrun -go '$(GO)' -out bench/REPORT.md $(BENCH_ARGS)
+
+bench-smoke: bench-tools bench-build ## every benchmark briefly; fails if a figure is missing
+	$(BENCH_BIN)/benchrun -smoke -go '$(GO)' -bin-arm64= -test-race $(BENCH_ARGS)
+# ---- end bench -------------------------------------------------------------
 
 # ---- hardening (issue 6) ---------------------------------------------------
 # `make fuzz` runs every fuzz target in the tree for FUZZTIME each, one after

@@ -5,7 +5,6 @@ package server
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"io"
 	"log/slog"
 	"net"
@@ -128,12 +127,11 @@ func TestOversizedHeaderGets431(t *testing.T) {
 	}
 }
 
-// TestTokenIsComparedByHash: the handler keeps only the SHA-256 of the
-// token and compares hashes, so the comparison takes the same time whatever
-// the length or prefix of the guess.
-func TestTokenIsComparedByHash(t *testing.T) {
+// TestTokenComparison: only the exact token passes; prefixes, extensions,
+// case changes and long guesses are refused.
+func TestTokenComparison(t *testing.T) {
 	const token = "the-token-Zq81"
-	h := &handler{tokenHash: sha256.Sum256([]byte(token)), log: slog.New(slog.DiscardHandler)}
+	h := &handler{token: token, log: slog.New(slog.DiscardHandler)}
 	ok := h.requireToken(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	for _, tt := range []struct {
 		guess string
@@ -154,6 +152,26 @@ func TestTokenIsComparedByHash(t *testing.T) {
 		ok.ServeHTTP(w, r)
 		if w.Code != tt.want {
 			t.Errorf("token %.20q: %d, want %d", tt.guess, w.Code, tt.want)
+		}
+	}
+}
+
+func TestTokenMatches(t *testing.T) {
+	for _, tt := range []struct {
+		got, want string
+		ok        bool
+	}{
+		{"abc", "abc", true},
+		{"abd", "abc", false},
+		{"ab", "abc", false},
+		{"abcabc", "abc", false}, // repeats the token: the wrap-around must not pass it
+		{"abca", "abc", false},
+		{"", "abc", false},
+		{"", "", false}, // an empty expected token never matches
+		{"x", "", false},
+	} {
+		if got := tokenMatches(tt.got, tt.want); got != tt.ok {
+			t.Errorf("tokenMatches(%q, %q) = %v", tt.got, tt.want, got)
 		}
 	}
 }

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+)
+
+const (
+	expiryReaders = 500
+	expiryTTL     = time.Second
+	opGetSecret   = "GetSecretValue"
+)
+
+// expiryRound is one burst of concurrent reads at expiry against the binary.
+type expiryRound struct {
+	upstreamCalls int
+	statuses      map[int]int
+	errors        int
+	answeredEarly int // answers before the held upstream call was released
+	sockets       int // server-side connections seen open when released
+	elapsed       time.Duration
+}
+
+func runEconomy(ctx context.Context, c config, env *emulator, r *report) error {
+	// In the cache package, with a fake clock: an hour at TTL 60 s, and 500
+	// concurrent reads at expiry.
+	out, err := runTests(ctx, c, r, "./cache", "^(TestUpstreamCallsInSimulatedHour|TestUpstreamCallsFor500ConcurrentAtExpiry)$")
+	os.WriteFile(filepath.Join(c.rawDir, "economy-test.txt"), out, 0o644)
+	if err != nil {
+		return err
+	}
+	figs := parseFigures(string(out))
+	if v, ok := figs["upstream_calls_hour"]; ok {
+		r.hourCalls, r.hourRequests = &v, figs["requests_hour"]
+	}
+	if v, ok := figs["upstream_calls_500_at_expiry"]; ok {
+		r.inProcessExpiryCalls = &v
+	}
+
+	// Against the binary, through a counting proxy in front of moto.
+	proxy := cachetest.NewProxy(env.moto.URL())
+	defer proxy.Close()
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	p := newExtProc(port)
+	r.command(fmt.Sprintf("STARFLEET_SECRETS_TTL=%s STARFLEET_SECRETS_PORT=%d AWS_ENDPOINT_URL_SECRETS_MANAGER=<cachetest.Proxy> %s  # under extensiontest; %d concurrent GET /secret/%s at expiry, x%d",
+		expiryTTL, port, c.bin, expiryReaders, c.slice, c.expiryRounds))
+	if _, err := p.start(c.bin, env.extEnv(proxy.URL(), port, expiryTTL.String())); err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			p.kill()
+		}
+	}()
+	idleCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = p.api.WaitIdle(idleCtx) // registered, prefetched, waiting for events
+	cancel()
+	if err != nil {
+		return fmt.Errorf("extension not idle: %w\n%s", err, p.output)
+	}
+	for range c.expiryRounds {
+		// The last fetch finished before its answers came back, so once the
+		// TTL has passed from here the entry has expired. This waits for
+		// wall-clock time to pass, not for another goroutine.
+		select {
+		case <-time.After(expiryTTL + 50*time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		round, err := burstAtExpiry(ctx, p, proxy, c.slice)
+		if err != nil {
+			return err
+		}
+		r.expiryRounds = append(r.expiryRounds, round)
+		logf("economy: %d concurrent reads at expiry: %d upstream call(s), statuses %v, %d answered before release",
+			expiryReaders, round.upstreamCalls, round.statuses, round.answeredEarly)
+	}
+	ok = true
+	return p.stop(ctx)
+}
+
+// burstAtExpiry holds the upstream call at the proxy until all readers have
+// sent their requests and the extension has read them all off their sockets,
+// then releases it and counts the upstream calls.
+func burstAtExpiry(ctx context.Context, p *extProc, proxy *cachetest.Proxy, slice string) (expiryRound, error) {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	proxy.ResetCounts()
+	proxy.Hold(opGetSecret)
+	defer proxy.Release(opGetSecret)
+
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+	url := "http://" + p.addr() + "/secret/" + slice
+	var written, early atomic.Int64
+	var released atomic.Bool
+	var mu sync.Mutex
+	round := expiryRound{statuses: map[int]int{}}
+	var wg sync.WaitGroup
+	begin := time.Now()
+	for range expiryReaders {
+		wg.Go(func() {
+			trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { written.Add(1) }}
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, url, nil)
+			req.Header.Set(tokenHeader, benchToken)
+			resp, err := client.Do(req)
+			if !released.Load() {
+				early.Add(1)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				round.errors++
+				return
+			}
+			resp.Body.Close()
+			round.statuses[resp.StatusCode]++
+		})
+	}
+
+	// Bounded poll: every request written, one upstream call held, and no
+	// unread bytes on the extension's side of any connection (a connection
+	// still in the accept queue counts as established with unread bytes).
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	var established, unread int
+	for {
+		var err error
+		established, unread, err = serverSockets(p.port)
+		if err != nil {
+			return round, err
+		}
+		if written.Load() == expiryReaders && proxy.Held(opGetSecret) >= 1 && unread == 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return round, fmt.Errorf("burst never settled: written %d, held %d, sockets %d (%d unread): %w",
+				written.Load(), proxy.Held(opGetSecret), established, unread, ctx.Err())
+		}
+	}
+	round.sockets = established
+	released.Store(true)
+	proxy.Release(opGetSecret)
+	wg.Wait()
+	round.elapsed = time.Since(begin)
+	round.answeredEarly = int(early.Load())
+	round.upstreamCalls = proxy.Count(opGetSecret)
+	return round, nil
+}

@@ -1,0 +1,230 @@
+// Command benchrun runs the benchmarks of issue 8 and writes bench/REPORT.md:
+// warm reads under wrk against a bare net/http baseline, cold start against a
+// minimal extension, footprint (binary, layer zip, RSS), upstream economy, and
+// the Go benchmarks of the hit path. Every figure that has a target is
+// compared with a baseline measured in the same run, because this machine is
+// small and noisy: ratios travel, absolute numbers do not.
+//
+// `make bench` builds the binaries and runs it; `make bench-smoke` runs every
+// part briefly (-smoke) and only checks that each figure was produced.
+//
+// It only talks to processes it starts on 127.0.0.1, and bounds every loop in
+// count and time.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// config is what the flags decide.
+type config struct {
+	smoke    bool
+	parts    map[string]bool
+	out      string // the report
+	rawDir   string // raw outputs: wrk, go test, inittrace
+	goCmd    string
+	bin      string // the extension, built like `make build`
+	binARM64 string // the same for linux/arm64
+	bare     string // bench/cmd/bare
+	minext   string // bench/cmd/minext
+	distDir  string // where `make layer` puts the layer zips
+	secret   string // the Starfleet secret the benchmarks serve
+	slice    string
+
+	wrkDuration   time.Duration
+	wrkPairs      int
+	coldRuns      int
+	initRuns      int
+	expiryRounds  int
+	benchCount    int
+	benchTime     string
+	benchstat     string // `go run` package of benchstat; "" skips it
+	testRace      bool   // build the test binaries with -race (smoke: reuse make test's build cache)
+	totalDeadline time.Duration
+}
+
+var allParts = []string{"go", "economy", "coldstart", "warm", "footprint"}
+
+func main() {
+	var c config
+	var parts string
+	flag.BoolVar(&c.smoke, "smoke", false, "run every part briefly and check only that each figure was produced")
+	flag.StringVar(&parts, "parts", strings.Join(allParts, ","), "comma-separated parts to run: "+strings.Join(allParts, ","))
+	flag.StringVar(&c.out, "out", "bench/REPORT.md", "report to write")
+	flag.StringVar(&c.rawDir, "raw", "bench/out", "directory for raw outputs")
+	flag.StringVar(&c.goCmd, "go", "go", "go command")
+	flag.StringVar(&c.bin, "bin", "bin/starfleet-secrets", "extension binary (make build)")
+	flag.StringVar(&c.binARM64, "bin-arm64", "bench/out/bin/linux-arm64/starfleet-secrets", "extension binary for linux/arm64 (empty: skip arm64)")
+	flag.StringVar(&c.bare, "bare", "bench/out/bin/bare", "baseline HTTP server binary (bench/cmd/bare)")
+	flag.StringVar(&c.minext, "minext", "bench/out/bin/minext", "baseline extension binary (bench/cmd/minext)")
+	flag.StringVar(&c.distDir, "dist", "dist", "directory holding starfleet-secrets-layer-{x86_64,arm64}.zip from make layer")
+	flag.StringVar(&c.secret, "secret", "testdata/starfleet-secret.json", "the Starfleet secret to serve")
+	flag.StringVar(&c.slice, "slice", "GitHubSyncWorker", "the slice warm reads and cold starts ask for")
+	flag.DurationVar(&c.wrkDuration, "wrk-duration", 3*time.Second, "length of one wrk run")
+	flag.IntVar(&c.wrkPairs, "wrk-pairs", 8, "baseline,subject pairs of wrk runs per connection count")
+	flag.IntVar(&c.coldRuns, "cold-runs", 25, "cold starts per binary")
+	flag.IntVar(&c.initRuns, "init-runs", 11, "GODEBUG=inittrace=1 runs per binary")
+	flag.IntVar(&c.expiryRounds, "expiry-rounds", 3, "rounds of 500 concurrent reads at expiry against the binary")
+	flag.IntVar(&c.benchCount, "bench-count", 6, "go test -count for the Go benchmarks")
+	flag.StringVar(&c.benchTime, "bench-time", "1s", "go test -benchtime for the Go benchmarks")
+	flag.StringVar(&c.benchstat, "benchstat", "golang.org/x/perf/cmd/benchstat@latest", "benchstat to `go run`; empty skips it")
+	flag.DurationVar(&pollPause, "poll-pause", pollPause, "pause between connect attempts when timing start to listening (0: spin with runtime.Gosched)")
+	flag.BoolVar(&bareTimeouts, "bare-timeouts", false, "give the warm-read baseline the extension's http.Server timeouts (a diagnostic; the targets use the bare server)")
+	flag.BoolVar(&c.testRace, "test-race", false, "build the Go test binaries with -race, sharing make test's build cache (figures then only show that the benchmarks run)")
+	flag.DurationVar(&c.totalDeadline, "deadline", 9*time.Minute, "bound on the whole run")
+	flag.Parse()
+	if c.smoke {
+		// Brief everything unless set explicitly.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		defaults := map[string]func(){
+			"wrk-duration":  func() { c.wrkDuration = time.Second },
+			"wrk-pairs":     func() { c.wrkPairs = 1 },
+			"cold-runs":     func() { c.coldRuns = 3 },
+			"init-runs":     func() { c.initRuns = 2 },
+			"expiry-rounds": func() { c.expiryRounds = 1 },
+			"bench-count":   func() { c.benchCount = 1 },
+			"bench-time":    func() { c.benchTime = "100x" },
+			"benchstat":     func() { c.benchstat = "" },
+			"deadline":      func() { c.totalDeadline = 3 * time.Minute },
+			"out":           func() { c.out = "bench/out/REPORT-smoke.md" },
+		}
+		for name, apply := range defaults {
+			if !set[name] {
+				apply()
+			}
+		}
+	}
+	c.parts = map[string]bool{}
+	for p := range strings.SplitSeq(parts, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.parts[p] = true
+		}
+	}
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config) error {
+	for p := range c.parts {
+		if !contains(allParts, p) {
+			return fmt.Errorf("unknown part %q; want some of %s", p, strings.Join(allParts, ","))
+		}
+	}
+	if err := os.MkdirAll(c.rawDir, 0o755); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.totalDeadline)
+	defer cancel()
+
+	began := time.Now()
+	r := &report{cfg: c, started: began.UTC()}
+	r.machine = machineInfo(ctx, c.goCmd)
+	logf("machine: %s, %d cores, Go %s", r.machine.cpu, r.machine.nproc, r.machine.goVersion)
+
+	// Parts that need no emulator first; then one moto for the rest.
+	var errs []error
+	step := func(name string, f func() error) {
+		if !c.parts[name] {
+			return
+		}
+		t := time.Now()
+		logf("%s: start", name)
+		if err := f(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			logf("%s: FAILED: %v", name, err)
+			return
+		}
+		logf("%s: done in %s", name, time.Since(t).Round(time.Millisecond))
+	}
+	step("go", func() error { return runGoBenchmarks(ctx, c, r) })
+	step("footprint", func() error { return runFootprint(ctx, c, r) })
+	var env *emulator
+	if c.parts["economy"] || c.parts["coldstart"] || c.parts["warm"] {
+		var err error
+		if env, err = startEmulator(ctx, c); err != nil {
+			return err
+		}
+		defer env.close()
+		r.command(env.describe())
+	}
+	step("economy", func() error { return runEconomy(ctx, c, env, r) })
+	step("coldstart", func() error { return runColdStart(ctx, c, env, r) })
+	step("warm", func() error { return runWarm(ctx, c, env, r) })
+	r.elapsed = time.Since(began)
+
+	missing := r.missingFigures()
+	if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.out, []byte(r.markdown()), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s in %s", c.out, r.elapsed.Round(time.Second))
+	for _, t := range r.targets() {
+		logf("target %-60s %-14s %s", t.name, t.verdict(), t.figure)
+	}
+	if len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("figures not produced: %s", strings.Join(missing, ", ")))
+	}
+	return errors.Join(errs...)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "benchrun %s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// runCmd runs a short command and returns its combined output; the report
+// lists it.
+func runCmd(ctx context.Context, r *report, env []string, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	if env != nil {
+		cmd.Env = env
+	}
+	cmd.WaitDelay = 5 * time.Second
+	if r != nil {
+		r.command(shellQuote(name, args...))
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("%s: %w\n%s", shellQuote(name, args...), err, tail(out, 4000))
+	}
+	return out, nil
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+func shellQuote(name string, args ...string) string {
+	parts := []string{name}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t'\"$|&;()<>*?[]{}\\") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,522 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// report collects every figure of one run and renders bench/REPORT.md.
+type report struct {
+	cfg      config
+	started  time.Time
+	elapsed  time.Duration
+	machine  machine
+	commands []string
+	testBins map[string]string // package -> test binary built this run
+
+	goBench         map[string]benchResult
+	goBenchRaw      string
+	benchstat       string
+	getAllocsPerRun *float64
+
+	hourCalls            *float64
+	hourRequests         float64
+	inProcessExpiryCalls *float64
+	expiryRounds         []expiryRound
+
+	coldSubject, coldBaseline coldStats
+	initSubject, initBaseline *initTrace
+
+	warm                         []warmLevel
+	warmBodyBytes                int
+	rssIdle, rssLoadPeak, rssHWM int64
+
+	footprint []archFootprint
+}
+
+func (r *report) command(s string) {
+	if wd, err := os.Getwd(); err == nil {
+		s = strings.ReplaceAll(s, wd+string(os.PathSeparator), "")
+	}
+	if !slices.Contains(r.commands, s) {
+		r.commands = append(r.commands, s)
+	}
+}
+
+type machine struct {
+	nproc                                        int
+	cpu, mem, kernel, goVersion, wrk, commit, os string
+}
+
+func machineInfo(ctx context.Context, goCmd string) machine {
+	m := machine{nproc: runtime.NumCPU(), os: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if v, err := parseStatusField(string(b), "MemTotal"); err == nil {
+			m.mem = fmt.Sprintf("%.1f GiB", float64(v)/(1<<30))
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = strings.TrimSpace(string(b))
+	}
+	run := func(name string, args ...string) string {
+		out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+		if err != nil && len(out) == 0 {
+			return "unknown"
+		}
+		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+		return line
+	}
+	m.goVersion = run(goCmd, "version")
+	m.wrk = run("wrk", "-v")
+	m.commit = run("git", "describe", "--always", "--dirty")
+	return m
+}
+
+// Targets use decimal units: 1 MB = 10^6 bytes.
+const mb = 1e6
+
+type target struct {
+	name, figure string
+	met, have    bool
+}
+
+func (t target) verdict() string {
+	switch {
+	case !t.have:
+		return "no figure"
+	case t.met:
+		return "met"
+	}
+	return "**not met**"
+}
+
+func medianDur(ds []time.Duration) time.Duration {
+	xs := make([]float64, len(ds))
+	for i, d := range ds {
+		xs[i] = float64(d)
+	}
+	return time.Duration(medianF(xs))
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// pairRatios is the median over the baseline,subject pairs of f(S)/f(B):
+// pairs run back to back, so their ratio cancels most of the drift.
+func pairRatios(lv warmLevel, f func(wrkResult) float64) float64 {
+	var rs []float64
+	for i := range min(len(lv.baseline), len(lv.subject)) {
+		rs = append(rs, ratio(f(lv.subject[i]), f(lv.baseline[i])))
+	}
+	return medianF(rs)
+}
+
+func rpsOf(w wrkResult) float64 { return w.rps }
+func p50Of(w wrkResult) float64 { return float64(w.p50) }
+func p99Of(w wrkResult) float64 { return float64(w.p99) }
+func cpuOf(w wrkResult) float64 { return float64(w.cpuPerRequest()) }
+
+func medianOf(ws []wrkResult, f func(wrkResult) float64) float64 {
+	var xs []float64
+	for _, w := range ws {
+		xs = append(xs, f(w))
+	}
+	return medianF(xs)
+}
+
+func (r *report) level(conns int) (warmLevel, bool) {
+	for _, lv := range r.warm {
+		if lv.conns == conns && len(lv.subject) > 0 && len(lv.baseline) > 0 {
+			return lv, true
+		}
+	}
+	return warmLevel{}, false
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// us formats a latency in µs, or in ms from 1 ms up.
+func us(d float64) string {
+	if d >= float64(time.Millisecond) {
+		return fmt.Sprintf("%.2f ms", d/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.1f µs", d/float64(time.Microsecond))
+}
+func mbs(n int64) string {
+	return fmt.Sprintf("%.2f MB (%.2f MiB)", float64(n)/mb, float64(n)/(1<<20))
+}
+
+func (r *report) targets() []target {
+	var ts []target
+	{
+		t := target{name: "process start to registered: median ≤ 1.5× minimal extension"}
+		if len(r.coldSubject.samples) > 0 && len(r.coldBaseline.samples) > 0 {
+			s, b := medianDur(r.coldSubject.pick(registeredOf)), medianDur(r.coldBaseline.pick(registeredOf))
+			x := ratio(float64(s), float64(b))
+			t.have, t.met = true, x <= 1.5
+			t.figure = fmt.Sprintf("%s vs %s: %.2f×", ms(s), ms(b), x)
+		}
+		ts = append(ts, t)
+	}
+	lv32, ok32 := r.level(32)
+	lv1, ok1 := r.level(1)
+	{
+		t := target{name: "warm reads, 32 connections: throughput ≥ 0.9× bare"}
+		if ok32 {
+			x := pairRatios(lv32, rpsOf)
+			t.have, t.met = true, x >= 0.9
+			t.figure = fmt.Sprintf("%.0f vs %.0f req/s: %.2f×", medianOf(lv32.subject, rpsOf), medianOf(lv32.baseline, rpsOf), x)
+		}
+		ts = append(ts, t)
+	}
+	{
+		t := target{name: "warm reads, 32 connections: p99 ≤ 1.2× bare"}
+		if ok32 {
+			x := pairRatios(lv32, p99Of)
+			t.have, t.met = true, x <= 1.2
+			t.figure = fmt.Sprintf("%s vs %s: %.2f×", us(medianOf(lv32.subject, p99Of)), us(medianOf(lv32.baseline, p99Of)), x)
+		}
+		ts = append(ts, t)
+	}
+	{
+		t := target{name: "warm reads, 1 connection: p50 ≤ 1.2× bare"}
+		if ok1 {
+			x := pairRatios(lv1, p50Of)
+			t.have, t.met = true, x <= 1.2
+			t.figure = fmt.Sprintf("%s vs %s: %.2f×", us(medianOf(lv1.subject, p50Of)), us(medianOf(lv1.baseline, p50Of)), x)
+		}
+		ts = append(ts, t)
+	}
+	if len(r.footprint) > 0 {
+		tb := target{name: "stripped binary ≤ 10 MB", have: true, met: true}
+		tz := target{name: "layer zip ≤ 4 MB", have: true, met: true}
+		var fb, fz []string
+		for _, fp := range r.footprint {
+			tb.met = tb.met && float64(fp.binSize) <= 10*mb
+			tz.met = tz.met && float64(fp.zipSize) <= 4*mb
+			fb = append(fb, fp.arch+" "+mbs(fp.binSize))
+			fz = append(fz, fp.arch+" "+mbs(fp.zipSize))
+		}
+		tb.figure, tz.figure = strings.Join(fb, "; "), strings.Join(fz, "; ")
+		ts = append(ts, tb, tz)
+	} else {
+		ts = append(ts, target{name: "stripped binary ≤ 10 MB"}, target{name: "layer zip ≤ 4 MB"})
+	}
+	{
+		t := target{name: "RSS idle ≤ 12 MB"}
+		if r.rssIdle > 0 {
+			t.have, t.met, t.figure = true, float64(r.rssIdle) <= 12*mb, "VmRSS "+mbs(r.rssIdle)
+		}
+		ts = append(ts, t)
+		t = target{name: "RSS under the 32-connection load ≤ 30 MB"}
+		if r.rssHWM > 0 {
+			peak := max(r.rssHWM, r.rssLoadPeak)
+			t.have, t.met = true, float64(peak) <= 30*mb
+			t.figure = fmt.Sprintf("VmHWM %s (highest VmRSS sampled under load %s)", mbs(r.rssHWM), mbs(r.rssLoadPeak))
+		}
+		ts = append(ts, t)
+	}
+	{
+		t := target{name: "500 concurrent requests at expiry: exactly 1 upstream call"}
+		if len(r.expiryRounds) > 0 && r.inProcessExpiryCalls != nil {
+			var calls []string
+			t.met = *r.inProcessExpiryCalls == 1
+			for _, x := range r.expiryRounds {
+				calls = append(calls, fmt.Sprint(x.upstreamCalls))
+				t.met = t.met && x.upstreamCalls == 1
+			}
+			t.have = true
+			t.figure = fmt.Sprintf("binary + moto: %s call(s) per round; cache, fake clock: %.0f", strings.Join(calls, ", "), *r.inProcessExpiryCalls)
+		}
+		ts = append(ts, t)
+	}
+	{
+		t := target{name: "simulated hour at TTL 60 s: ≤ 61 upstream calls"}
+		if r.hourCalls != nil {
+			t.have, t.met = true, *r.hourCalls <= 61
+			t.figure = fmt.Sprintf("%.0f calls for %.0f requests", *r.hourCalls, r.hourRequests)
+		}
+		ts = append(ts, t)
+	}
+	{
+		t := target{name: "cache lookup on the hit path allocates nothing"}
+		if b, ok := r.goBench["BenchmarkGetFreshPrimary"]; ok && r.getAllocsPerRun != nil {
+			t.have, t.met = true, b.aps == 0 && *r.getAllocsPerRun == 0
+			t.figure = fmt.Sprintf("%.0f allocs/op, %.0f B/op (benchmark); %.0f (testing.AllocsPerRun)", b.aps, b.bytesPerOp, *r.getAllocsPerRun)
+		}
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// missingFigures names every figure a part that ran should have produced.
+func (r *report) missingFigures() []string {
+	var miss []string
+	need := func(part string, ok bool, what string) {
+		if r.cfg.parts[part] && !ok {
+			miss = append(miss, part+": "+what)
+		}
+	}
+	for _, b := range goBenchmarks {
+		res, ok := r.goBench[b.name]
+		need("go", ok && res.runs > 0 && res.nsPerOp > 0, b.name)
+	}
+	need("go", r.getAllocsPerRun != nil, "AllocsPerRun of the hit path")
+	need("economy", r.hourCalls != nil && r.hourRequests > 0, "simulated hour")
+	need("economy", r.inProcessExpiryCalls != nil, "500 at expiry (cache)")
+	need("economy", len(r.expiryRounds) == r.cfg.expiryRounds, "500 at expiry (binary)")
+	for _, x := range r.expiryRounds {
+		need("economy", x.statuses[200] > 0, "a 200 in a burst at expiry")
+	}
+	need("coldstart", len(r.coldSubject.samples) == r.cfg.coldRuns && len(r.coldBaseline.samples) == r.cfg.coldRuns, "cold start samples")
+	for _, s := range append(slices.Clone(r.coldSubject.samples), r.coldBaseline.samples...) {
+		need("coldstart", s.listening > 0 && s.registered > 0 && s.served > 0, "a complete cold-start sample")
+	}
+	need("coldstart", r.initSubject != nil && r.initSubject.total > 0, "inittrace of the extension")
+	need("coldstart", r.initBaseline != nil && r.initBaseline.total > 0, "inittrace of minext")
+	for _, c := range []int{1, 32} {
+		lv, ok := r.level(c)
+		need("warm", ok && len(lv.subject) == r.cfg.wrkPairs && len(lv.baseline) == r.cfg.wrkPairs, fmt.Sprintf("wrk runs at %d connections", c))
+		for _, w := range append(slices.Clone(lv.subject), lv.baseline...) {
+			need("warm", w.rps > 0 && w.p50 > 0 && w.p99 > 0, fmt.Sprintf("a complete wrk result at %d connections", c))
+		}
+	}
+	need("warm", r.rssIdle > 0 && r.rssHWM > 0 && r.rssLoadPeak > 0, "RSS")
+	archs := 2
+	if r.cfg.binARM64 == "" {
+		archs = 1
+	}
+	need("footprint", len(r.footprint) == archs, "binary and zip sizes of every architecture")
+	for _, fp := range r.footprint {
+		need("footprint", fp.binSize > 0 && fp.zipSize > 0, fp.arch+" sizes")
+	}
+	return miss
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	title := "Benchmark report"
+	if r.cfg.smoke {
+		title += " (smoke run: figures are indicative only)"
+	}
+	p("# %s", title)
+	p("")
+	p("Generated by `bench/cmd/benchrun` (`make bench`%s). Every target is judged against a baseline measured in the same run, because the machine is small and noisy. Units: 1 MB = 10^6 bytes.", map[bool]string{true: "-smoke", false: ""}[r.cfg.smoke])
+	p("")
+	p("| | |")
+	p("|---|---|")
+	p("| date | %s (run took %s) |", r.started.Format(time.RFC3339), r.elapsed.Round(time.Second))
+	p("| commit | `%s` |", r.machine.commit)
+	p("| cores (nproc) | %d |", r.machine.nproc)
+	p("| CPU | %s |", r.machine.cpu)
+	p("| memory | %s |", r.machine.mem)
+	p("| kernel | %s (%s) |", r.machine.kernel, r.machine.os)
+	p("| Go | %s |", r.machine.goVersion)
+	p("| wrk | %s |", r.machine.wrk)
+	p("")
+	p("## Targets")
+	p("")
+	p("| target | figure | verdict |")
+	p("|---|---|---|")
+	for _, t := range r.targets() {
+		fig := t.figure
+		if fig == "" {
+			fig = "—"
+		}
+		p("| %s | %s | %s |", t.name, fig, t.verdict())
+	}
+	p("")
+	r.warmSection(p)
+	r.coldSection(p)
+	r.footprintSection(p)
+	r.economySection(p)
+	r.goSection(p)
+	p("## Commands")
+	p("")
+	p("```sh")
+	for _, c := range r.commands {
+		p("%s", c)
+	}
+	p("```")
+	return b.String()
+}
+
+type printer func(format string, args ...any)
+
+func (r *report) warmSection(p printer) {
+	if !r.cfg.parts["warm"] {
+		return
+	}
+	p("## 1. Warm reads")
+	p("")
+	p("`GET /secret/%s` (%d-byte body) on loopback keep-alive under wrk, with a %d-byte token header. Subject: the extension (Lambda mode under extensiontest, TTL 3600 s, secret from moto). Baseline: `bench/cmd/bare`, net/http answering the same body and header set. Runs alternate baseline, subject; %d pairs of %s per level, each after a 1 s warm-up. Ratios are subject/baseline, the median over pairs. CPU/request is the server process's user+system time over the run divided by the requests it answered (10 ms tick resolution).", r.cfg.slice, r.warmBodyBytes, len(benchToken), r.cfg.wrkPairs, r.cfg.wrkDuration)
+	p("")
+	p("| connections (wrk threads) | | req/s | p50 | p99 | server CPU/request |")
+	p("|---|---|---|---|---|---|")
+	for _, lv := range r.warm {
+		row := func(name string, ws []wrkResult) {
+			p("| %d (%d) | %s | %.0f | %s | %s | %s |", lv.conns, lv.threads, name, medianOf(ws, rpsOf), us(medianOf(ws, p50Of)), us(medianOf(ws, p99Of)), us(medianOf(ws, cpuOf)))
+		}
+		row("bare baseline", lv.baseline)
+		row("starfleet-secrets", lv.subject)
+		p("| %d | **ratio** | **%.2f×** | **%.2f×** | **%.2f×** | %.2f× |", lv.conns, pairRatios(lv, rpsOf), pairRatios(lv, p50Of), pairRatios(lv, p99Of), pairRatios(lv, cpuOf))
+	}
+	p("")
+	p("Every run (req/s, p50, p99):")
+	p("")
+	for _, lv := range r.warm {
+		var parts []string
+		for i := range min(len(lv.baseline), len(lv.subject)) {
+			bl, s := lv.baseline[i], lv.subject[i]
+			parts = append(parts, fmt.Sprintf("B %.0f/%s/%s, S %.0f/%s/%s", bl.rps, us(float64(bl.p50)), us(float64(bl.p99)), s.rps, us(float64(s.p50)), us(float64(s.p99))))
+		}
+		p("- %d connections: %s", lv.conns, strings.Join(parts, "; "))
+	}
+	p("")
+}
+
+func (r *report) coldSection(p printer) {
+	if !r.cfg.parts["coldstart"] {
+		return
+	}
+	p("## 2. Cold start")
+	p("")
+	p("%d runs of each binary, alternating, each under a new extensiontest server (Lambda mode, secret in moto). Times run from just before the fork: *listening* is the first successful connect of a tight, bounded connect loop on the port; *registered* is when `extensiontest.Server.WaitRegistered` returned; *first slice* is the first 200 for `GET /secret/%s`. Baseline: `bench/cmd/minext` (stdlib only: listen, register, wait; its \"first slice\" is a fixed body).", len(r.coldSubject.samples), r.cfg.slice)
+	p("")
+	p("| milestone | starfleet-secrets median (min, max) | minimal extension median (min, max) | ratio of medians |")
+	p("|---|---|---|---|")
+	for _, m := range []struct {
+		name string
+		f    func(coldSample) time.Duration
+	}{{"listening", listeningOf}, {"registered", registeredOf}, {"first slice served", servedOf}} {
+		s, bl := r.coldSubject.pick(m.f), r.coldBaseline.pick(m.f)
+		if len(s) == 0 || len(bl) == 0 {
+			continue
+		}
+		p("| %s | %s (%s, %s) | %s (%s, %s) | %.2f× |", m.name, ms(medianDur(s)), ms(slices.Min(s)), ms(slices.Max(s)),
+			ms(medianDur(bl)), ms(slices.Min(bl)), ms(slices.Max(bl)), ratio(float64(medianDur(s)), float64(medianDur(bl))))
+	}
+	p("")
+	if r.initSubject != nil && r.initBaseline != nil {
+		s, bl := r.initSubject, r.initBaseline
+		p("Package initialisation (`GODEBUG=inittrace=1`, median of %d runs): starfleet-secrets runs %d package inits taking %s of clock in all, the last ending %s after the runtime started; the minimal extension runs %d taking %s, ending at %s.", s.runs, s.packages, ms(s.total), ms(s.end), bl.packages, ms(bl.total), ms(bl.end))
+		p("")
+		if len(s.groups) > 0 && s.total > 0 {
+			g := s.groups[0]
+			p("What dominates: %s, %.0f%% of the init clock (%s); the extension's inits take %s more than the minimal extension's in all.", g.name, 100*float64(g.clock)/float64(s.total), ms(g.clock), ms(s.total-bl.total))
+			p("")
+		}
+		p("| origin | init clock | bytes | allocs |")
+		p("|---|---|---|---|")
+		for _, g := range s.groups {
+			p("| %s | %s | %d | %d |", g.name, ms(g.clock), g.bytes, g.allocs)
+		}
+		p("")
+		p("Largest package inits:")
+		p("")
+		p("| package | init clock | bytes | allocs |")
+		p("|---|---|---|---|")
+		for _, pk := range s.byPkg[:min(12, len(s.byPkg))] {
+			p("| `%s` | %s | %d | %d |", pk.name, ms(pk.clock), pk.bytes, pk.allocs)
+		}
+		p("")
+	}
+}
+
+func (r *report) footprintSection(p printer) {
+	if !r.cfg.parts["footprint"] && !r.cfg.parts["warm"] {
+		return
+	}
+	p("## 3. Footprint")
+	p("")
+	if len(r.footprint) > 0 {
+		p("Binaries built like `make build`: `CGO_ENABLED=0 go build -trimpath -ldflags '-s -w -buildid= ...'`.")
+		p("")
+		p("| architecture | stripped binary | layer zip | zip from |")
+		p("|---|---|---|---|")
+		for _, fp := range r.footprint {
+			p("| %s | %s | %s | %s |", fp.arch, mbs(fp.binSize), mbs(fp.zipSize), fp.zipMethod)
+		}
+		p("")
+	}
+	if r.rssIdle > 0 {
+		p("Resident memory of the extension (from `/proc/<pid>/status`): idle (registered, secret prefetched, waiting in /event/next) VmRSS %s; highest VmRSS sampled every 50 ms under the 32-connection load %s; VmHWM at the end of the warm-read runs %s.", mbs(r.rssIdle), mbs(r.rssLoadPeak), mbs(r.rssHWM))
+		p("")
+	}
+}
+
+func (r *report) economySection(p printer) {
+	if !r.cfg.parts["economy"] {
+		return
+	}
+	p("## 4. Upstream economy")
+	p("")
+	if r.hourCalls != nil {
+		p("- Simulated hour (`cache.TestUpstreamCallsInSimulatedHour`): a fake wall clock steps through 3600 s at TTL 60 s, with an INVOKE (`RefreshIfExpired`) and 4 concurrent reads every 250 ms: **%.0f upstream calls** for %.0f reads (one at start, one per expiry).", *r.hourCalls, r.hourRequests)
+	}
+	if r.inProcessExpiryCalls != nil {
+		p("- 500 concurrent reads at expiry, in the cache with a fake clock (`cache.TestUpstreamCallsFor500ConcurrentAtExpiry`): **%.0f upstream call**.", *r.inProcessExpiryCalls)
+	}
+	for i, x := range r.expiryRounds {
+		p("- Binary + moto, round %d: %d concurrent `GET /secret/%s` on separate connections once the entry had expired (TTL %s); the upstream call was held at a `cachetest.Proxy` until every request was written and read off its socket (%d server-side connections open), then released: **%d upstream call(s)** counted by the proxy; answers %v, %d transport errors, %d answered before the release; %s in all.",
+			i+1, expiryReaders, r.cfg.slice, expiryTTL, x.sockets, x.upstreamCalls, x.statuses, x.errors, x.answeredEarly, x.elapsed.Round(time.Millisecond))
+	}
+	p("")
+}
+
+func (r *report) goSection(p printer) {
+	if !r.cfg.parts["go"] {
+		return
+	}
+	p("## 5. Go benchmarks")
+	p("")
+	p("Test binaries of ./cache and ./server built once with `go test -c`, then run in turn for %d rounds of `-test.bench -test.benchmem -test.count 1 -test.benchtime %s`, so that load from elsewhere hits subject and baseline alike. Medians:", r.cfg.benchCount, r.cfg.benchTime)
+	p("")
+	p("| benchmark | what | time/op | B/op | allocs/op | vs baseline |")
+	p("|---|---|---|---|---|---|")
+	for _, gb := range goBenchmarks {
+		res, ok := r.goBench[gb.name]
+		if !ok {
+			continue
+		}
+		vs := ""
+		if base, ok := r.goBench[gb.baseline]; ok && gb.baseline != "" {
+			vs = fmt.Sprintf("%.1f× time of %s", ratio(res.nsPerOp, base.nsPerOp), strings.TrimPrefix(gb.baseline, "Benchmark"))
+		}
+		p("| %s | %s | %s | %.0f | %.0f | %s |", strings.TrimPrefix(gb.name, "Benchmark"), gb.what, fmtNs(res.nsPerOp), res.bytesPerOp, res.aps, vs)
+	}
+	p("")
+	if r.benchstat != "" {
+		p("benchstat:")
+		p("")
+		p("```")
+		p("%s", strings.TrimSpace(r.benchstat))
+		p("```")
+	} else {
+		p("Raw `go test` output (benchstat format):")
+		p("")
+		p("```")
+		p("%s", strings.TrimSpace(r.goBenchRaw))
+		p("```")
+	}
+	p("")
+}

@@ -1,0 +1,92 @@
+// Command minext is the cold-start baseline of the benchmarks: the least a Go
+// Lambda extension can do in the order the interface contract prescribes.
+// It opens a loopback listener that answers a fixed body, registers with
+// the Extensions API for INVOKE and SHUTDOWN, and then waits in /event/next
+// until SHUTDOWN. Standard library only.
+//
+// It exists so that `make bench` can report starfleet-secrets' start-up
+// (process start to listening, to registered, to first answer) as ratios
+// against what the Go runtime, net/http and one register call cost on this
+// machine, measured in the same run. It is never shipped.
+//
+// Environment: AWS_LAMBDA_RUNTIME_API (set by the platform, or by
+// extensiontest) and STARFLEET_SECRETS_PORT, the port to listen on.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+)
+
+const api = "/2020-01-01/extension"
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "minext:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	runtimeAPI := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	port := os.Getenv("STARFLEET_SECRETS_PORT")
+	if runtimeAPI == "" || port == "" {
+		return errors.New("AWS_LAMBDA_RUNTIME_API and STARFLEET_SECRETS_PORT are required")
+	}
+	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		return err
+	}
+	body := []byte(`{"minext":"a fixed answer"}`)
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+
+	base := "http://" + runtimeAPI + api
+	req, err := http.NewRequest(http.MethodPost, base+"/register", bytes.NewReader([]byte(`{"events":["INVOKE","SHUTDOWN"]}`)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Lambda-Extension-Name", filepath.Base(os.Args[0]))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("register: %s", resp.Status)
+	}
+	id := resp.Header.Get("Lambda-Extension-Identifier")
+
+	for {
+		req, err := http.NewRequest(http.MethodGet, base+"/event/next", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Lambda-Extension-Identifier", id)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		var ev struct {
+			EventType string `json:"eventType"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ev)
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("event/next: %s: %w", resp.Status, err)
+		}
+		if ev.EventType == "SHUTDOWN" {
+			return nil
+		}
+	}
+}
