@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 )
 
 const benchSecretFile = "../testdata/starfleet-secret.json"
@@ -58,25 +59,6 @@ func (s *countingSource) GetSecretValue(ctx context.Context, key cache.Key) (*ca
 	}
 	// A copy per call: the cache keeps slices of it and wipes it at Close.
 	return &cache.Secret{Name: key.SecretID, VersionID: fmt.Sprintf("v%d", n), String: append([]byte(nil), s.raw...)}, nil
-}
-
-// steppedClock is a wall clock the test sets; the cache reads it through
-// Options.Now.
-type steppedClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *steppedClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *steppedClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
 }
 
 // productPolicy is the policy cmd/starfleet-secrets builds, with ttl.
@@ -170,14 +152,13 @@ func TestUpstreamCallsInSimulatedHour(t *testing.T) {
 		perStep = 4
 	)
 	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	clock := &steppedClock{now: start}
+	clock := cachetest.NewClock(start)
 	src := &countingSource{raw: benchSecret(t)}
 	c := newBenchCache(t, src, ttl, clock.Now)
 	ctx := t.Context()
 
 	var requests, failed atomic.Int64
 	for elapsed := time.Duration(0); elapsed <= span; elapsed += step {
-		clock.Set(start.Add(elapsed))
 		c.RefreshIfExpired(c.Primary())
 		var wg sync.WaitGroup
 		for range perStep {
@@ -192,6 +173,7 @@ func TestUpstreamCallsInSimulatedHour(t *testing.T) {
 		// one whose result it read) has stored its entry, so the next step
 		// sees that entry.
 		wg.Wait()
+		clock.Advance(step)
 	}
 	calls := src.calls.Load()
 	t.Logf("figure upstream_calls_hour=%d requests_hour=%d", calls, requests.Load())
@@ -209,7 +191,7 @@ func TestUpstreamCallsInSimulatedHour(t *testing.T) {
 func TestUpstreamCallsFor500ConcurrentAtExpiry(t *testing.T) {
 	const readers = 500
 	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	clock := &steppedClock{now: start}
+	clock := cachetest.NewClock(start)
 	src := &countingSource{raw: benchSecret(t)}
 	c := newBenchCache(t, src, time.Minute, clock.Now)
 	ctx := t.Context()
@@ -218,7 +200,7 @@ func TestUpstreamCallsFor500ConcurrentAtExpiry(t *testing.T) {
 	}
 	before := src.calls.Load()
 
-	clock.Set(start.Add(time.Minute))
+	clock.Advance(time.Minute)
 	src.gate = make(chan struct{})
 	src.entered = make(chan struct{}, readers)
 	var started, done sync.WaitGroup
