@@ -234,23 +234,10 @@ func (h *handler) writeSecretFetchError(w http.ResponseWriter, r *http.Request, 
 	if r.Context().Err() != nil {
 		return // the caller is gone; nobody reads an answer
 	}
-	var uerr *cache.UpstreamError
-	if !errors.As(err, &uerr) {
-		h.logSecretError(r, http.StatusBadGateway, "UpstreamError", key)
-		writeError(w, http.StatusBadGateway, "UpstreamError", "fetching the secret failed")
-		return
-	}
-	status := upstreamStatus(uerr)
-	h.logSecretError(r, status, uerr.Code, key)
-	hint, ok := awsErrorHints[uerr.Code]
-	if !ok {
-		hint, ok = upstreamHints[uerr.Code]
-	}
-	msg := "fetching the secret failed: " + uerr.Err.Error()
-	if ok {
-		msg = strings.TrimRight(msg, ".") + ". " + hint
-	}
-	writeError(w, status, uerr.Code, msg)
+	// This route's hints speak of the caller's secretId, not the
+	// configured Starfleet secret's.
+	status, code := writeUpstreamError(w, err, awsErrorHints, upstreamHints)
+	h.logSecretError(r, status, code, key)
 }
 
 func (h *handler) logQueryError(r *http.Request, code string) {

@@ -60,15 +60,23 @@ var upstreamHints = map[string]string{
 	"InternalServiceError":        "Secrets Manager failed; the extension backs off and retries",
 }
 
-func writeUpstreamError(w http.ResponseWriter, err error) {
+// writeUpstreamError answers a failed fetch with the contract's status and
+// the AWS code, adding the first hint found in hints, and returns the status
+// and code for the caller's log line.
+func writeUpstreamError(w http.ResponseWriter, err error, hints ...map[string]string) (status int, code string) {
 	var uerr *cache.UpstreamError
 	if !errors.As(err, &uerr) {
 		writeError(w, http.StatusBadGateway, "UpstreamError", "fetching the secret failed")
-		return
+		return http.StatusBadGateway, "UpstreamError"
 	}
 	msg := "fetching the secret failed: " + strings.TrimRight(uerr.Err.Error(), ". ")
-	if hint, ok := upstreamHints[uerr.Code]; ok {
-		msg += ". " + hint
+	for _, table := range hints {
+		if hint, ok := table[uerr.Code]; ok {
+			msg += ". " + hint
+			break
+		}
 	}
-	writeError(w, upstreamStatus(uerr), uerr.Code, msg)
+	status = upstreamStatus(uerr)
+	writeError(w, status, uerr.Code, msg)
+	return status, uerr.Code
 }

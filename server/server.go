@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -371,14 +370,8 @@ func (h *handler) writeFetchError(w http.ResponseWriter, r *http.Request, err er
 	if r.Context().Err() != nil {
 		return // the caller is gone; nobody reads an answer
 	}
-	status := http.StatusBadGateway
-	code := "UpstreamError"
-	var uerr *cache.UpstreamError
-	if errors.As(err, &uerr) {
-		status, code = upstreamStatus(uerr), uerr.Code
-	}
+	status, code := writeUpstreamError(w, err, upstreamHints)
 	h.log.Info("request failed", "event", "request_error", "status", status, "aws_error_code", code, "slice", name)
-	writeUpstreamError(w, err)
 }
 
 func (h *handler) logError(r *http.Request, status int, code, slice string) {
