@@ -126,13 +126,13 @@ func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
 		c.metrics.Stale()
 		return staleResult(e), nil
 	case ServeStaleAndRefresh:
-		c.flights.DoChan(key.flightKey(), func() (any, error) { return c.refresh(key, false), nil })
+		c.startRefresh(key, false)
 		c.metrics.Stale()
 		return staleResult(e), nil
 	case FailFast:
 		return Result{}, e.err
 	}
-	ch := c.flights.DoChan(key.flightKey(), func() (any, error) { return c.refresh(key, force), nil })
+	ch := c.startRefresh(key, force)
 	var slow <-chan time.Time
 	if c.policy.RefreshWait > 0 && e != nil && e.secret != nil && c.policy.Servable(e.fetchedAt, c.now()) {
 		timer := time.NewTimer(c.policy.RefreshWait)
@@ -150,8 +150,9 @@ func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
 		return res, err
 	case <-slow:
 		c.metrics.Stale()
-		return Result{Secret: e.secret, FetchedAt: e.fetchedAt, Stale: true,
-			StaleCause: &UpstreamError{Code: CodeRefreshSlow, Transient: true, Err: errors.New("the refresh is taking long; the previous value is served meanwhile")}}, nil
+		res := staleResult(e)
+		res.StaleCause = &UpstreamError{Code: CodeRefreshSlow, Transient: true, Err: errors.New("the refresh is taking long; the previous value is served meanwhile")}
+		return res, nil
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
@@ -166,7 +167,13 @@ func (c *Cache) RefreshIfExpired(key Key) {
 	if e != nil && e.secret != nil && c.policy.Fresh(e.fetchedAt, c.now()) {
 		return
 	}
-	c.flights.DoChan(key.flightKey(), func() (any, error) { return c.refresh(key, false), nil })
+	c.startRefresh(key, false)
+}
+
+// startRefresh joins the fetch in flight for key, or starts one. Callers
+// that do not wait may drop the channel: it is buffered.
+func (c *Cache) startRefresh(key Key, force bool) <-chan singleflight.Result {
+	return c.flights.DoChan(key.flightKey(), func() (any, error) { return c.refresh(key, force), nil })
 }
 
 // answer turns the entry a flight produced into the caller's result.
