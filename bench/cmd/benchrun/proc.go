@@ -166,6 +166,21 @@ func (p *extProc) start(bin string, env []string) (time.Time, error) {
 	return started, nil
 }
 
+// startIdle starts bin and waits until it is idle in /event/next
+// (registered, secret prefetched); if it never gets there, it is killed.
+func (p *extProc) startIdle(ctx context.Context, bin string, env []string) error {
+	if _, err := p.start(bin, env); err != nil {
+		return err
+	}
+	idleCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := p.api.WaitIdle(idleCtx); err != nil {
+		p.kill()
+		return fmt.Errorf("extension not idle: %w\n%s", err, p.output)
+	}
+	return nil
+}
+
 func (p *extProc) addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
 func (p *extProc) pid() int     { return p.cmd.Process.Pid }
 

@@ -46,7 +46,7 @@ func runWarm(ctx context.Context, c config, env *emulator, r *report) error {
 	}
 	p := newExtProc(port)
 	r.command(fmt.Sprintf("STARFLEET_SECRETS_TTL=3600s STARFLEET_SECRETS_PORT=%d %s  # under extensiontest, secret from moto", port, c.bin))
-	if _, err := p.start(c.bin, env.extEnv(env.moto.URL(), port, "3600s")); err != nil {
+	if err := p.startIdle(ctx, c.bin, env.extEnv(env.moto.URL(), port, "3600s")); err != nil {
 		return err
 	}
 	ok := false
@@ -55,12 +55,6 @@ func runWarm(ctx context.Context, c config, env *emulator, r *report) error {
 			p.kill()
 		}
 	}()
-	idleCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = p.api.WaitIdle(idleCtx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("extension not idle: %w\n%s", err, p.output)
-	}
 	// Idle: registered, prefetched, waiting in /event/next, nothing served.
 	if v, err := procStatus(p.pid(), "VmRSS"); err == nil {
 		r.rssIdle = v
