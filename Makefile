@@ -45,7 +45,7 @@ clean: ## remove build output
 
 include layer.zip.mk
 
-# ---- bench (issue 8) -------------------------------------------------------
+# ---- bench ------------------------------------------------------------------
 # `make bench` writes bench/REPORT.md (under 10 minutes on 2 cores);
 # `make bench-smoke` runs every part briefly and only checks that each figure
 # was produced (bench/out/REPORT-smoke.md); to stay cheap it skips the arm64
@@ -83,7 +83,7 @@ bench-smoke: bench-tools bench-build ## every benchmark briefly; fails if a figu
 	$(BENCH_BIN)/benchrun -smoke -go '$(GO)' -bin-arm64= -test-race $(BENCH_ARGS)
 # ---- end bench -------------------------------------------------------------
 
-# ---- hardening (issue 6) ---------------------------------------------------
+# ---- hardening --------------------------------------------------------------
 # `make fuzz` runs every fuzz target in the tree for FUZZTIME each, one after
 # another; a failing input is saved in its package's testdata/fuzz/<FuzzName>/.
 # `make soak` is the bounded load soak (about 60 s, STARFLEET_SOAK_DURATION to
@@ -101,5 +101,5 @@ fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
 	done
 
 soak: ## about 60 s: 256 connections each to the binary and in-process, rotating secret
-	STARFLEET_SOAK=1 $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 10m $(PKG)
+	STARFLEET_SOAK=1 $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 10m ./e2e
 # ---- end hardening ---------------------------------------------------------

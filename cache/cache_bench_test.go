@@ -1,6 +1,6 @@
 package cache_test
 
-// Benchmarks and economy checks for issue 8 (`make bench`): the cache's hit
+// Benchmarks and economy checks (`make bench`): the cache's hit
 // path, the fetch path's CPU cost, document parsing, and how many upstream
 // calls the cache makes under load. The tests here also run in `make test`,
 // so a regression in the upstream economy or the hit path's allocations fails

@@ -28,6 +28,23 @@ type Policy struct {
 	RefreshWait time.Duration
 }
 
+// NewPolicy is the extension's freshness policy: the configured TTL and
+// staleness, and fixed rules for the rest. Forced refreshes cost at most one
+// upstream call a second. After a failure the retries back off from 1 s to
+// 10 s, so that a recovered Secrets Manager is seen within 10 s while a long
+// outage costs one call per 10 s per environment. A request waits at most
+// 1 s on the refresh of a value it could be served stale.
+func NewPolicy(ttl, maxStale, fetchTimeout time.Duration) Policy {
+	return Policy{
+		TTL:           ttl,
+		MaxStale:      maxStale,
+		ForceInterval: time.Second,
+		BackoffBase:   time.Second,
+		BackoffMax:    10 * time.Second,
+		RefreshWait:   min(time.Second, fetchTimeout),
+	}
+}
+
 // entry is what the cache knows about one key. Entries are immutable: every
 // change publishes a new one, so readers never lock.
 type entry struct {

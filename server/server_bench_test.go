@@ -1,6 +1,6 @@
 package server_test
 
-// Benchmarks for issue 8 (`make bench`): the handler's cost for one warm
+// Benchmarks (`make bench`): the handler's cost for one warm
 // GET /secret/{slice}, against a bare handler writing the same bytes. The
 // request carries a 1024-byte token, the size of a Lambda AWS_SESSION_TOKEN.
 

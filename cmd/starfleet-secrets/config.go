@@ -53,6 +53,14 @@ const (
 	maxConnections      = 100_000
 )
 
+// The rules a bad value is measured against, shared by our variables and
+// the AWS layer's names for the same setting.
+const (
+	ruleBool     = "want true or false"
+	rulePort     = "want a port number from 1 to 65535"
+	ruleLogLevel = "want one of debug, info, warn, error, none"
+)
+
 // LookupFunc reads one environment variable, like os.LookupEnv.
 type LookupFunc func(string) (string, bool)
 
@@ -67,15 +75,41 @@ func (lookup LookupFunc) first(names ...string) (value, name string, ok bool) {
 	return "", "", false
 }
 
+// isSet reports whether name is set and not blank.
+func (lookup LookupFunc) isSet(name string) bool {
+	_, _, ok := lookup.first(name)
+	return ok
+}
+
+// invalid is the one shape of a configuration problem: the variable, the
+// value as given, and the rule it breaks.
+func invalid(name, value, rule string) error {
+	return fmt.Errorf("%s=%q: %s", name, value, rule)
+}
+
+// fromEnv reads one concern of the configuration into c and returns every
+// problem it found.
+type fromEnv func(lookup LookupFunc, c *Config) []error
+
 // LoadConfig reads and validates the whole configuration, reporting every
-// problem at once. Where the AWS Parameters and Secrets Lambda Extension has
-// an equivalent variable, it is honoured when ours is unset.
+// problem at once.
 func LoadConfig(lookup LookupFunc) (Config, error) {
+	c := defaultConfig()
 	var problems []error
-	bad := func(name, value, rule string) {
-		problems = append(problems, fmt.Errorf("%s=%q: %s", name, value, rule))
+	for _, read := range []fromEnv{
+		lambdaFromEnv, secretFromEnv, freshnessFromEnv, serverFromEnv, tokenFromEnv,
+		loggingFromEnv, metricsFromEnv, awsLayerFromEnv,
+	} {
+		problems = append(problems, read(lookup, &c)...)
 	}
-	c := Config{
+	if len(problems) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(problems...))
+	}
+	return c, nil
+}
+
+func defaultConfig() Config {
+	return Config{
 		SecretID:         "Starfleet",
 		VersionStage:     "AWSCURRENT",
 		TTL:              defaultTTL,
@@ -87,112 +121,82 @@ func LoadConfig(lookup LookupFunc) (Config, error) {
 		Metrics:          true,
 		MetricsNamespace: "StarfleetSecrets",
 	}
+}
+
+// lambdaFromEnv reads what the Lambda platform sets.
+func lambdaFromEnv(lookup LookupFunc, c *Config) []error {
 	c.RuntimeAPI, _, _ = lookup.first("AWS_LAMBDA_RUNTIME_API")
 	c.FunctionName, _, _ = lookup.first("AWS_LAMBDA_FUNCTION_NAME")
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_METRICS"); ok {
-		if on, err := strconv.ParseBool(v); err != nil {
-			bad(name, v, "want true or false")
+	return nil
+}
+
+// secretFromEnv reads which secret to serve and where it comes from.
+func secretFromEnv(lookup LookupFunc, c *Config) []error {
+	var problems []error
+	if v, name, ok := lookup.first("STARFLEET_SECRET_ID"); ok {
+		if len(v) > 2048 || strings.ContainsFunc(v, unicode.IsControl) {
+			problems = append(problems, invalid(name, v, "want a secret name or ARN: at most 2048 bytes, no control characters"))
 		} else {
-			c.Metrics = on
+			c.SecretID = v
 		}
-	}
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_METRICS_NAMESPACE"); ok {
-		if len(v) > 255 || strings.ContainsFunc(v, unicode.IsControl) {
-			bad(name, v, "want a CloudWatch namespace: at most 255 characters, no control characters")
-		} else {
-			c.MetricsNamespace = v
-		}
-	}
-	if v, _, ok := lookup.first("STARFLEET_SECRET_ID"); ok {
-		c.SecretID = v
 	}
 	c.Region, _, _ = lookup.first("STARFLEET_SECRET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
 	if v, _, ok := lookup.first("STARFLEET_SECRETS_VERSION_STAGE"); ok {
 		c.VersionStage = v
 	}
 	c.File, _, _ = lookup.first("STARFLEET_SECRETS_FILE")
+	return problems
+}
 
+// freshnessFromEnv reads how long values live and how long a fetch may take.
+func freshnessFromEnv(lookup LookupFunc, c *Config) []error {
+	var problems []error
 	if v, name, ok := lookup.first("STARFLEET_SECRETS_TTL"); ok {
 		if d, err := parseDuration(v); err != nil {
-			bad(name, v, "want a duration such as 300s or 5m, or whole seconds, at least 0")
+			problems = append(problems, invalid(name, v, "want a duration such as 300s or 5m, or whole seconds, at least 0"))
 		} else {
 			c.TTL = d
-		}
-	} else if v, name, ok := lookup.first("SECRETS_MANAGER_TTL"); ok {
-		// The AWS layer's variable: whole seconds. Unlike the AWS layer,
-		// values above 300 are honoured, not clamped.
-		if n, err := strconv.Atoi(v); err != nil || n < 0 {
-			bad(name, v, "want whole seconds, at least 0")
-		} else {
-			c.TTL = time.Duration(n) * time.Second
-		}
-	}
-	// The AWS layer turns caching off with CACHE_ENABLED=false or
-	// CACHE_SIZE=0; both mean TTL 0 here, unless our own TTL is set.
-	_, _, ourTTL := lookup.first("STARFLEET_SECRETS_TTL")
-	if v, name, ok := lookup.first("PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"); ok {
-		if enabled, err := strconv.ParseBool(v); err != nil {
-			bad(name, v, "want true or false")
-		} else if !enabled && !ourTTL {
-			c.TTL = 0
 		}
 	}
 	if v, name, ok := lookup.first("STARFLEET_SECRETS_MAX_STALE"); ok {
 		if d, err := parseDuration(v); err != nil {
-			bad(name, v, "want a duration such as 15m, or whole seconds, at least 0")
+			problems = append(problems, invalid(name, v, "want a duration such as 15m, or whole seconds, at least 0"))
 		} else {
 			c.MaxStale = d
 		}
 	}
 	if v, name, ok := lookup.first("STARFLEET_SECRETS_FETCH_TIMEOUT"); ok {
 		if d, err := parseDuration(v); err != nil || d == 0 {
-			bad(name, v, "want a positive duration such as 5s")
+			problems = append(problems, invalid(name, v, "want a positive duration such as 5s"))
 		} else {
 			c.FetchTimeout = d
 		}
-	} else if v, name, ok := lookup.first("SECRETS_MANAGER_TIMEOUT_MILLIS"); ok {
-		// For the AWS layer 0 means no timeout; we always bound a fetch, so
-		// 0 keeps our default.
-		if n, err := strconv.Atoi(v); err != nil || n < 0 {
-			bad(name, v, "want whole milliseconds, at least 0")
-		} else if n > 0 {
-			c.FetchTimeout = time.Duration(n) * time.Millisecond
+	}
+	if v, name, ok := lookup.first("STARFLEET_SECRETS_CACHE_SIZE"); ok {
+		if n, ok := parseCacheSize(v); !ok {
+			problems = append(problems, invalid(name, v, cacheSizeRule))
+		} else {
+			c.CacheSize = n
 		}
 	}
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_PORT", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"); ok {
-		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 65535 {
-			bad(name, v, "want a port number from 1 to 65535")
+	return problems
+}
+
+// serverFromEnv reads where and to whom the HTTP API answers.
+func serverFromEnv(lookup LookupFunc, c *Config) []error {
+	var problems []error
+	if v, name, ok := lookup.first("STARFLEET_SECRETS_PORT"); ok {
+		if n, ok := parsePort(v); !ok {
+			problems = append(problems, invalid(name, v, rulePort))
 		} else {
 			c.Port = n
 		}
 	}
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_CACHE_SIZE", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE"); ok {
-		n, err := strconv.Atoi(v)
-		switch {
-		case err == nil && n == 0 && name == "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE":
-			if !ourTTL {
-				c.TTL = 0
-			}
-		case err != nil || n < 1 || n > maxCacheSize:
-			bad(name, v, fmt.Sprintf("want a whole number of secrets from 1 to %d (STARFLEET_SECRETS_TTL=0 turns caching off)", maxCacheSize))
-		default:
-			c.CacheSize = n
-		}
-	}
-	// Not PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS: the AWS layer's
-	// variable bounds its outbound connections, not its callers.
 	if v, name, ok := lookup.first("STARFLEET_SECRETS_MAX_CONNECTIONS"); ok {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxConnections {
-			bad(name, v, fmt.Sprintf("want a whole number of connections from 1 to %d", maxConnections))
+			problems = append(problems, invalid(name, v, fmt.Sprintf("want a whole number of connections from 1 to %d", maxConnections)))
 		} else {
 			c.MaxConnections = n
-		}
-	}
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_LOG_LEVEL", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL"); ok {
-		if level, off, err := parseLogLevel(v); err != nil {
-			bad(name, v, "want one of debug, info, warn, error, none")
-		} else {
-			c.LogLevel, c.LogOff = level, off
 		}
 	}
 	if v, name, ok := lookup.first("STARFLEET_SECRETS_ALLOW"); ok {
@@ -202,25 +206,143 @@ func LoadConfig(lookup LookupFunc) (Config, error) {
 				continue
 			}
 			if err := server.ValidateName(s); err != nil {
-				bad(name, v, fmt.Sprintf("slice name %q is %v", s, err))
+				problems = append(problems, invalid(name, v, fmt.Sprintf("slice name %q is %v", s, err)))
 				continue
 			}
 			c.Allow = append(c.Allow, s)
 		}
 	}
-	// The token is read but never quoted in an error.
-	if v, _, ok := lookup.first("STARFLEET_SECRETS_TOKEN", "AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"); ok {
-		c.Token = v
-	} else {
-		problems = append(problems, errors.New("no token: set STARFLEET_SECRETS_TOKEN (or run where AWS_SESSION_TOKEN, AWS_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN is set); secrets are never served unauthenticated"))
+	return problems
+}
+
+// tokenFromEnv reads the token callers must present. The token is never
+// quoted in an error.
+func tokenFromEnv(lookup LookupFunc, c *Config) []error {
+	v, _, ok := lookup.first("STARFLEET_SECRETS_TOKEN", "AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+	if !ok {
+		return []error{errors.New("no token: set STARFLEET_SECRETS_TOKEN (or run where AWS_SESSION_TOKEN, AWS_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN is set); secrets are never served unauthenticated")}
 	}
-	if len(c.SecretID) > 2048 || strings.ContainsFunc(c.SecretID, unicode.IsControl) {
-		bad("STARFLEET_SECRET_ID", c.SecretID, "want a secret name or ARN: at most 2048 bytes, no control characters")
+	c.Token = v
+	return nil
+}
+
+// loggingFromEnv reads the log level.
+func loggingFromEnv(lookup LookupFunc, c *Config) []error {
+	v, name, ok := lookup.first("STARFLEET_SECRETS_LOG_LEVEL")
+	if !ok {
+		return nil
 	}
-	if len(problems) > 0 {
-		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(problems...))
+	level, off, err := parseLogLevel(v)
+	if err != nil {
+		return []error{invalid(name, v, ruleLogLevel)}
 	}
-	return c, nil
+	c.LogLevel, c.LogOff = level, off
+	return nil
+}
+
+// metricsFromEnv reads whether and under which namespace metrics are written.
+func metricsFromEnv(lookup LookupFunc, c *Config) []error {
+	var problems []error
+	if v, name, ok := lookup.first("STARFLEET_SECRETS_METRICS"); ok {
+		if on, err := strconv.ParseBool(v); err != nil {
+			problems = append(problems, invalid(name, v, ruleBool))
+		} else {
+			c.Metrics = on
+		}
+	}
+	if v, name, ok := lookup.first("STARFLEET_SECRETS_METRICS_NAMESPACE"); ok {
+		if len(v) > 255 || strings.ContainsFunc(v, unicode.IsControl) {
+			problems = append(problems, invalid(name, v, "want a CloudWatch namespace: at most 255 characters, no control characters"))
+		} else {
+			c.MetricsNamespace = v
+		}
+	}
+	return problems
+}
+
+// awsLayerFromEnv honours the AWS Parameters and Secrets Lambda Extension's
+// variables, each only where our own variable for the same setting is
+// unset, so that a function switching layers keeps its settings. Not
+// PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS: the AWS layer's variable
+// bounds its outbound connections, not its callers.
+func awsLayerFromEnv(lookup LookupFunc, c *Config) []error {
+	var problems []error
+	// where reads the AWS layer's variable theirs when ours is unset.
+	where := func(ours, theirs string) (string, bool) {
+		if lookup.isSet(ours) {
+			return "", false
+		}
+		v, _, ok := lookup.first(theirs)
+		return v, ok
+	}
+	ourTTL := lookup.isSet("STARFLEET_SECRETS_TTL")
+	if v, ok := where("STARFLEET_SECRETS_TTL", "SECRETS_MANAGER_TTL"); ok {
+		// Whole seconds, as on the AWS layer; unlike it, values above 300
+		// are honoured, not clamped.
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			problems = append(problems, invalid("SECRETS_MANAGER_TTL", v, "want whole seconds, at least 0"))
+		} else {
+			c.TTL = time.Duration(n) * time.Second
+		}
+	}
+	// The AWS layer turns caching off with CACHE_ENABLED=false or
+	// CACHE_SIZE=0; both mean TTL 0 here, unless our own TTL is set.
+	if v, _, ok := lookup.first("PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"); ok {
+		if enabled, err := strconv.ParseBool(v); err != nil {
+			problems = append(problems, invalid("PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", v, ruleBool))
+		} else if !enabled && !ourTTL {
+			c.TTL = 0
+		}
+	}
+	if v, ok := where("STARFLEET_SECRETS_CACHE_SIZE", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE"); ok {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err == nil && n == 0:
+			if !ourTTL {
+				c.TTL = 0
+			}
+		case err == nil && n >= 1 && n <= maxCacheSize:
+			c.CacheSize = n
+		default:
+			problems = append(problems, invalid("PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", v, cacheSizeRule))
+		}
+	}
+	if v, ok := where("STARFLEET_SECRETS_FETCH_TIMEOUT", "SECRETS_MANAGER_TIMEOUT_MILLIS"); ok {
+		// For the AWS layer 0 means no timeout; a fetch is always bounded
+		// here, so 0 keeps our default.
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			problems = append(problems, invalid("SECRETS_MANAGER_TIMEOUT_MILLIS", v, "want whole milliseconds, at least 0"))
+		} else if n > 0 {
+			c.FetchTimeout = time.Duration(n) * time.Millisecond
+		}
+	}
+	if v, ok := where("STARFLEET_SECRETS_PORT", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"); ok {
+		if n, ok := parsePort(v); !ok {
+			problems = append(problems, invalid("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", v, rulePort))
+		} else {
+			c.Port = n
+		}
+	}
+	if v, ok := where("STARFLEET_SECRETS_LOG_LEVEL", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL"); ok {
+		if level, off, err := parseLogLevel(v); err != nil {
+			problems = append(problems, invalid("PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", v, ruleLogLevel))
+		} else {
+			c.LogLevel, c.LogOff = level, off
+		}
+	}
+	return problems
+}
+
+var cacheSizeRule = fmt.Sprintf("want a whole number of secrets from 1 to %d (STARFLEET_SECRETS_TTL=0 turns caching off)", maxCacheSize)
+
+func parseCacheSize(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 1 && n <= maxCacheSize
+}
+
+func parsePort(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 1 && n <= 65535
 }
 
 // parseDuration accepts a Go duration ("90s", "5m") or whole seconds ("90").

@@ -4,8 +4,6 @@ package main
 // variables and a token. Run it with
 //
 //	go test -run '^$' -fuzz '^FuzzLoadConfig$' -fuzztime 30s ./cmd/starfleet-secrets
-//
-// (TestMain starts moto in each fuzz worker; the target does not use it.)
 
 import (
 	"strings"

@@ -99,7 +99,7 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	}
 	secrets := cache.New(cache.Options{
 		Source:       src,
-		Policy:       cachePolicy(cfg),
+		Policy:       cache.NewPolicy(cfg.TTL, cfg.MaxStale, cfg.FetchTimeout),
 		FetchTimeout: cfg.FetchTimeout,
 		Primary:      cache.Key{SecretID: cfg.SecretID, VersionStage: cfg.VersionStage},
 		Size:         cfg.CacheSize,
@@ -190,23 +190,6 @@ func metricDimensions(cfg Config) map[string]string {
 		name = "local"
 	}
 	return map[string]string{"FunctionName": name}
-}
-
-// cachePolicy is the freshness policy: the configured TTL and staleness,
-// and fixed rules for the rest. Forced refreshes cost at most one upstream
-// call a second. After a failure the retries back off from 1 s to 10 s, so
-// that a recovered Secrets Manager is seen within 10 s while a long outage
-// costs one call per 10 s per environment. A request waits at most 1 s on
-// the refresh of a value it could be served stale.
-func cachePolicy(cfg Config) cache.Policy {
-	return cache.Policy{
-		TTL:           cfg.TTL,
-		MaxStale:      cfg.MaxStale,
-		ForceInterval: time.Second,
-		BackoffBase:   time.Second,
-		BackoffMax:    10 * time.Second,
-		RefreshWait:   min(time.Second, cfg.FetchTimeout),
-	}
 }
 
 // shutdownBefore stops the server and wipes the cache, finishing before

@@ -1,4 +1,4 @@
-// Command benchrun runs the benchmarks of issue 8 and writes bench/REPORT.md:
+// Command benchrun runs the benchmarks and writes bench/REPORT.md:
 // warm reads under wrk against a bare net/http baseline, cold start against a
 // minimal extension, footprint (binary, layer zip, RSS), upstream economy, and
 // the Go benchmarks of the hit path. Every figure that has a target is

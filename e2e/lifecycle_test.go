@@ -1,9 +1,8 @@
-package main
+package e2e
 
-// End-to-end tests: the real binary, built with the race detector, runs as a
-// process against the fake Lambda platform (extensiontest) and the moto
-// Secrets Manager emulator, reached through a counting proxy, exactly as
-// Lambda would run it.
+// The lifecycle as Lambda drives it: init with a prefetch, the first
+// request served from memory, concurrent first requests, rotation, errors
+// in the contract's shape, shutdown, invalid configuration and local mode.
 
 import (
 	"bytes"
@@ -11,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"os"
@@ -24,283 +22,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
-	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
 )
 
-// e2e holds what the whole test binary shares: moto and the built binary.
-var e2e struct {
-	moto   *cachetest.Moto
-	binary string
-}
-
-func TestMain(m *testing.M) {
-	os.Exit(cachetest.RunWithMoto(m, &e2e.moto))
-}
-
-// binaryPath builds the extension once per test binary, with the race
-// detector so that a data race in the real process fails the test (it exits
-// with code 66).
-var buildOnce = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "starfleet-e2e-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "starfleet-secrets")
-	out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-func binaryPath(t *testing.T) string {
-	t.Helper()
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
-// secretValues are distinctive so a leak into the logs is unmistakable.
-var secretValues = []string{
-	"xoxb-e2e-slack-Q7d9Lm2v", "-----BEGIN KEY ORG-A Zp4kT8wq-----", "-----BEGIN KEY ORG-B Hn3rX5yc-----",
-	"appid-Wc81", "plain-slice-Vb72Kd",
-}
-
-const starfleetSecret = `{
-  "STARFLEET": {"SlackToken": "xoxb-e2e-slack-Q7d9Lm2v"},
-  "GitHubSyncWorker": {
-    "org-a": {"AppId": "appid-Wc81", "PrivateKey": "-----BEGIN KEY ORG-A Zp4kT8wq-----"},
-    "org-b": {"AppId": 42, "PrivateKey": "-----BEGIN KEY ORG-B Hn3rX5yc-----"}
-  },
-  "Plain": "plain-slice-Vb72Kd"
-}`
-
-// lockedBuffer collects a process's output; the process writes while the
-// test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lambda is one extension process under the fake platform.
-type lambda struct {
-	t        *testing.T
-	platform *extensiontest.Server
-	proxy    *cachetest.Proxy
-	proc     *extensiontest.Process
-	base     string // http://127.0.0.1:port
-	token    string
-	output   *lockedBuffer
-	stopped  bool
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// resetMoto empties the emulator and creates the Starfleet secret.
-func resetMoto(t *testing.T, value string) *secretsmanager.CreateSecretOutput {
-	t.Helper()
-	if err := e2e.moto.Reset(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	out, err := cachetest.Client(e2e.moto.URL()).CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{
-		Name: aws.String("Starfleet"), SecretString: aws.String(value),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func putSecret(t *testing.T, value string) {
-	t.Helper()
-	_, err := cachetest.Client(e2e.moto.URL()).PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String("Starfleet"), SecretString: aws.String(value),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// startLambda starts the extension under a fresh fake platform. env adds to
-// (and overrides) the defaults.
-func startLambda(t *testing.T, env ...string) *lambda {
-	t.Helper()
-	return startLambdaWith(t, nil, env...)
-}
-
-// startLambdaWith is startLambda with a hook that prepares the proxy before
-// the process starts (to hold or fail its first fetch).
-func startLambdaWith(t *testing.T, prepare func(*cachetest.Proxy), env ...string) *lambda {
-	t.Helper()
-	l, _ := startBinary(t, binaryPath(t), extensiontest.Options{}, prepare, env...)
-	return l
-}
-
-// startBinary starts bin as Lambda would, under a fake platform built with
-// opts, with Secrets Manager behind a fresh counting proxy that prepare (if
-// set) configures first. It returns the command too, for its pid.
-func startBinary(t *testing.T, bin string, opts extensiontest.Options, prepare func(*cachetest.Proxy), env ...string) (*lambda, *exec.Cmd) {
-	t.Helper()
-	l := &lambda{
-		t:        t,
-		platform: extensiontest.NewServer(opts),
-		proxy:    cachetest.NewProxy(e2e.moto.URL()),
-		token:    "e2e-token-" + strconv.Itoa(os.Getpid()),
-		output:   &lockedBuffer{},
-	}
-	t.Cleanup(l.platform.Close)
-	t.Cleanup(l.proxy.Close)
-	if prepare != nil {
-		prepare(l.proxy)
-	}
-	port := freePort(t)
-	l.base = fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), cachetest.Env(l.proxy.URL())...)
-	cmd.Env = append(cmd.Env,
-		"AWS_SESSION_TOKEN="+l.token,
-		"STARFLEET_SECRETS_PORT="+strconv.Itoa(port),
-		"STARFLEET_SECRETS_LOG_LEVEL=debug",
-		"GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0",
-	)
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdout, cmd.Stderr = l.output, l.output
-	proc, err := l.platform.Start(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.proc = proc
-	t.Cleanup(func() {
-		if !l.stopped {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			l.platform.StopWithShutdown(ctx, proc, "spindown", 2*time.Second)
-		}
-		cmd.Process.Kill() // a no-op once it exited; never leave one behind
-		if t.Failed() {
-			t.Logf("extension output:\n%s", l.output)
-		}
-	})
-	return l, cmd
-}
-
-// waitInit waits until the extension registered and asked for its first
-// event: Lambda's init phase is over.
-func (l *lambda) waitInit() {
-	l.t.Helper()
-	ctx, cancel := context.WithTimeout(l.t.Context(), 30*time.Second)
-	defer cancel()
-	if _, err := l.platform.WaitRegistered(ctx); err != nil {
-		l.t.Fatalf("register: %v\n%s", err, l.output)
-	}
-	if err := l.platform.WaitIdle(ctx); err != nil {
-		l.t.Fatalf("first /event/next: %v\n%s", err, l.output)
-	}
-}
-
-func (l *lambda) invoke() {
-	l.t.Helper()
-	ctx, cancel := context.WithTimeout(l.t.Context(), 10*time.Second)
-	defer cancel()
-	if _, err := l.platform.Invoke(ctx, 3*time.Second); err != nil {
-		l.t.Fatal(err)
-	}
-}
-
-func (l *lambda) shutdown(deadline time.Duration) extensiontest.ExitResult {
-	l.t.Helper()
-	l.stopped = true
-	ctx, cancel := context.WithTimeout(l.t.Context(), deadline+10*time.Second)
-	defer cancel()
-	res, err := l.platform.StopWithShutdown(ctx, l.proc, "spindown", deadline)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return res
-}
-
-type answer struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func (l *lambda) get(method, path string, header ...string) answer {
-	l.t.Helper()
-	a, err := l.try(l.t.Context(), method, path, header...)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return a
-}
-
-// try is get for use from other goroutines: it reports instead of failing.
-func (l *lambda) try(ctx context.Context, method, path string, header ...string) (answer, error) {
-	req, err := http.NewRequestWithContext(ctx, method, l.base+path, nil)
-	if err != nil {
-		return answer{}, err
-	}
-	req.Header.Set("X-Aws-Parameters-Secrets-Token", l.token)
-	for i := 0; i < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return answer{}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return answer{}, err
-	}
-	return answer{resp.StatusCode, resp.Header, string(body)}, nil
-}
-
-func (l *lambda) upstreamCalls() int { return l.proxy.Count("GetSecretValue") }
-
-func rawSlice(t *testing.T, doc, slice string, keys ...string) string {
-	t.Helper()
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(doc), &m); err != nil {
-		t.Fatal(err)
-	}
-	raw := m[slice]
-	for _, k := range keys {
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatal(err)
-		}
-		raw = m[k]
-	}
-	return string(raw)
-}
-
-func TestE2EFirstRequestIsServedFromMemory(t *testing.T) {
+func TestFirstRequestIsServedFromMemory(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	l := startLambda(t)
 	l.waitInit()
@@ -331,7 +56,7 @@ func TestE2EFirstRequestIsServedFromMemory(t *testing.T) {
 	}
 }
 
-func TestE2EConcurrentRequestsShareTheFirstFetch(t *testing.T) {
+func TestConcurrentRequestsShareTheFirstFetch(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	const clients = 100
 	l := startLambdaWith(t, func(p *cachetest.Proxy) { p.Hold("GetSecretValue") }, "STARFLEET_SECRETS_FETCH_TIMEOUT=60s")
@@ -383,7 +108,7 @@ func TestE2EConcurrentRequestsShareTheFirstFetch(t *testing.T) {
 	}
 }
 
-func TestE2EErrorsAreContractJSON(t *testing.T) {
+func TestErrorsAreContractJSON(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	l := startLambda(t)
 	l.waitInit()
@@ -413,7 +138,7 @@ func TestE2EErrorsAreContractJSON(t *testing.T) {
 	}
 }
 
-func TestE2ERotationReachesTheHandlerAfterTheTTL(t *testing.T) {
+func TestRotationReachesTheHandlerAfterTheTTL(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	const ttl = 3 * time.Second
 	l := startLambda(t, "STARFLEET_SECRETS_TTL=3s")
@@ -457,16 +182,7 @@ func TestE2ERotationReachesTheHandlerAfterTheTTL(t *testing.T) {
 	}
 }
 
-// waitFor paces a polling loop. It is not synchronisation: the loop around
-// it checks the condition and has its own deadline.
-func waitFor(t *testing.T, d time.Duration) {
-	select {
-	case <-time.After(d):
-	case <-t.Context().Done():
-	}
-}
-
-func TestE2EShutdownExitsCleanlyWithinTheDeadline(t *testing.T) {
+func TestShutdownExitsCleanlyWithinTheDeadline(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	l := startLambda(t)
 	l.waitInit()
@@ -485,7 +201,7 @@ func TestE2EShutdownExitsCleanlyWithinTheDeadline(t *testing.T) {
 	}
 }
 
-func TestE2EInvalidConfigurationIsReported(t *testing.T) {
+func TestInvalidConfigurationIsReported(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	l := startLambda(t, "STARFLEET_SECRETS_TTL=soon", "STARFLEET_SECRETS_PORT=0")
 	l.stopped = true
@@ -509,7 +225,7 @@ func TestE2EInvalidConfigurationIsReported(t *testing.T) {
 	}
 }
 
-func TestE2ELocalModeServesAFileAndStopsOnSIGTERM(t *testing.T) {
+func TestLocalModeServesAFileAndStopsOnSIGTERM(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "secret.json")
 	if err := os.WriteFile(file, []byte(starfleetSecret), 0o600); err != nil {
 		t.Fatal(err)
@@ -555,9 +271,9 @@ func TestE2ELocalModeServesAFileAndStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
-// TestE2ENoSecretInDebugOutput runs a scenario with every kind of event at
+// TestNoSecretInDebugOutput runs a scenario with every kind of event at
 // debug level and searches the whole output for any secret value.
-func TestE2ENoSecretInDebugOutput(t *testing.T) {
+func TestNoSecretInDebugOutput(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	l := startLambda(t, "STARFLEET_SECRETS_TTL=1s")
 	l.waitInit()

@@ -1,4 +1,7 @@
-package main
+package e2e
+
+// Observability end to end: the EMF metrics and the info log of a real
+// process agree with what its callers saw.
 
 import (
 	"encoding/json"
@@ -98,7 +101,7 @@ func logEvents(t *testing.T, output string) map[string]int {
 	return events
 }
 
-func TestE2EMetricsAndLogsTellTheStory(t *testing.T) {
+func TestMetricsAndLogsTellTheStory(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	l := startLambda(t, "STARFLEET_SECRETS_TTL=2s", "STARFLEET_SECRETS_LOG_LEVEL=info", "AWS_LAMBDA_FUNCTION_NAME=obs-fn")
 	l.waitInit()

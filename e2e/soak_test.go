@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // The soak: 256 connections to the real binary (built without the race
 // detector, as shipped) and 256 to an in-process server built from the same
@@ -20,8 +20,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -32,7 +30,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
@@ -222,12 +219,7 @@ func TestSoak(t *testing.T) {
 
 	// The shipped build: no race detector, so RSS means what it will in
 	// Lambda.
-	bin := filepath.Join(t.TempDir(), "starfleet-secrets")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := goBuild(t, t.TempDir(), mainPackage, "starfleet-secrets", "-trimpath")
 
 	salt := rand.Text()[:8]
 	versions := &soakVersions{byBody: map[string]int{}}
@@ -249,14 +241,14 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := cache.New(cache.Options{Source: src, Policy: cachePolicy(Config{TTL: time.Second, MaxStale: defaultMaxStale, FetchTimeout: defaultFetchTimeout}),
-		FetchTimeout: defaultFetchTimeout, Primary: cache.Key{SecretID: "Starfleet"}, Size: 10})
+	secrets := cache.New(cache.Options{Source: src, Policy: cache.NewPolicy(time.Second, 15*time.Minute, 5*time.Second),
+		FetchTimeout: 5 * time.Second, Primary: cache.Key{SecretID: "Starfleet"}, Size: 10})
 	const token = "soak-token"
 	ln, err := server.Listen(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.NewHTTPServer(server.New(server.Options{Store: secrets, Token: token}), defaultFetchTimeout, slog.New(slog.DiscardHandler))
+	srv := server.NewHTTPServer(server.New(server.Options{Store: secrets, Token: token}), 5*time.Second, slog.New(slog.DiscardHandler))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(server.LimitListener(ln, 0, nil)) }()
 	inBase := "http://" + ln.Addr().String()

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // The fault matrix: what the real binary answers for every way Secrets
 // Manager, the secret's content or the Lambda platform can go wrong. Every
@@ -22,7 +22,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 )
 
@@ -32,66 +31,6 @@ func rowSecret(row string) (doc, plainValue string, markers []string) {
 	m1, m2 := "plain-"+row+"-Vq3Lx9", "token-"+row+"-Jd72Pw"
 	doc = fmt.Sprintf(`{"Plain":%q,"STARFLEET":{"SlackToken":%q}}`, m1, m2)
 	return doc, strconv.Quote(m1), []string{m1, m2}
-}
-
-// errorBody decodes a contract error.
-func errorBody(t *testing.T, a answer) (code, message string) {
-	t.Helper()
-	var e struct{ Error, Message string }
-	if err := json.Unmarshal([]byte(a.body), &e); err != nil {
-		t.Fatalf("answer %d is not a JSON error: %q", a.status, a.body)
-	}
-	if ct := a.header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("error answer Content-Type %q", ct)
-	}
-	return e.Error, e.Message
-}
-
-// assertNoLeak searches the process output and every answer body seen for
-// secret values and the token.
-func assertNoLeak(t *testing.T, l *lambda, markers []string, bodies ...string) {
-	t.Helper()
-	out := l.output.String()
-	if !strings.Contains(out, `"level":"DEBUG"`) && !strings.Contains(out, `"level":"INFO"`) {
-		t.Errorf("no log output to search:\n%s", out)
-	}
-	for _, m := range append(markers, l.token) {
-		if strings.Contains(out, m) {
-			t.Errorf("the extension's output contains %q", m)
-		}
-	}
-	for _, b := range bodies {
-		for _, m := range markers {
-			if strings.Contains(b, m) {
-				t.Errorf("an error answer contains %q: %s", m, b)
-			}
-		}
-	}
-}
-
-func sm() *secretsmanager.Client { return cachetest.Client(e2e.moto.URL()) }
-
-func createSecret(t *testing.T, id, value string) {
-	t.Helper()
-	if _, err := sm().CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(value)}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// pollAnswer asks for path until done accepts an answer, for at most d.
-func pollAnswer(t *testing.T, l *lambda, d time.Duration, path string, done func(answer) bool) answer {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		a := l.get("GET", path)
-		if done(a) {
-			return a
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: still %d %s %q after %v", path, a.status, a.body, a.header.Get("Warning"), d)
-		}
-		waitFor(t, 50*time.Millisecond)
-	}
 }
 
 type upstreamFault struct {
@@ -143,11 +82,11 @@ var upstreamFaults = func() []upstreamFault {
 	}
 }()
 
-// TestE2EFaultMatrixUpstream: each Secrets Manager failure, first with
+// TestFaultMatrixUpstream: each Secrets Manager failure, first with
 // nothing cached ("cold": an error naming the code), then with an expired
 // value cached ("warm": served stale for a transient failure, an error at
 // once for a permanent one).
-func TestE2EFaultMatrixUpstream(t *testing.T) {
+func TestFaultMatrixUpstream(t *testing.T) {
 	if err := e2e.moto.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -233,9 +172,9 @@ func nestedDoc(depth int) (doc, slice string) {
 	return `{"Deep":` + slice + `}`, slice
 }
 
-// TestE2EFaultMatrixContent: what is served for each shape of secret
+// TestFaultMatrixContent: what is served for each shape of secret
 // content.
-func TestE2EFaultMatrixContent(t *testing.T) {
+func TestFaultMatrixContent(t *testing.T) {
 	if err := e2e.moto.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end tests of the freshness policy: rotation, outages, bounded
 // staleness, permanent failures and forced refreshes, with faults injected
@@ -15,7 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
+	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 )
 
@@ -27,8 +27,7 @@ const sdkAttemptsPerFetch = 3
 
 // maxFetchesWithin is the most fetches the backoff schedule allows in d,
 // counting the first failed one: every wait at its shortest (no jitter).
-func maxFetchesWithin(cfg Config, d time.Duration) int {
-	p := cachePolicy(cfg)
+func maxFetchesWithin(p cache.Policy, d time.Duration) int {
 	n, elapsed := 1, time.Duration(0)
 	for {
 		elapsed += p.Backoff(n, 0)
@@ -70,7 +69,7 @@ func load(ctx context.Context, l *lambda, perSecond int, path string, header ...
 	}
 }
 
-func TestE2EOutageIsServedStaleWithinTheBackoffSchedule(t *testing.T) {
+func TestOutageIsServedStaleWithinTheBackoffSchedule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 30 s outage; run without -short")
 	}
@@ -112,8 +111,9 @@ func TestE2EOutageIsServedStaleWithinTheBackoffSchedule(t *testing.T) {
 	if stale < len(answers)*9/10 {
 		t.Errorf("%d of %d answers carried the stale Warning", stale, len(answers))
 	}
-	cfg := Config{TTL: time.Second, FetchTimeout: 2 * time.Second}
-	most := maxFetchesWithin(cfg, outage+time.Second) * sdkAttemptsPerFetch
+	const fetchTimeout = 2 * time.Second
+	policy := cache.NewPolicy(time.Second, 15*time.Minute, fetchTimeout)
+	most := maxFetchesWithin(policy, outage+time.Second) * sdkAttemptsPerFetch
 	t.Logf("outage: %d requests, %d stale, %d upstream calls (schedule allows at most %d)", len(answers), stale, calls, most)
 	if calls > most {
 		t.Errorf("%d upstream calls during the outage; the backoff schedule allows %d", calls, most)
@@ -126,7 +126,7 @@ func TestE2EOutageIsServedStaleWithinTheBackoffSchedule(t *testing.T) {
 	// plus a fetch.
 	l.proxy.ClearFaults()
 	recovered := time.Now()
-	limit := cachePolicy(cfg).BackoffMax + cfg.FetchTimeout + 2*time.Second
+	limit := policy.BackoffMax + fetchTimeout + 2*time.Second
 	for {
 		a := l.get("GET", "/secret/STARFLEET")
 		if a.status == 200 && a.body == newValue && a.header.Get("Warning") == "" {
@@ -140,7 +140,7 @@ func TestE2EOutageIsServedStaleWithinTheBackoffSchedule(t *testing.T) {
 	}
 }
 
-func TestE2EServingStopsAfterMaxStale(t *testing.T) {
+func TestServingStopsAfterMaxStale(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	started := time.Now()
 	l := startLambda(t, "STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_MAX_STALE=2s", "STARFLEET_SECRETS_FETCH_TIMEOUT=1s")
@@ -174,7 +174,7 @@ func TestE2EServingStopsAfterMaxStale(t *testing.T) {
 	}
 }
 
-func TestE2EPermanentErrorsStopServingAtOnce(t *testing.T) {
+func TestPermanentErrorsStopServingAtOnce(t *testing.T) {
 	for _, tt := range []struct {
 		fault cachetest.Fault
 		code  string
@@ -215,7 +215,7 @@ func TestE2EPermanentErrorsStopServingAtOnce(t *testing.T) {
 	}
 }
 
-func TestE2EForcedRefreshIsRateLimited(t *testing.T) {
+func TestForcedRefreshIsRateLimited(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	l := startLambda(t)
 	l.waitInit()
@@ -259,7 +259,7 @@ func TestE2EForcedRefreshIsRateLimited(t *testing.T) {
 	}
 }
 
-func TestE2ERotationByMovingAWSCURRENT(t *testing.T) {
+func TestRotationByMovingAWSCURRENT(t *testing.T) {
 	created := resetMoto(t, starfleetSecret)
 	l := startLambda(t, "STARFLEET_SECRETS_TTL=2s")
 	l.waitInit()
@@ -295,7 +295,7 @@ func TestE2ERotationByMovingAWSCURRENT(t *testing.T) {
 	}
 }
 
-func TestE2EVersionStageSetting(t *testing.T) {
+func TestVersionStageSetting(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	pendingValue := `{"STARFLEET":{"SlackToken":"xoxb-pending"}}`
 	_, err := cachetest.Client(e2e.moto.URL()).PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
@@ -311,7 +311,7 @@ func TestE2EVersionStageSetting(t *testing.T) {
 	}
 }
 
-func TestE2EETagFollowsTheValue(t *testing.T) {
+func TestETagFollowsTheValue(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	l := startLambda(t, "STARFLEET_SECRETS_TTL=1s")
 	l.waitInit()

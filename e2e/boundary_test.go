@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // The security boundary, against the real binary: the connection cap,
 // proxied requests, header size and read timeouts, the slice allowlist and
@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-func TestE2ESecurityBoundary(t *testing.T) {
+func TestSecurityBoundary(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	l := startLambda(t, "STARFLEET_SECRETS_ALLOW=STARFLEET,Plain", "STARFLEET_SECRETS_MAX_CONNECTIONS=4")
 	l.waitInit()
@@ -164,16 +164,4 @@ func TestE2ESecurityBoundary(t *testing.T) {
 	if !strings.Contains(l.output.String(), `"event":"connection_limit"`) {
 		t.Error("the refused connection was not logged")
 	}
-}
-
-// pollOK calls cond until it is true or d has passed.
-func pollOK(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-time.After(20 * time.Millisecond)
-	}
-	return true
 }
