@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -37,6 +38,7 @@ type Secret struct {
 // slices.
 type Document struct {
 	slices map[string]*Slice
+	names  []string // sorted, so that a whole-document answer is stable
 }
 
 // Slice is one top-level value of a Document, kept as the exact bytes stored
@@ -57,6 +59,9 @@ func (d *Document) Slice(name string) (*Slice, bool) {
 
 // Len is the number of slices.
 func (d *Document) Len() int { return len(d.slices) }
+
+// Names lists the slices in byte order. The caller must not modify it.
+func (d *Document) Names() []string { return d.names }
 
 // Field returns the value of one member of an object slice. isObject is
 // false when the slice is not a JSON object at all.
@@ -122,7 +127,9 @@ func ParseDocument(raw []byte) (*Document, error) {
 			sl.fields = fields
 		}
 		doc.slices[name] = sl
+		doc.names = append(doc.names, name)
 	}
+	slices.Sort(doc.names)
 	return doc, nil
 }
 

@@ -92,7 +92,7 @@ func TestSecurityBoundary(t *testing.T) {
 		if json.Unmarshal([]byte(a.body), &e) != nil || a.status != tt.status || e.Error != tt.code {
 			t.Errorf("%s: %d %s, want %d %s", tt.name, a.status, a.body, tt.status, tt.code)
 		}
-		if strings.Contains(a.body, "xoxb-") || strings.Contains(a.body, "BEGIN KEY") {
+		if strings.Contains(a.body, "xoxb-") || strings.Contains(a.body, "PRIVATE KEY") {
 			t.Errorf("%s: error answer carries a secret: %s", tt.name, a.body)
 		}
 	}

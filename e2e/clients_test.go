@@ -42,7 +42,7 @@ func TestClientExamples(t *testing.T) {
 		name string
 		argv []string
 	}{
-		{"python", []string{python, filepath.Join(pyDir, "starfleet_secrets.py")}},
+		{"python", []string{python, "-m", "starfleet_secrets"}},
 		{"node", []string{node, filepath.Join(root, "examples", "clients", "node", "starfleet-secrets.js")}},
 		{"go", []string{goClient}},
 	}
@@ -50,7 +50,7 @@ func TestClientExamples(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			run := func(env []string, slice string) (string, string, int) {
-				return runCmd(t, dir, cleanEnv(env...), append(slices.Clone(c.argv), slice)...)
+				return runCmd(t, dir, cleanEnv(append(env, "PYTHONPATH="+pyDir)...), append(slices.Clone(c.argv), slice)...)
 			}
 			for _, tokenVar := range []string{"STARFLEET_SECRETS_TOKEN", "AWS_SESSION_TOKEN"} {
 				for _, slice := range []string{"GitHubSyncWorker", "PlainSliceExample"} {
@@ -97,24 +97,20 @@ func TestClientExamples(t *testing.T) {
 		})
 	}
 
-	// The Python module's Starfleet-shaped access, and the two sample
-	// handlers (SAM's and the container image's) against the real binary.
-	t.Run("python-mapping-and-handlers", func(t *testing.T) {
+	// The two sample handlers (SAM's and the container image's) against the
+	// real binary, reading through the extension as they would in Lambda.
+	t.Run("python-handlers", func(t *testing.T) {
 		t.Parallel()
 		script := `
-import json, starfleet_secrets, example_handler, app
-from starfleet_secrets import SECRETS_MANAGER, secrets
+import json, example_handler, app
 print(json.dumps([
-    SECRETS_MANAGER.secrets["GitHubSyncWorker"]["starfleet-org"]["AppId"],
-    secrets["STARFLEET"]["SlackToken"].startswith("xoxb-"),
-    "NoSuchSlice" in secrets, "GitHubSyncWorker" in secrets,
-    secrets.get("NoSuchSlice", "default"),
     example_handler.handler({"org": "enterprise-org"}, None),
+    example_handler.handler({"org": "no-such-org"}, None),
     app.handler({}, None),
 ]))
 `
 		env := cleanEnv(
-			"STARFLEET_SECRETS_PORT="+port, "AWS_SESSION_TOKEN="+token,
+			"STARFLEET_SECRETS_PORT="+port, "AWS_SESSION_TOKEN="+token, "STARFLEET_SECRETS_USE_EXTENSION=true",
 			"PYTHONPATH="+pyDir+string(os.PathListSeparator)+filepath.Join(root, "examples", "container"),
 		)
 		stdout, stderr, code := runCmd(t, dir, env, python, "-c", script)
@@ -125,13 +121,60 @@ print(json.dumps([
 		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 			t.Fatalf("%v: %s", err, stdout)
 		}
-		fields := []any{"AppId", "InstallationId", "PrivateKey"}
-		want := []any{"123456", true, false, true, "default",
-			map[string]any{"org": "enterprise-org", "configured": true, "fields": fields},
-			map[string]any{"org": "starfleet-org", "configured": true, "fields": fields},
+		want := []any{
+			map[string]any{"org": "enterprise-org", "configured": true, "pem": true},
+			map[string]any{"org": "no-such-org", "configured": false},
+			map[string]any{"org": "starfleet-org", "configured": true, "pem": true},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("got  %v\nwant %v", got, want)
 		}
+		if strings.Contains(stdout+stderr, "PRIVATE KEY") {
+			t.Error("a handler printed its key")
+		}
 	})
+}
+
+// TestPythonClientIsAPackage builds the Python client's source distribution
+// from its pyproject.toml (with the setuptools at hand: no index is
+// reachable) and imports Starfleet's names from what it ships.
+func TestPythonClientIsAPackage(t *testing.T) {
+	t.Parallel()
+	python := need(t, "python3", "install Python 3 with setuptools")
+	src := filepath.Join(repoRoot(t), "examples", "clients", "python")
+	work, out := t.TempDir(), t.TempDir()
+	// Building writes egg-info beside the sources: build from a copy.
+	if err := os.CopyFS(work, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	build := "import sys\nfrom setuptools import build_meta\nprint(build_meta.build_sdist(sys.argv[1]))"
+	stdout, stderr, code := runCmd(t, work, cleanEnv(), python, "-c", build, out)
+	if code != 0 {
+		t.Fatalf("building the sdist: exit %d\n%s", code, stderr)
+	}
+	sdist := filepath.Join(out, strings.TrimSpace(stdout[strings.LastIndexByte(strings.TrimSpace(stdout), '\n')+1:]))
+	unpacked := t.TempDir()
+	if _, stderr, code := runCmd(t, unpacked, cleanEnv(), "tar", "xzf", sdist); code != 0 {
+		t.Fatalf("tar: %s", stderr)
+	}
+	root := filepath.Join(unpacked, strings.TrimSuffix(filepath.Base(sdist), ".tar.gz"))
+	info, err := os.ReadFile(filepath.Join(root, "PKG-INFO"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(info), "\nName: starfleet-secrets\n") || strings.Contains(string(info), "\nRequires-Dist: boto3\n") {
+		t.Errorf("PKG-INFO: want Name starfleet-secrets and no required dependency:\n%s", info)
+	}
+	if _, err := os.Stat(filepath.Join(root, "tests")); err == nil {
+		t.Error("the package ships its tests")
+	}
+	check := "from starfleet_secrets import SECRETS_MANAGER, SecretsConfigurationMissingError, SecretsManager\n" +
+		"import sys, starfleet_secrets\n" +
+		"assert isinstance(SECRETS_MANAGER, SecretsManager) and issubclass(SecretsConfigurationMissingError, Exception)\n" +
+		"assert 'boto3' not in sys.modules, 'boto3 imported at import time'\n" +
+		"print(starfleet_secrets.__file__)"
+	stdout, stderr, code = runCmd(t, t.TempDir(), cleanEnv("PYTHONPATH="+root), python, "-c", check)
+	if code != 0 || !strings.HasPrefix(stdout, root) {
+		t.Errorf("importing from the sdist: exit %d %s %s", code, stdout, stderr)
+	}
 }

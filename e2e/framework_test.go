@@ -74,15 +74,16 @@ func binaryPath(t *testing.T) string {
 
 // secretValues are distinctive so a leak into the logs is unmistakable.
 var secretValues = []string{
-	"xoxb-e2e-slack-Q7d9Lm2v", "-----BEGIN KEY ORG-A Zp4kT8wq-----", "-----BEGIN KEY ORG-B Hn3rX5yc-----",
-	"appid-Wc81", "plain-slice-Vb72Kd",
+	"xoxb-e2e-slack-Q7d9Lm2v", "ORG-A Zp4kT8wq", "ORG-B Hn3rX5yc", "plain-slice-Vb72Kd",
 }
 
+// starfleetSecret has Starfleet's shape: the Slack token under STARFLEET,
+// and GitHubSyncWorker mapping each organisation to its app's PEM key.
 const starfleetSecret = `{
   "STARFLEET": {"SlackToken": "xoxb-e2e-slack-Q7d9Lm2v"},
   "GitHubSyncWorker": {
-    "org-a": {"AppId": "appid-Wc81", "PrivateKey": "-----BEGIN KEY ORG-A Zp4kT8wq-----"},
-    "org-b": {"AppId": 42, "PrivateKey": "-----BEGIN KEY ORG-B Hn3rX5yc-----"}
+    "org-a": "-----BEGIN RSA PRIVATE KEY-----\nORG-A Zp4kT8wq\n-----END RSA PRIVATE KEY-----\n",
+    "org-b": "-----BEGIN RSA PRIVATE KEY-----\nORG-B Hn3rX5yc\n-----END RSA PRIVATE KEY-----\n"
   },
   "Plain": "plain-slice-Vb72Kd"
 }`

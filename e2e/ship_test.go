@@ -329,7 +329,7 @@ func TestSAMTemplate(t *testing.T) {
 		t.Errorf("%s: Runtime %q, want python3.x", name, runtimeName)
 	}
 	module, _, _ := strings.Cut(handler, ".")
-	for _, file := range []string{module + ".py", "starfleet_secrets.py"} {
+	for _, file := range []string{module + ".py", filepath.Join("starfleet_secrets", "__init__.py")} {
 		if _, err := os.Stat(filepath.Join(samDir, codeURI, file)); err != nil {
 			t.Errorf("%s: CodeUri %s lacks %s: %v", name, codeURI, file, err)
 		}

@@ -5,9 +5,12 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -89,12 +92,13 @@ func New(o Options) http.Handler {
 	r := chi.NewRouter()
 	r.Use(h.countReads, h.recoverer, commonHeaders, rejectForwarded, onlyGetAndHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "NotFound", "no such route; the routes are /secret/{slice}, /secret/{slice}/{key}, /secretsmanager/get and /health")
+		writeError(w, http.StatusNotFound, "NotFound", "no such route; the routes are /secret, /secret/{slice}, /secret/{slice}/{key}, /secretsmanager/get and /health")
 	})
 	r.MethodNotAllowed(methodNotAllowed)
 	getAndHead(r, "/health", h.health)
 	r.Group(func(r chi.Router) {
 		r.Use(h.requireToken)
+		getAndHead(r, "/secret", h.getAllSlices)
 		getAndHead(r, "/secret/{slice}", h.getSlice)
 		getAndHead(r, "/secret/{slice}/{key}", h.getSlice)
 		getAndHead(r, "/secretsmanager/get", h.getSecretValue)
@@ -271,7 +275,7 @@ func (h *handler) logDenied(r *http.Request, code string) {
 // operator needs to see why not: never any part of the value.
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	st := h.store.Status(h.store.Primary())
-	body := healthBody{Status: "ready", VersionID: st.VersionID, LastErrorCode: st.LastErrorCode}
+	body := healthBody{Status: "ready", SecretID: h.store.Primary().SecretID, VersionID: st.VersionID, LastErrorCode: st.LastErrorCode}
 	status := http.StatusOK
 	if !h.store.Ready() {
 		status, body.Status = http.StatusServiceUnavailable, "starting"
@@ -288,6 +292,7 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 
 type healthBody struct {
 	Status        string `json:"status"`
+	SecretID      string `json:"secret_id"`
 	AgeSeconds    *int64 `json:"secret_age_s,omitempty"`
 	VersionID     string `json:"version_id,omitempty"`
 	LastErrorCode string `json:"last_error_code,omitempty"`
@@ -346,6 +351,66 @@ func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("served", "event", "read", "slice", name, "key", key, "stale", res.Stale,
 			"version_id", res.Secret.VersionID, "age_s", ageSeconds(res.FetchedAt, h.now()))
 	}
+}
+
+// getAllSlices serves /secret: every slice this function may read, as one
+// JSON object whose members are the slices' stored bytes, in byte order of
+// their names. The ETag is derived from the slices' own, so a caller that
+// polls with If-None-Match gets a 304 and no copy while nothing changed.
+func (h *handler) getAllSlices(w http.ResponseWriter, r *http.Request) {
+	res, err := h.store.Get(r.Context(), h.store.Primary(), wantsRefresh(r))
+	if err != nil {
+		h.writeFetchError(w, r, err, "")
+		return
+	}
+	doc, err := res.Secret.Document()
+	if err != nil {
+		h.writeFetchError(w, r, err, "")
+		return
+	}
+	var readable []*cache.Slice
+	var names []string
+	for _, name := range doc.Names() {
+		if h.allow != nil && !h.allow[name] {
+			continue
+		}
+		sl, _ := doc.Slice(name)
+		readable, names = append(readable, sl), append(names, name)
+	}
+	etag := combinedETag(readable)
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		h.writeValue(w, r, nil, etag, res)
+		return
+	}
+	size := 2
+	for i, sl := range readable {
+		size += len(names[i]) + len(sl.Raw) + 8
+	}
+	body := make([]byte, 0, size)
+	body = append(body, '{')
+	for i, sl := range readable {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		quoted, _ := json.Marshal(names[i]) // a valid UTF-8 string: cannot fail
+		body = append(append(append(body, quoted...), ':'), sl.Raw...)
+	}
+	body = append(body, '}')
+	h.writeValue(w, r, body, etag, res)
+	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+		h.log.Debug("served", "event", "read", "slices", len(readable), "stale", res.Stale,
+			"version_id", res.Secret.VersionID, "age_s", ageSeconds(res.FetchedAt, h.now()))
+	}
+}
+
+// combinedETag derives one entity tag from the slices' tags, which already
+// change with the version and the bytes and reveal nothing of a value.
+func combinedETag(slices []*cache.Slice) string {
+	sum := sha256.New()
+	for _, sl := range slices {
+		io.WriteString(sum, sl.ETag)
+	}
+	return `"` + base64.RawURLEncoding.EncodeToString(sum.Sum(nil)[:15]) + `"`
 }
 
 // writeValue answers a secret value with the contract's data headers.

@@ -288,3 +288,59 @@ func TestNewPanicsWithoutToken(t *testing.T) {
 	}()
 	New(Options{Store: &stubStore{}})
 }
+
+func TestWholeSecretIsEveryReadableSliceByteForByte(t *testing.T) {
+	const doc = `{"STARFLEET": {"SlackToken":"xoxb-s3cr3t"} ,"GitHubSyncWorker":{"org-a":"-----KEY-A-----\n"},"Plain":"plain-s3cr3t","N":1.50}`
+	h := newTestHandler(storeWith(t, doc))
+	w := do(h, "GET", "/secret", nil)
+	want := `{"GitHubSyncWorker":{"org-a":"-----KEY-A-----\n"},"N":1.50,"Plain":"plain-s3cr3t","STARFLEET":{"SlackToken":"xoxb-s3cr3t"}}`
+	if w.Code != 200 || w.Body.String() != want {
+		t.Fatalf("GET /secret = %d %s, want %s", w.Code, w.Body, want)
+	}
+	if !json.Valid(w.Body.Bytes()) || w.Header().Get("Age") != "42" || w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("headers %v", w.Header())
+	}
+	etag := w.Header().Get("ETag")
+	if w := do(h, "GET", "/secret", http.Header{"If-None-Match": {etag}}); w.Code != 304 || w.Body.Len() != 0 {
+		t.Errorf("If-None-Match: %d %q", w.Code, w.Body)
+	}
+
+	allowed := newTestHandler(storeWith(t, doc), "STARFLEET", "GitHubSyncWorker", "NotInTheSecret")
+	w = do(allowed, "GET", "/secret", nil)
+	want = `{"GitHubSyncWorker":{"org-a":"-----KEY-A-----\n"},"STARFLEET":{"SlackToken":"xoxb-s3cr3t"}}`
+	if w.Code != 200 || w.Body.String() != want {
+		t.Fatalf("with an allow list: %d %s, want %s", w.Code, w.Body, want)
+	}
+	if w.Header().Get("ETag") == etag {
+		t.Error("the allowed subset shares the whole secret's ETag")
+	}
+	if w := do(allowed, "GET", "/secret", http.Header{"If-None-Match": {etag}}); w.Code != 200 {
+		t.Errorf("the whole secret's ETag matched the subset: %d", w.Code)
+	}
+	if w := do(newTestHandler(storeWith(t, doc), "Nothing"), "GET", "/secret", nil); w.Code != 200 || w.Body.String() != "{}" {
+		t.Errorf("nothing readable: %d %s", w.Code, w.Body)
+	}
+
+	rotated := newTestHandler(storeWith(t, strings.Replace(doc, "plain-s3cr3t", "rotated", 1)))
+	if w := do(rotated, "GET", "/secret", nil); w.Header().Get("ETag") == etag {
+		t.Error("a rotated secret kept its ETag")
+	}
+	if w := do(h, "GET", "/secret", http.Header{TokenHeader: {"nope"}}); w.Code != 403 {
+		t.Errorf("wrong token: %d", w.Code)
+	}
+}
+
+func TestHealthNamesTheSecret(t *testing.T) {
+	h := newTestHandler(storeWith(t, secretJSON))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/health", nil))
+	var body struct {
+		SecretID string `json:"secret_id"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.SecretID != "Starfleet" {
+		t.Errorf("/health = %s, want secret_id Starfleet", w.Body)
+	}
+	if strings.Contains(w.Body.String(), "s3cr3t") {
+		t.Errorf("/health leaks: %s", w.Body)
+	}
+}

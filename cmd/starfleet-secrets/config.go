@@ -15,8 +15,12 @@ import (
 // Config is everything the environment decides. LoadConfig is the only
 // place that reads it.
 type Config struct {
-	SecretID     string
-	Region       string // empty: the AWS SDK's own chain decides
+	SecretID string
+	Region   string // empty: the AWS SDK's own chain decides
+	// SecretIDFrom and RegionFrom name what decided SecretID and Region:
+	// a variable, a file of Starfleet's configuration, or "default".
+	SecretIDFrom string
+	RegionFrom   string
 	VersionStage string
 	TTL          time.Duration
 	MaxStale     time.Duration
@@ -92,12 +96,19 @@ func invalid(name, value, rule string) error {
 type fromEnv func(lookup LookupFunc, c *Config) []error
 
 // LoadConfig reads and validates the whole configuration, reporting every
-// problem at once.
+// problem at once. Where our variables are silent on the secret, Starfleet's
+// own configuration files decide.
 func LoadConfig(lookup LookupFunc) (Config, error) {
+	return loadConfig(lookup, "/")
+}
+
+// loadConfig is LoadConfig with the file system's root for the default
+// locations of Starfleet's configuration.
+func loadConfig(lookup LookupFunc, root string) (Config, error) {
 	c := defaultConfig()
 	var problems []error
 	for _, read := range []fromEnv{
-		lambdaFromEnv, secretFromEnv, freshnessFromEnv, serverFromEnv, tokenFromEnv,
+		lambdaFromEnv, secretFromEnv, starfleetFromConfig(root), freshnessFromEnv, serverFromEnv, tokenFromEnv,
 		loggingFromEnv, metricsFromEnv, awsLayerFromEnv,
 	} {
 		problems = append(problems, read(lookup, &c)...)
@@ -111,6 +122,7 @@ func LoadConfig(lookup LookupFunc) (Config, error) {
 func defaultConfig() Config {
 	return Config{
 		SecretID:         "Starfleet",
+		SecretIDFrom:     "default",
 		VersionStage:     "AWSCURRENT",
 		TTL:              defaultTTL,
 		MaxStale:         defaultMaxStale,
@@ -134,13 +146,13 @@ func lambdaFromEnv(lookup LookupFunc, c *Config) []error {
 func secretFromEnv(lookup LookupFunc, c *Config) []error {
 	var problems []error
 	if v, name, ok := lookup.first("STARFLEET_SECRET_ID"); ok {
-		if len(v) > 2048 || strings.ContainsFunc(v, unicode.IsControl) {
-			problems = append(problems, invalid(name, v, "want a secret name or ARN: at most 2048 bytes, no control characters"))
+		if !validSecretID(v) {
+			problems = append(problems, invalid(name, v, secretIDRule))
 		} else {
-			c.SecretID = v
+			c.SecretID, c.SecretIDFrom = v, name
 		}
 	}
-	c.Region, _, _ = lookup.first("STARFLEET_SECRET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+	c.Region, c.RegionFrom, _ = lookup.first("STARFLEET_SECRET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
 	if v, _, ok := lookup.first("STARFLEET_SECRETS_VERSION_STAGE"); ok {
 		c.VersionStage = v
 	}
@@ -331,6 +343,12 @@ func awsLayerFromEnv(lookup LookupFunc, c *Config) []error {
 		}
 	}
 	return problems
+}
+
+const secretIDRule = "want a secret name or ARN: at most 2048 bytes, no control characters"
+
+func validSecretID(s string) bool {
+	return len(s) <= 2048 && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 var cacheSizeRule = fmt.Sprintf("want a whole number of secrets from 1 to %d (STARFLEET_SECRETS_TTL=0 turns caching off)", maxCacheSize)

@@ -22,7 +22,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		SecretID: "Starfleet", VersionStage: "AWSCURRENT", TTL: 300 * time.Second,
+		SecretID: "Starfleet", SecretIDFrom: "default", VersionStage: "AWSCURRENT", TTL: 300 * time.Second,
 		MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second, Port: 2773,
 		LogLevel: slog.LevelInfo, Token: "tok", CacheSize: 1000,
 		Metrics: true, MetricsNamespace: "StarfleetSecrets",
@@ -58,6 +58,7 @@ func TestLoadConfigEverything(t *testing.T) {
 	}
 	want := Config{
 		SecretID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:Starfleet-AbCdEf", Region: "eu-west-1",
+		SecretIDFrom: "STARFLEET_SECRET_ID", RegionFrom: "STARFLEET_SECRET_REGION",
 		VersionStage: "AWSPENDING", TTL: 90 * time.Second, MaxStale: time.Hour, FetchTimeout: 1500 * time.Millisecond,
 		Port: 9000, Allow: []string{"STARFLEET", "GitHubSyncWorker"}, File: "x.json", LogLevel: slog.LevelDebug,
 		Token: "explicit", CacheSize: 7, RuntimeAPI: "127.0.0.1:9001",

@@ -80,6 +80,8 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 		}
 		log.Info("registered", "event", "register", "version", version)
 	}
+	log.Info("configured", "event", "config", "secret_id", cfg.SecretID, "secret_id_from", cfg.SecretIDFrom,
+		"region", cfg.Region, "region_from", cfg.RegionFrom)
 
 	// Building the source loads the AWS configuration; it is done after
 	// registering so that it does not delay the function's cold start.

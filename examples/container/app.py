@@ -2,21 +2,21 @@
 
 The image carries the starfleet-secrets extension at
 /opt/extensions/starfleet-secrets; Lambda starts it before this runtime, and
-it serves the slices of the secret named by STARFLEET_SECRET_ID on
-127.0.0.1:2773. starfleet_secrets.py (examples/clients/python) sits next to
-this file in the image.
+it serves the secret named by STARFLEET_SECRET_ID (or Starfleet's own
+configuration) on 127.0.0.1:2773. The starfleet_secrets package
+(examples/clients/python) is installed in the image.
 """
 
-from starfleet_secrets import secrets
+from starfleet_secrets import SECRETS_MANAGER
 
 
 def handler(event, context):
-    # One local GET per invocation; the extension caches and refreshes the
-    # secret, so a rotation reaches this function within its TTL.
-    worker = secrets["GitHubSyncWorker"]
+    # A plain dict, revalidated with the extension on each access: a rotated
+    # key reaches this warm function within the extension's TTL.
     org = (event or {}).get("org", "starfleet-org")
-    app = worker.get(org)
-    if app is None:
+    key = SECRETS_MANAGER.secrets["GitHubSyncWorker"].get(org)
+    if key is None:
         return {"org": org, "configured": False}
-    # Use app["PrivateKey"] and friends here. Never log or return them.
-    return {"org": org, "configured": True, "fields": sorted(app)}
+    # key is the GitHub app's PEM private key: sign the app's JWT with it
+    # here. Never log or return it.
+    return {"org": org, "configured": True, "pem": key.startswith("-----BEGIN ")}

@@ -1,19 +1,20 @@
-"""Sample Lambda handler reading its slice through the starfleet-secrets extension.
+"""Sample Lambda handler reading the Starfleet secret through the extension.
 
 Deployed by examples/sam/template.yaml (Handler: example_handler.handler) with
-the starfleet-secrets layer attached; starfleet_secrets.py sits next to it.
+the starfleet-secrets layer attached and the starfleet_secrets package
+installed beside it.
 """
 
-from starfleet_secrets import secrets
+from starfleet_secrets import SECRETS_MANAGER
 
 
 def handler(event, context):
-    # One local GET per invocation; the extension caches and refreshes the
-    # secret, so a rotation reaches this function within its TTL.
-    worker = secrets["GitHubSyncWorker"]
+    # A plain dict, revalidated with the extension on each access: a rotated
+    # key reaches this warm function within the extension's TTL.
     org = (event or {}).get("org", "starfleet-org")
-    app = worker.get(org)
-    if app is None:
+    key = SECRETS_MANAGER.secrets["GitHubSyncWorker"].get(org)
+    if key is None:
         return {"org": org, "configured": False}
-    # Use app["PrivateKey"] and friends here. Never log or return them.
-    return {"org": org, "configured": True, "fields": sorted(app)}
+    # key is the GitHub app's PEM private key: sign the app's JWT with it
+    # here. Never log or return it.
+    return {"org": org, "configured": True, "pem": key.startswith("-----BEGIN ")}
