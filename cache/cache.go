@@ -1,6 +1,7 @@
-// Package cache keeps secrets from AWS Secrets Manager (or a local file) in
-// memory and decides, per request, whether a cached value may be served,
-// must be refetched, or may be served stale while Secrets Manager fails.
+// Package cache keeps secrets from AWS Secrets Manager (or a local file) and
+// parameters from Parameter Store in memory and decides, per request,
+// whether a cached value may be served, must be refetched, or may be served
+// stale while upstream fails.
 //
 // One upstream call at most is in flight per secret version: concurrent
 // requests share it. Freshness is judged by the wall clock when a request
@@ -12,7 +13,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +42,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, counts hits, misses, stale answers and fetches.
 	Metrics *metrics.Recorder
+	// Parameters, if set, serves Parameter Store keys, under their own
+	// policy and fetch timeout (the AWS layer configures them apart).
+	Parameters            ParameterSource
+	ParameterPolicy       Policy
+	ParameterFetchTimeout time.Duration
+	// Sleep waits for d or until ctx ends; nil means a real timer. Tests
+	// that move Now by hand pass one that moves it.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Cache is safe for concurrent use.
@@ -46,6 +57,10 @@ type Cache struct {
 	src          Source
 	policy       Policy
 	fetchTimeout time.Duration
+	params       ParameterSource
+	paramPolicy  Policy
+	paramTimeout time.Duration
+	sleep        func(ctx context.Context, d time.Duration) error
 	primaryKey   Key
 	now          func() time.Time
 	log          *slog.Logger
@@ -87,11 +102,19 @@ func New(o Options) *Cache {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	sleep := o.Sleep
+	if sleep == nil {
+		sleep = sleepFor
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Cache{
 		src:          o.Source,
 		policy:       o.Policy,
 		fetchTimeout: o.FetchTimeout,
+		params:       o.Parameters,
+		paramPolicy:  o.ParameterPolicy,
+		paramTimeout: o.ParameterFetchTimeout,
+		sleep:        sleep,
 		primaryKey:   o.Primary.Normalize(),
 		now:          now,
 		log:          log,
@@ -99,7 +122,8 @@ func New(o Options) *Cache {
 		etagKey:      []byte(rand.Text()),
 		// The LRU's own expiry only frees memory: by the time it drops an
 		// entry, Policy would refuse to serve it anyway.
-		others:     expirable.NewLRU[Key, *entry](max(o.Size, 1), nil, o.Policy.TTL+o.Policy.MaxStale),
+		others: expirable.NewLRU[Key, *entry](max(o.Size, 1), nil,
+			max(o.Policy.TTL+o.Policy.MaxStale, o.ParameterPolicy.TTL+o.ParameterPolicy.MaxStale)),
 		background: ctx,
 		stop:       stop,
 	}
@@ -117,8 +141,12 @@ func (c *Cache) Ready() bool { return c.ready.Load() }
 // error when the caller gave up first.
 func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
 	key = key.Normalize()
+	if force {
+		return c.getForced(ctx, key)
+	}
+	policy := c.policyFor(key)
 	e := c.load(key)
-	switch c.policy.Decide(e, c.now(), force) {
+	switch policy.Decide(e, c.now(), false) {
 	case ServeFresh:
 		c.metrics.Hit()
 		return Result{Secret: e.secret, FetchedAt: e.fetchedAt}, nil
@@ -132,16 +160,16 @@ func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
 	case FailFast:
 		return Result{}, e.err
 	}
-	ch := c.startRefresh(key, force)
+	ch := c.startRefresh(key, false)
 	var slow <-chan time.Time
-	if c.policy.RefreshWait > 0 && e != nil && e.secret != nil && c.policy.Servable(e.fetchedAt, c.now()) {
-		timer := time.NewTimer(c.policy.RefreshWait)
+	if policy.RefreshWait > 0 && e != nil && e.secret != nil && policy.Servable(e.fetchedAt, c.now()) {
+		timer := time.NewTimer(policy.RefreshWait)
 		defer timer.Stop()
 		slow = timer.C
 	}
 	select {
 	case r := <-ch:
-		res, err := c.answer(r.Val.(*entry))
+		res, err := c.answer(key, r.Val.(*entry))
 		if res.Stale {
 			c.metrics.Stale()
 		} else {
@@ -158,13 +186,65 @@ func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
 	}
 }
 
+// getForced answers a request that asked for a fresh read with a value
+// fetched after it arrived. Forced reads of one key call upstream at most
+// once per ForceInterval: a request arriving inside that interval waits for
+// the next allowed fetch and shares it, rather than receiving an older
+// value.
+func (c *Cache) getForced(ctx context.Context, key Key) (Result, error) {
+	arrived := c.now()
+	for {
+		var r singleflight.Result
+		select {
+		case r = <-c.startRefresh(key, true):
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+		e := r.Val.(*entry)
+		if !e.attemptAt.Before(arrived) || (e.err != nil && e.err.Code == CodeShuttingDown) {
+			res, err := c.answer(key, e)
+			if res.Stale {
+				c.metrics.Stale()
+			} else if err == nil {
+				c.metrics.Miss()
+			}
+			return res, err
+		}
+		// The flight began before this request arrived, or the interval
+		// refused a call: wait for the next allowed one.
+		wait := c.policyFor(key).ForceInterval - c.now().Sub(e.attemptAt)
+		if err := c.sleep(ctx, max(wait, time.Millisecond)); err != nil {
+			return Result{}, err
+		}
+	}
+}
+
+func sleepFor(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// policyFor is the policy that governs key: parameters have their own.
+func (c *Cache) policyFor(key Key) Policy {
+	if key.IsParameter() {
+		return c.paramPolicy
+	}
+	return c.policy
+}
+
 // RefreshIfExpired starts a fetch in the background when key's value is not
 // fresh, so that the handler's request, a moment later, finds it done or
 // joins it. It is what INVOKE triggers.
 func (c *Cache) RefreshIfExpired(key Key) {
 	key = key.Normalize()
 	e := c.load(key)
-	if e != nil && e.secret != nil && c.policy.Fresh(e.fetchedAt, c.now()) {
+	if e != nil && e.secret != nil && c.policyFor(key).Fresh(e.fetchedAt, c.now()) {
 		return
 	}
 	c.startRefresh(key, false)
@@ -176,12 +256,12 @@ func (c *Cache) startRefresh(key Key, force bool) <-chan singleflight.Result {
 	return c.flights.DoChan(key.flightKey(), func() (any, error) { return c.refresh(key, force), nil })
 }
 
-// answer turns the entry a flight produced into the caller's result.
-func (c *Cache) answer(e *entry) (Result, error) {
+// answer turns the entry a flight produced for key into the caller's result.
+func (c *Cache) answer(key Key, e *entry) (Result, error) {
 	if e.err == nil {
 		return Result{Secret: e.secret, FetchedAt: e.fetchedAt}, nil
 	}
-	if e.secret != nil && e.err.Transient && c.policy.Servable(e.fetchedAt, c.now()) {
+	if e.secret != nil && e.err.Transient && c.policyFor(key).Servable(e.fetchedAt, c.now()) {
 		return staleResult(e), nil
 	}
 	return Result{}, e.err
@@ -200,13 +280,12 @@ func (c *Cache) refresh(key Key, force bool) *entry {
 	prev := c.load(key)
 	defer c.fetches.Done()
 
+	policy := c.policyFor(key)
 	started := c.now()
-	if !c.policy.ShouldCallUpstream(prev, started, force) {
+	if !policy.ShouldCallUpstream(prev, started, force) {
 		return prev
 	}
-	ctx, cancel := context.WithTimeout(c.background, c.fetchTimeout)
-	defer cancel()
-	sec, err := c.src.GetSecretValue(ctx, key)
+	sec, err := c.fetch(key)
 	finished := c.now()
 	elapsed := finished.Sub(started)
 
@@ -214,27 +293,42 @@ func (c *Cache) refresh(key Key, force bool) *entry {
 	if err != nil {
 		uerr := Classify(err)
 		c.metrics.Fetch(elapsed, uerr.Code)
-		next = c.policy.afterFailure(prev, uerr, started)
-		c.log.Warn("upstream fetch failed",
-			"event", "upstream_fetch", "secret_id", key.SecretID, "status", "error",
+		next = policy.afterFailure(prev, uerr, started)
+		c.log.Warn("upstream fetch failed", append(key.logAttrs(),
+			"event", "upstream_fetch", "status", "error",
 			"aws_error_code", uerr.Code, "transient", uerr.Transient, "failures", next.failures,
 			"retry_in_ms", next.retryAt.Sub(started).Milliseconds(),
-			"duration_ms", elapsed.Milliseconds(), "error", uerr.Err.Error())
+			"duration_ms", elapsed.Milliseconds(), "error", uerr.Err.Error())...)
 	} else {
 		if key == c.primaryKey {
 			sec.parseDocument(c.etagKey)
 		}
 		next = &entry{secret: sec, fetchedAt: finished, attemptAt: started}
 		c.metrics.Fetch(elapsed, "")
-		c.log.Info("upstream fetch",
-			"event", "upstream_fetch", "secret_id", key.SecretID, "status", "ok",
-			"version_id", sec.VersionID, "duration_ms", elapsed.Milliseconds())
+		c.log.Info("upstream fetch", append(key.logAttrs(),
+			"event", "upstream_fetch", "status", "ok",
+			"version_id", sec.VersionID, "duration_ms", elapsed.Milliseconds())...)
 	}
 	c.store(key, next)
 	if key == c.primaryKey && next.err == nil {
 		c.ready.Store(true)
 	}
 	return next
+}
+
+// fetch makes one upstream read of key, bounded by its kind's timeout.
+func (c *Cache) fetch(key Key) (*Secret, error) {
+	if key.IsParameter() {
+		if c.params == nil {
+			return nil, &UpstreamError{Code: CodeNotConfigured, Err: errors.New("no Parameter Store source: the extension serves a local file")}
+		}
+		ctx, cancel := context.WithTimeout(c.background, c.paramTimeout)
+		defer cancel()
+		return c.params.GetParameter(ctx, key)
+	}
+	ctx, cancel := context.WithTimeout(c.background, c.fetchTimeout)
+	defer cancel()
+	return c.src.GetSecretValue(ctx, key)
 }
 
 func (c *Cache) beginFetch() bool {
@@ -312,4 +406,105 @@ func (c *Cache) Close() {
 		}
 	}
 	c.others.Purge()
+}
+
+// prefetchConcurrency bounds the secrets fetched at once by Prefetch.
+const prefetchConcurrency = 4
+
+// Prefetch warms keys, returning once every fetch has settled; the error
+// joins what failed. Secrets are read one GetSecretValue each (its quota,
+// 10,000 a second, is the generous one), a few at a time. Parameters are
+// read in GetParameters calls of up to MaxBatch names sharing
+// WithDecryption, because Parameter Store's throughput quota counts calls
+// and is shared by every Get call of the account: a fleet of cold starts
+// must not throttle itself. References to Secrets Manager are read one by
+// one, as GetParameters does not take them.
+func (c *Cache) Prefetch(ctx context.Context, keys []Key) error {
+	var (
+		mu     sync.Mutex
+		errs   []error
+		wg     sync.WaitGroup
+		slots  = make(chan struct{}, prefetchConcurrency)
+		report = func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			errs = append(errs, err)
+		}
+	)
+	single := func(key Key) {
+		defer func() { <-slots }()
+		if _, err := c.Get(ctx, key, false); err != nil {
+			report(fmt.Errorf("%s: %w", key.describe(), err))
+		}
+	}
+	var batches [2][]Key // by WithDecryption
+	for _, key := range keys {
+		key = key.Normalize()
+		switch {
+		case !key.IsParameter() || IsReference(key.Parameter) || c.params == nil:
+			slots <- struct{}{}
+			wg.Go(func() { single(key) })
+		case key.WithDecryption:
+			batches[1] = append(batches[1], key)
+		default:
+			batches[0] = append(batches[0], key)
+		}
+	}
+	for _, batch := range batches {
+		for start := 0; start < len(batch); start += MaxBatch {
+			chunk := batch[start:min(start+MaxBatch, len(batch))]
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				if err := c.prefetchParameters(chunk); err != nil {
+					report(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// prefetchParameters reads keys in one GetParameters call and stores what
+// it found, unless a request's own fetch stored something newer meanwhile.
+func (c *Cache) prefetchParameters(keys []Key) error {
+	if !c.beginFetch() {
+		return &UpstreamError{Code: CodeShuttingDown, Err: errors.New("the extension is shutting down")}
+	}
+	defer c.fetches.Done()
+	ctx, cancel := context.WithTimeout(c.background, c.paramTimeout)
+	defer cancel()
+	started := c.now()
+	found, err := c.params.GetParameters(ctx, keys)
+	finished := c.now()
+	elapsed := finished.Sub(started)
+	if err != nil {
+		uerr := Classify(err)
+		c.metrics.Fetch(elapsed, uerr.Code)
+		c.log.Warn("upstream fetch failed", "event", "upstream_fetch", "parameters", len(keys), "status", "error",
+			"aws_error_code", uerr.Code, "duration_ms", elapsed.Milliseconds(), "error", uerr.Err.Error())
+		return fmt.Errorf("GetParameters of %d parameters: %w", len(keys), uerr)
+	}
+	c.metrics.Fetch(elapsed, "")
+	c.log.Info("upstream fetch", "event", "upstream_fetch", "parameters", len(keys), "found", len(found), "status", "ok",
+		"duration_ms", elapsed.Milliseconds())
+	var missing []string
+	for _, key := range keys {
+		sec, ok := found[key]
+		if !ok {
+			missing = append(missing, key.Parameter)
+			continue
+		}
+		c.flights.Do(key.flightKey(), func() (any, error) {
+			if prev := c.load(key); prev == nil || prev.attemptAt.Before(started) {
+				c.store(key, &entry{secret: sec, fetchedAt: finished, attemptAt: started})
+			}
+			return nil, nil
+		})
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("no parameter %s in Parameter Store", strings.Join(missing, ", "))
+	}
+	return nil
 }

@@ -60,7 +60,8 @@ var primary = Key{SecretID: "Starfleet"}
 func newTestCache(t *testing.T, src Source, p Policy) (*Cache, *cachetest.Clock) {
 	t.Helper()
 	clock := cachetest.NewClock(t0)
-	c := New(Options{Source: src, Policy: p, FetchTimeout: 5 * time.Second, Primary: primary, Size: 3, Now: clock.Now})
+	c := New(Options{Source: src, Policy: p, FetchTimeout: 5 * time.Second, Primary: primary, Size: 3, Now: clock.Now,
+		Sleep: func(_ context.Context, d time.Duration) error { clock.Advance(d); return nil }})
 	t.Cleanup(c.Close)
 	return c, clock
 }
@@ -206,6 +207,35 @@ func TestPermanentFailureStopsServing(t *testing.T) {
 	}
 	if _, err := c.Get(ctx, primary, false); err == nil {
 		t.Error("stale value served after a permanent failure")
+	}
+}
+
+// TestForcedRefreshAnswersAFetchBegunAfterIt: inside the interval a forced
+// read waits for the next allowed fetch instead of taking the older value.
+func TestForcedRefreshAnswersAFetchBegunAfterIt(t *testing.T) {
+	src := &fakeSource{}
+	src.set(1, `{}`, nil)
+	c, clock := newTestCache(t, src, testPolicy())
+	ctx := t.Context()
+	c.Get(ctx, primary, false)
+	src.set(2, `{}`, nil)
+	clock.Advance(400 * time.Millisecond)
+	res, err := c.Get(ctx, primary, true)
+	if err != nil || res.Secret.VersionID != "v2" {
+		t.Fatalf("forced read inside the interval = %+v %v, want v2", res, err)
+	}
+	if got := clock.Now().Sub(t0); got != time.Second {
+		t.Errorf("the forced read's fetch began %v after the first, want the interval (1s)", got)
+	}
+	if got := src.calls.Load(); got != 2 {
+		t.Errorf("upstream calls = %d, want 2", got)
+	}
+	// A non-forced flight that began before the forced read arrived is not
+	// its answer either.
+	src.set(3, `{}`, nil)
+	clock.Advance(time.Second)
+	if res, _ := c.Get(ctx, primary, true); res.Secret.VersionID != "v3" || !res.FetchedAt.Equal(clock.Now()) {
+		t.Errorf("forced read after the interval = %+v, want v3 fetched now", res)
 	}
 }
 

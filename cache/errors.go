@@ -7,6 +7,7 @@ import (
 	"net"
 	"syscall"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -21,6 +22,7 @@ const (
 	CodeShuttingDown    = "ShuttingDown"        // the cache is closed
 	CodeRefreshSlow     = "RefreshSlow"         // a refresh outlasted Policy.RefreshWait
 	CodeNotFound        = "ResourceNotFoundException"
+	CodeNotConfigured   = "ParameterStoreNotConfigured" // no Parameter Store source (local file mode)
 )
 
 // UpstreamError is a failed fetch, reduced to what callers decide on: the
@@ -31,6 +33,9 @@ type UpstreamError struct {
 	Code      string
 	Transient bool
 	Err       error
+	// RequestID is the AWS request id of the failed call, when AWS
+	// answered: what AWS support asks for.
+	RequestID string
 }
 
 func (e *UpstreamError) Error() string {
@@ -53,6 +58,7 @@ var transientCodes = map[string]bool{
 	"RequestTimeoutException":                true,
 	"PriorRequestNotComplete":                true,
 	"ProvisionedThroughputExceededException": true,
+	"InternalServerError":                    true, // Parameter Store's name for it
 }
 
 // Classify turns any error from a Source into an *UpstreamError. It is a
@@ -77,7 +83,18 @@ func Classify(err error) *UpstreamError {
 		if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
 			transient = true
 		}
-		return &UpstreamError{Code: code, Transient: transient, Err: err}
+		// AWS's own message, not the SDK's wrapper ("operation error
+		// ..., https response error StatusCode: 400, RequestID: ...").
+		msg := apiErr.ErrorMessage()
+		if msg == "" {
+			msg = code
+		}
+		ue := &UpstreamError{Code: code, Transient: transient, Err: errors.New(msg)}
+		var awsErr *awshttp.ResponseError
+		if errors.As(err, &awsErr) {
+			ue.RequestID = awsErr.ServiceRequestID()
+		}
+		return ue
 	}
 	// Checked before the decoding failures below: the SDK wraps a failed
 	// send in a response error with status 0.

@@ -14,8 +14,11 @@ import (
 	"unicode/utf8"
 )
 
-// Secret is one version of one secret as Secrets Manager returned it. It is
-// never modified once published to the cache, except by Wipe at shutdown.
+// Secret is one version of one secret as Secrets Manager returned it, or
+// one parameter as Parameter Store did (then Parameter is set, and String
+// holds the value, VersionID the version and CreatedDate the date it was
+// last modified). It is never modified once published to the cache, except
+// by Wipe at shutdown.
 type Secret struct {
 	ARN           string
 	Name          string
@@ -27,6 +30,8 @@ type Secret struct {
 	String []byte
 	// Binary holds SecretBinary; nil when the secret is a string.
 	Binary []byte
+	// Parameter describes a Parameter Store value; nil for a secret.
+	Parameter *ParameterMeta
 
 	// doc is the SecretString parsed as a Starfleet document of slices. It
 	// is built once, when the cache stores the primary secret.

@@ -9,20 +9,32 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-// Key names one version of one secret the way GetSecretValue does.
+// Key names what the cache holds: one version of one secret the way
+// GetSecretValue does, or one Parameter Store parameter the way
+// GetParameter does.
 type Key struct {
 	SecretID     string // name or ARN
 	VersionID    string
 	VersionStage string
+	// Parameter, when set, names a parameter instead, with any :version
+	// or :label selector; the secret fields are then empty.
+	Parameter      string
+	WithDecryption bool
 }
+
+// IsParameter reports whether k names a Parameter Store parameter.
+func (k Key) IsParameter() bool { return k.Parameter != "" }
 
 // StageCurrent is the stage Secrets Manager moves to each new version.
 const StageCurrent = "AWSCURRENT"
@@ -32,14 +44,33 @@ const StageCurrent = "AWSCURRENT"
 // emulator answers a request without one from a stale version after
 // UpdateSecretVersionStage, and being explicit is correct on AWS too.
 func (k Key) Normalize() Key {
-	if k.VersionID == "" && k.VersionStage == "" {
+	if !k.IsParameter() && k.VersionID == "" && k.VersionStage == "" {
 		k.VersionStage = StageCurrent
 	}
 	return k
 }
 
 func (k Key) flightKey() string {
+	if k.IsParameter() {
+		return "ssm\x00" + k.Parameter + "\x00" + strconv.FormatBool(k.WithDecryption)
+	}
 	return k.SecretID + "\x00" + k.VersionID + "\x00" + k.VersionStage
+}
+
+// describe names k in an error message.
+func (k Key) describe() string {
+	if k.IsParameter() {
+		return "parameter " + strconv.Quote(k.Parameter)
+	}
+	return "secret " + strconv.Quote(k.SecretID)
+}
+
+// logAttrs name k in a log line.
+func (k Key) logAttrs() []any {
+	if k.IsParameter() {
+		return []any{"parameter", k.Parameter, "with_decryption", k.WithDecryption}
+	}
+	return []any{"secret_id", k.SecretID}
 }
 
 // Source is where secret values come from.
@@ -58,23 +89,47 @@ type SecretsManager struct {
 // failure is retried at once, twice, within the fetch's deadline.
 const MaxAttempts = 3
 
-// NewSecretsManager builds a source from the standard AWS configuration chain
-// (environment, shared files, container and instance credentials), so every
-// AWS SDK variable works unchanged, AWS_ENDPOINT_URL_SECRETS_MANAGER and
-// AWS_ENDPOINT_URL included. region overrides the chain's region when set.
-func NewSecretsManager(ctx context.Context, region string) (*SecretsManager, error) {
-	opts := []func(*config.LoadOptions) error{
-		// Retries are ours (see GetSecretValue): the SDK's would sleep
-		// through the fetch timeout and then report only "canceled",
-		// losing the error that made it retry.
-		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
-	}
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+// LoadAWSConfig reads the standard AWS configuration chain (environment,
+// shared files, container and instance credentials), so every AWS SDK
+// variable works unchanged, AWS_ENDPOINT_URL_SECRETS_MANAGER,
+// AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL included. The SDK's retries are
+// off: ours (withRetries) report the error that made them retry, where the
+// SDK's would sleep through the fetch timeout and report only "canceled".
+//
+// onRequest, if set, is called for every HTTP request sent, retries
+// included.
+func LoadAWSConfig(ctx context.Context, onRequest func()) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }))
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if onRequest != nil {
+		inner := cfg.HTTPClient
+		if inner == nil {
+			inner = awshttp.NewBuildableClient()
+		}
+		cfg.HTTPClient = countingClient{inner: inner, count: onRequest}
+	}
+	return cfg, nil
+}
+
+// countingClient counts the requests the SDK sends.
+type countingClient struct {
+	inner aws.HTTPClient
+	count func()
+}
+
+func (c countingClient) Do(r *http.Request) (*http.Response, error) {
+	c.count()
+	return c.inner.Do(r)
+}
+
+// NewSecretsManager builds a Secrets Manager source from cfg. region, when
+// set, overrides cfg's: the Starfleet secret may live in another region
+// than the function.
+func NewSecretsManager(cfg aws.Config, region string) (*SecretsManager, error) {
+	if region != "" {
+		cfg.Region = region
 	}
 	if cfg.Region == "" {
 		return nil, errors.New("no AWS region: set STARFLEET_SECRET_REGION or AWS_REGION")
@@ -82,14 +137,17 @@ func NewSecretsManager(ctx context.Context, region string) (*SecretsManager, err
 	return &SecretsManager{client: secretsmanager.NewFromConfig(cfg)}, nil
 }
 
-// GetSecretValue implements Source. A transient failure is retried after a
-// short jittered pause, never past ctx's deadline, so that the error
-// returned is always the last real one.
+// GetSecretValue implements Source.
 func (s *SecretsManager) GetSecretValue(ctx context.Context, key Key) (*Secret, error) {
-	var err error
+	return withRetries(ctx, func() (*Secret, error) { return s.getOnce(ctx, key) })
+}
+
+// withRetries calls fetch up to MaxAttempts times: a transient failure is
+// retried after a short jittered pause, never past ctx's deadline, so that
+// the error returned is always the last real one.
+func withRetries(ctx context.Context, fetch func() (*Secret, error)) (*Secret, error) {
 	for attempt := 1; ; attempt++ {
-		var sec *Secret
-		sec, err = s.getOnce(ctx, key)
+		sec, err := fetch()
 		if err == nil || attempt == MaxAttempts || !Classify(err).Transient {
 			return sec, err
 		}

@@ -33,7 +33,11 @@ func smThroughProxy(t *testing.T) (*SecretsManager, *cachetest.Proxy) {
 		k, v, _ := cutEnv(kv)
 		t.Setenv(k, v)
 	}
-	src, err := NewSecretsManager(t.Context(), "")
+	awsConfig, err := LoadAWSConfig(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewSecretsManager(awsConfig, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 type emfTotals struct {
 	lines, totalsLines                      int
 	reads, hits, misses, stale, calls, errs int
+	requests                                int
 	readsByStatus                           map[string]int
 	errorsByCode                            map[string]int
 	latencies                               int
@@ -55,6 +56,7 @@ func sumEMF(t *testing.T, output, namespace, function string) emfTotals {
 			s.misses += n(doc, "CacheMisses")
 			s.stale += n(doc, "StaleAnswers")
 			s.calls += n(doc, "UpstreamCalls")
+			s.requests += n(doc, "UpstreamRequests")
 			s.errs += n(doc, "UpstreamErrors")
 			if lat, ok := doc["FetchLatency"].([]any); ok {
 				s.latencies += len(lat)
@@ -165,6 +167,17 @@ func TestMetricsAndLogsTellTheStory(t *testing.T) {
 		t.Errorf("/health leaks the secret: %s", health.body)
 	}
 
+	// The outage ends. A fresh answer means the fetch that produced it has
+	// finished, and with the value fresh none follows before SHUTDOWN: no
+	// fetch is cut off halfway, so the proxy's count below is exact.
+	l.proxy.ClearFaults()
+	for do("/secret/STARFLEET").header.Get("Warning") != "" {
+		if time.Now().After(deadline.Add(30 * time.Second)) {
+			t.Fatal("no fresh answer after the outage")
+		}
+		waitFor(t, 200*time.Millisecond)
+	}
+
 	if res := l.shutdown(2 * time.Second); res.Code != 0 {
 		t.Fatalf("shutdown %+v", res)
 	}
@@ -196,8 +209,12 @@ func TestMetricsAndLogsTellTheStory(t *testing.T) {
 		t.Errorf("UpstreamErrors %d, by code %v", m.errs, m.errorsByCode)
 	}
 	// Each failed fetch made every attempt; each good one, one.
-	if want := (m.calls - m.errs) + m.errs*cache.MaxAttempts; l.upstreamCalls() != want {
-		t.Errorf("proxy saw %d GetSecretValue calls; UpstreamCalls %d with %d errors implies %d", l.upstreamCalls(), m.calls, m.errs, want)
+	if l.upstreamCalls() != m.requests {
+		t.Errorf("proxy saw %d GetSecretValue calls; UpstreamRequests %d", l.upstreamCalls(), m.requests)
+	}
+	// Each failed fetch made every attempt; each good one at least one.
+	if least := (m.calls - m.errs) + m.errs*cache.MaxAttempts; m.requests < least {
+		t.Errorf("UpstreamRequests %d; UpstreamCalls %d with %d errors implies at least %d", m.requests, m.calls, m.errs, least)
 	}
 	if m.latencies != m.calls {
 		t.Errorf("%d latencies for %d fetches", m.latencies, m.calls)

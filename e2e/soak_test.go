@@ -237,7 +237,11 @@ func TestSoak(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	src, err := cache.NewSecretsManager(t.Context(), cachetest.Region)
+	awsConfig, err := cache.LoadAWSConfig(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := cache.NewSecretsManager(awsConfig, cachetest.Region)
 	if err != nil {
 		t.Fatal(err)
 	}

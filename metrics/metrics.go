@@ -24,6 +24,7 @@ import (
 type Recorder struct {
 	hits, misses, stale atomic.Int64
 	fetches             atomic.Int64
+	requests            atomic.Int64
 
 	mu           sync.Mutex
 	reads        map[int]int64    // by HTTP status
@@ -81,6 +82,14 @@ func (r *Recorder) Fetch(took time.Duration, code string) {
 	}
 }
 
+// Request counts one HTTP request sent to AWS. A fetch sends one, or more
+// when it retries: AWS bills, and throttles, requests.
+func (r *Recorder) Request() {
+	if r != nil {
+		r.requests.Add(1)
+	}
+}
+
 // Read counts one answered data request by its HTTP status.
 func (r *Recorder) Read(status int) {
 	if r == nil {
@@ -97,23 +106,25 @@ type Snapshot struct {
 	Hits, Misses   int64
 	Stale          int64
 	Fetches        int64
+	Requests       int64
 	FetchErrors    map[string]int64
 	FetchLatencyMs []float64
 }
 
 // Empty reports whether nothing happened.
 func (s Snapshot) Empty() bool {
-	return len(s.Reads) == 0 && s.Hits == 0 && s.Misses == 0 && s.Stale == 0 && s.Fetches == 0
+	return len(s.Reads) == 0 && s.Hits == 0 && s.Misses == 0 && s.Stale == 0 && s.Fetches == 0 && s.Requests == 0
 }
 
 // Take returns the counts since the previous Take and starts counting anew:
 // each EMF line then carries its own interval's sums.
 func (r *Recorder) Take() Snapshot {
 	s := Snapshot{
-		Hits:    r.hits.Swap(0),
-		Misses:  r.misses.Swap(0),
-		Stale:   r.stale.Swap(0),
-		Fetches: r.fetches.Swap(0),
+		Hits:     r.hits.Swap(0),
+		Misses:   r.misses.Swap(0),
+		Stale:    r.stale.Swap(0),
+		Fetches:  r.fetches.Swap(0),
+		Requests: r.requests.Swap(0),
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -162,16 +173,17 @@ func (e EMF) Write(w io.Writer, s Snapshot, now time.Time) error {
 		fetchErrors += n
 	}
 	values := map[string]any{
-		"Reads":          reads,
-		"CacheHits":      s.Hits,
-		"CacheMisses":    s.Misses,
-		"StaleAnswers":   s.Stale,
-		"UpstreamCalls":  s.Fetches,
-		"UpstreamErrors": fetchErrors,
+		"Reads":            reads,
+		"CacheHits":        s.Hits,
+		"CacheMisses":      s.Misses,
+		"StaleAnswers":     s.Stale,
+		"UpstreamCalls":    s.Fetches,
+		"UpstreamRequests": s.Requests,
+		"UpstreamErrors":   fetchErrors,
 	}
 	defs := []metricDef{
 		{"Reads", "Count"}, {"CacheHits", "Count"}, {"CacheMisses", "Count"},
-		{"StaleAnswers", "Count"}, {"UpstreamCalls", "Count"}, {"UpstreamErrors", "Count"},
+		{"StaleAnswers", "Count"}, {"UpstreamCalls", "Count"}, {"UpstreamRequests", "Count"}, {"UpstreamErrors", "Count"},
 	}
 	if len(s.FetchLatencyMs) > 0 {
 		values["FetchLatency"] = s.FetchLatencyMs

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -59,23 +60,8 @@ func badQuery(code, format string, args ...any) error {
 // and whether the caller asked for a fresh read. It is a pure function of
 // its input and never panics, so it can be fuzzed. Errors are *queryError.
 func parseGetQuery(q url.Values) (cache.Key, bool, error) {
-	// Sorted, so that the answer to a query with several problems does not
-	// depend on map order.
-	names := make([]string, 0, len(q))
-	for name := range q {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		if !slices.Contains(getParams, name) {
-			return cache.Key{}, false, badQuery("UnknownParameter",
-				"unknown query parameter %s; the parameters are secretId, versionId, versionStage and refreshNow (names are case-sensitive)", quoteInput(name))
-		}
-	}
-	for _, name := range names {
-		if len(q[name]) > 1 {
-			return cache.Key{}, false, badQuery("RepeatedParameter", "query parameter %s is given %d times; give it once", name, len(q[name]))
-		}
+	if err := checkQueryNames(q, getParams); err != nil {
+		return cache.Key{}, false, err
 	}
 
 	var key cache.Key
@@ -104,17 +90,78 @@ func parseGetQuery(q url.Values) (cache.Key, bool, error) {
 		key.VersionStage = v
 	}
 
-	refresh := false
-	if v, ok := single(q, paramRefreshNow); ok {
-		switch strings.ToLower(v) {
-		case "true", "1":
-			refresh = true
-		case "false", "0":
-		default:
-			return cache.Key{}, false, badQuery("InvalidParameter", "refreshNow must be true or false, not %s", quoteInput(v))
-		}
+	refresh, err := boolParam(q, paramRefreshNow)
+	if err != nil {
+		return cache.Key{}, false, err
 	}
 	return key, refresh, nil
+}
+
+// checkQueryNames refuses a query that names a parameter not in allowed,
+// or names one more than once.
+func checkQueryNames(q url.Values, allowed []string) error {
+	// Sorted, so that the answer to a query with several problems does not
+	// depend on map order.
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if !slices.Contains(allowed, name) {
+			if len(allowed) == 0 {
+				return badQuery("UnknownParameter", "unknown query parameter %s; this route takes none", quoteInput(name))
+			}
+			list := strings.Join(allowed, ", ")
+			if i := strings.LastIndex(list, ", "); i >= 0 {
+				list = list[:i] + " and " + list[i+2:]
+			}
+			return badQuery("UnknownParameter", "unknown query parameter %s; the parameters are %s (names are case-sensitive)", quoteInput(name), list)
+		}
+	}
+	for _, name := range names {
+		if len(q[name]) > 1 {
+			return badQuery("RepeatedParameter", "query parameter %s is given %d times; give it once", name, len(q[name]))
+		}
+	}
+	return nil
+}
+
+// boolParam reads an optional true/false query parameter.
+func boolParam(q url.Values, name string) (bool, error) {
+	v, ok := single(q, name)
+	if !ok {
+		return false, nil
+	}
+	switch strings.ToLower(v) {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, badQuery("InvalidParameter", "%s must be true or false, not %s", name, quoteInput(v))
+}
+
+// parseQuery parses the raw query, or writes the 400 itself.
+func (h *handler) parseQuery(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		// url's errors quote at most a three-byte escape sequence.
+		h.logQueryError(r, "InvalidQuery")
+		writeError(w, http.StatusBadRequest, "InvalidQuery", fmt.Sprintf("the query string is malformed: %v; separate parameters with & and percent-encode the values", err))
+		return nil, false
+	}
+	return q, true
+}
+
+// writeQueryError answers a query that parse* refused.
+func (h *handler) writeQueryError(w http.ResponseWriter, r *http.Request, err error) {
+	var qe *queryError
+	if !errors.As(err, &qe) {
+		qe = &queryError{code: "InvalidQuery", message: err.Error()}
+	}
+	h.logQueryError(r, qe.code)
+	writeError(w, http.StatusBadRequest, qe.code, qe.message)
 }
 
 // single returns the only value of name, and whether it was given.
@@ -178,21 +225,13 @@ func quoteInput(s string) string {
 
 // getSecretValue serves GET /secretsmanager/get?secretId=&versionId=&versionStage=&refreshNow=.
 func (h *handler) getSecretValue(w http.ResponseWriter, r *http.Request) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		// url's errors quote at most a three-byte escape sequence.
-		h.logQueryError(r, "InvalidQuery")
-		writeError(w, http.StatusBadRequest, "InvalidQuery", fmt.Sprintf("the query string is malformed: %v; separate parameters with & and percent-encode the values", err))
+	q, ok := h.parseQuery(w, r)
+	if !ok {
 		return
 	}
 	key, refresh, err := parseGetQuery(q)
 	if err != nil {
-		var qe *queryError
-		if !errors.As(err, &qe) {
-			qe = &queryError{code: "InvalidQuery", message: err.Error()}
-		}
-		h.logQueryError(r, qe.code)
-		writeError(w, http.StatusBadRequest, qe.code, qe.message)
+		h.writeQueryError(w, r, err)
 		return
 	}
 	res, err := h.store.Get(r.Context(), key, refresh || wantsRefresh(r))
@@ -267,7 +306,7 @@ func secretValueETag(body []byte) string {
 // SDK for Go v2's GetSecretValueOutput. Its members in that struct's order
 // (ARN, CreatedDate, Name, SecretBinary, SecretString, VersionId,
 // VersionStages, ResultMetadata), absent values as null, CreatedDate in
-// RFC 3339 UTC with as many fractional digits as needed, SecretBinary in
+// UTC with three fractional digits, SecretBinary in
 // standard base64, strings HTML-escaped, ResultMetadata always {}.
 //
 // The body is sized exactly before it is built, so that no partial copy of
@@ -275,12 +314,7 @@ func secretValueETag(body []byte) string {
 // written.
 func marshalSecretValue(sec *cache.Secret) []byte {
 	arn := optionalJSONString(sec.ARN)
-	created := []byte("null")
-	if !sec.CreatedDate.IsZero() {
-		if b, err := sec.CreatedDate.UTC().MarshalJSON(); err == nil {
-			created = b
-		}
-	}
+	created := awsDate(sec.CreatedDate)
 	name := optionalJSONString(sec.Name)
 	versionID := optionalJSONString(sec.VersionID)
 	stages := []byte("null")
@@ -333,6 +367,15 @@ func marshalSecretValue(sec *cache.Secret) []byte {
 	b = append(append(b, keyVersion...), versionID...)
 	b = append(append(b, keyStages...), stages...)
 	return append(b, keyMetadata...)
+}
+
+// awsDate renders a date as the AWS layer does: a JSON string in UTC with
+// exactly three fractional digits, or null for the SDK's nil *time.Time.
+func awsDate(t time.Time) []byte {
+	if t.IsZero() {
+		return []byte("null")
+	}
+	return t.UTC().AppendFormat([]byte{'"'}, `2006-01-02T15:04:05.000Z"`)
 }
 
 // optionalJSONString is s as a JSON string, or null when s is empty (the

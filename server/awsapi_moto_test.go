@@ -6,6 +6,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -86,10 +87,15 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	src, err := cache.NewSecretsManager(t.Context(), "")
+	awsConfig, err := cache.LoadAWSConfig(t.Context(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	src, err := cache.NewSecretsManager(awsConfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := cache.NewParameterStore(awsConfig)
 	if o.fetchTimeout == 0 {
 		o.fetchTimeout = 10 * time.Second
 	}
@@ -108,6 +114,11 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 		Size:         o.size,
 		Now:          e.clock.Now,
 		Logger:       log,
+
+		Parameters:            params,
+		ParameterPolicy:       o.policy,
+		ParameterFetchTimeout: o.fetchTimeout,
+		Sleep:                 func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil },
 	})
 	t.Cleanup(func() {
 		e.cache.Close()
@@ -243,27 +254,32 @@ func TestAWSGetGolden(t *testing.T) {
 }
 
 var (
-	arnSuffix   = regexp.MustCompile(`(arn:aws:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^"]*)-[A-Za-z0-9]{6}"`)
-	createdDate = regexp.MustCompile(`"CreatedDate":"([^"]*)"`)
-	requestID   = regexp.MustCompile(`RequestID: [A-Za-z0-9-]+`)
+	arnSuffix   = regexp.MustCompile(`(arn:aws:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^"\\]*)-[A-Za-z0-9]{6}(\\?")`)
+	epochDate   = regexp.MustCompile(`(\\"(?:LastChangedDate|CreatedDate)\\": )[0-9]+`)
+	createdDate = regexp.MustCompile(`"(?:CreatedDate|LastModifiedDate)":"([^"]*)"`)
+	awsDateForm = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+	requestID   = regexp.MustCompile(`"request_id":"[A-Za-z0-9-]+"`)
 )
 
 // normalize replaces what changes from run to run: the random suffix of
-// ARNs, the version ids, the creation date (after checking its format)
-// and request ids in error messages. ResultMetadata is always {}.
+// ARNs, the version ids, the dates (after checking their format; those
+// inside a reference's SourceResult are epoch seconds) and request ids. ResultMetadata is always {}.
 func normalize(t *testing.T, body []byte) []byte {
 	t.Helper()
 	for _, m := range createdDate.FindAllSubmatch(body, -1) {
-		ts, err := time.Parse(time.RFC3339Nano, string(m[1]))
-		if err != nil || ts.Location() != time.UTC || !bytes.HasSuffix(m[1], []byte("Z")) {
-			t.Errorf("CreatedDate %s is not RFC 3339 in UTC", m[1])
+		if !awsDateForm.Match(m[1]) {
+			t.Errorf("date %s is not UTC with three fractional digits, as the AWS layer writes it", m[1])
 		}
 	}
-	body = createdDate.ReplaceAll(body, []byte(`"CreatedDate":"<created>"`))
-	body = arnSuffix.ReplaceAll(body, []byte(`$1-XXXXXX"`))
+	body = createdDate.ReplaceAllFunc(body, func(m []byte) []byte {
+		name, _, _ := bytes.Cut(m, []byte(":"))
+		return append(name, `:"<created>"`...)
+	})
+	body = arnSuffix.ReplaceAll(body, []byte(`$1-XXXXXX$2`))
+	body = epochDate.ReplaceAll(body, []byte(`$1<epoch>`))
 	body = bytes.ReplaceAll(body, []byte(version1), []byte("<version-1>"))
 	body = bytes.ReplaceAll(body, []byte(version2), []byte("<version-2>"))
-	return requestID.ReplaceAll(body, []byte("RequestID: <request-id>"))
+	return requestID.ReplaceAll(body, []byte(`"request_id":"<request-id>"`))
 }
 
 // checkGolden compares the normalized body with testdata/golden/name, or
@@ -376,14 +392,15 @@ func TestAWSGetRefreshNow(t *testing.T) {
 	if n := e.proxy.Count(gsv); n != 1 {
 		t.Errorf("%d calls, want 1", n)
 	}
-	// The first forced refresh within ForceInterval of the last call is
-	// refused: the value is answered from the cache.
-	if got := secretString(t, e.get(target+"&refreshNow=true", nil)); got != "one" || e.proxy.Count(gsv) != 1 {
-		t.Errorf("rate-limited refresh: %q after %d calls", got, e.proxy.Count(gsv))
-	}
-	e.clock.Advance(2 * time.Minute)
+	// A forced refresh within ForceInterval of the last call waits for the
+	// next allowed one and answers what it fetched, never the older value.
+	e.clock.Advance(10 * time.Second)
+	before := e.clock.Now()
 	if got := secretString(t, e.get(target+"&refreshNow=true", nil)); got != "two" || e.proxy.Count(gsv) != 2 {
-		t.Errorf("refreshNow=true: %q after %d calls", got, e.proxy.Count(gsv))
+		t.Errorf("refreshNow=true inside the interval: %q after %d calls", got, e.proxy.Count(gsv))
+	}
+	if waited := e.clock.Now().Sub(before); waited != 50*time.Second {
+		t.Errorf("the forced refresh waited %v, want the rest of the interval (50s)", waited)
 	}
 	e.put("rotating", "three", "")
 	e.clock.Advance(2 * time.Minute)

@@ -107,6 +107,13 @@ func FuzzSlicePath(f *testing.F) {
 				}
 			}
 		}
+		// A query other than refreshNow is refused before the path is read.
+		if !refreshOnlyQuery(req.URL.RawQuery) {
+			if w.Code != 400 {
+				t.Fatalf("%q: query %q answered %d, want 400", suffix, req.URL.RawQuery, w.Code)
+			}
+			return
+		}
 		// What the path names, decoded exactly once from the wire.
 		rest, _ := strings.CutPrefix(req.URL.EscapedPath(), "/secret/")
 		segs := strings.Split(rest, "/")
@@ -139,6 +146,23 @@ func FuzzSlicePath(f *testing.F) {
 			t.Fatalf("%q (names %q): %d %s, want 200 %s", suffix, names, w.Code, body, want)
 		}
 	})
+}
+
+// refreshOnlyQuery reports whether a raw query is empty or names only
+// refreshNow, once, as true or false: the one query the /secret routes take.
+func refreshOnlyQuery(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil || len(q) != 1 || len(q["refreshNow"]) != 1 {
+		return false
+	}
+	switch strings.ToLower(q["refreshNow"][0]) {
+	case "true", "false", "1", "0":
+		return true
+	}
+	return false
 }
 
 // FuzzGetSecretValueQuery feeds raw query strings to the parser of
@@ -244,4 +268,38 @@ func TestSliceNamesWithPercentAreDecodedOnce(t *testing.T) {
 			t.Errorf("%s: %d %s, want 200 %s", tt.path, w.Code, w.Body, tt.want)
 		}
 	}
+}
+
+// FuzzParameterQuery feeds raw query strings to the parser of
+// /systemsmanager/parameters/get: it refuses with a *queryError or answers
+// a key naming a parameter, never panics, and never echoes a long input.
+func FuzzParameterQuery(f *testing.F) {
+	for _, s := range []string{
+		"name=/app/db", "name=/app/db&withDecryption=true", "name=/app/db:3", "name=/app/db:prod",
+		"name=/app/db&version=3", "name=/app/db&label=prod", "name=/app/db&version=1&label=x",
+		"name=arn:aws:ssm:us-east-1:123456789012:parameter/app/db:2", "name=%2Faws%2Freference%2Fsecretsmanager%2Fdb",
+		"name=&version=0", "name=a&version=-1", "name=a&label=b:c", "withDecryption=maybe&name=a", "name=a&name=b", "%zz",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		q, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return
+		}
+		key, _, err := parseParameterQuery(q)
+		if err != nil {
+			var qe *queryError
+			if !errors.As(err, &qe) {
+				t.Fatalf("%q: error %T %v, want *queryError", rawQuery, err, err)
+			}
+			if len(qe.message) > 400 {
+				t.Fatalf("%q: message of %d bytes echoes the input", rawQuery, len(qe.message))
+			}
+			return
+		}
+		if !key.IsParameter() || key.SecretID != "" || checkText(key.Parameter, 1, maxParameterNameLength+maxLabelLength+1) != nil {
+			t.Fatalf("%q: accepted key %+v", rawQuery, key)
+		}
+	})
 }

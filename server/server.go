@@ -92,7 +92,7 @@ func New(o Options) http.Handler {
 	r := chi.NewRouter()
 	r.Use(h.countReads, h.recoverer, commonHeaders, rejectForwarded, onlyGetAndHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "NotFound", "no such route; the routes are /secret, /secret/{slice}, /secret/{slice}/{key}, /secretsmanager/get and /health")
+		writeError(w, http.StatusNotFound, "NotFound", "no such route; the routes are /secret, /secret/{slice}, /secret/{slice}/{key}, /secretsmanager/get, /systemsmanager/parameters/get and /health")
 	})
 	r.MethodNotAllowed(methodNotAllowed)
 	getAndHead(r, "/health", h.health)
@@ -102,6 +102,9 @@ func New(o Options) http.Handler {
 		getAndHead(r, "/secret/{slice}", h.getSlice)
 		getAndHead(r, "/secret/{slice}/{key}", h.getSlice)
 		getAndHead(r, "/secretsmanager/get", h.getSecretValue)
+		// Some clients of the AWS layer add a trailing slash.
+		getAndHead(r, "/systemsmanager/parameters/get", h.getParameter)
+		getAndHead(r, "/systemsmanager/parameters/get/", h.getParameter)
 	})
 	return r
 }
@@ -274,6 +277,9 @@ func (h *handler) logDenied(r *http.Request, code string) {
 // health answers whether the Starfleet secret is loaded, with what an
 // operator needs to see why not: never any part of the value.
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.sliceQuery(w, r, nil); !ok {
+		return
+	}
 	st := h.store.Status(h.store.Primary())
 	body := healthBody{Status: "ready", SecretID: h.store.Primary().SecretID, VersionID: st.VersionID, LastErrorCode: st.LastErrorCode}
 	status := http.StatusOK
@@ -298,8 +304,38 @@ type healthBody struct {
 	LastErrorCode string `json:"last_error_code,omitempty"`
 }
 
+// sliceParams are the query parameters of the /secret routes: refreshNow,
+// as on the AWS endpoints, besides Cache-Control: no-cache.
+var sliceParams = []string{paramRefreshNow}
+
+// sliceQuery checks a query against allowed (nil: none) and reads
+// refreshNow, writing the 400 itself when the query is refused: a
+// parameter this route does not know would otherwise do nothing silently.
+func (h *handler) sliceQuery(w http.ResponseWriter, r *http.Request, allowed []string) (refresh, ok bool) {
+	if r.URL.RawQuery == "" {
+		return false, true
+	}
+	q, ok := h.parseQuery(w, r)
+	if !ok {
+		return false, false
+	}
+	err := checkQueryNames(q, allowed)
+	if err == nil {
+		refresh, err = boolParam(q, paramRefreshNow)
+	}
+	if err != nil {
+		h.writeQueryError(w, r, err)
+		return false, false
+	}
+	return refresh, true
+}
+
 // getSlice serves /secret/{slice} and /secret/{slice}/{key}.
 func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
+	refresh, ok := h.sliceQuery(w, r, sliceParams)
+	if !ok {
+		return
+	}
 	name, ok := h.pathName(w, r, "slice")
 	if !ok {
 		return
@@ -315,7 +351,7 @@ func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := h.store.Get(r.Context(), h.store.Primary(), wantsRefresh(r))
+	res, err := h.store.Get(r.Context(), h.store.Primary(), refresh || wantsRefresh(r))
 	if err != nil {
 		h.writeFetchError(w, r, err, name)
 		return
@@ -358,7 +394,11 @@ func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
 // their names. The ETag is derived from the slices' own, so a caller that
 // polls with If-None-Match gets a 304 and no copy while nothing changed.
 func (h *handler) getAllSlices(w http.ResponseWriter, r *http.Request) {
-	res, err := h.store.Get(r.Context(), h.store.Primary(), wantsRefresh(r))
+	refresh, ok := h.sliceQuery(w, r, sliceParams)
+	if !ok {
+		return
+	}
+	res, err := h.store.Get(r.Context(), h.store.Primary(), refresh || wantsRefresh(r))
 	if err != nil {
 		h.writeFetchError(w, r, err, "")
 		return

@@ -4,6 +4,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // Fake credentials and region used by Client and Env. moto accepts any.
@@ -31,9 +32,19 @@ func Client(url string, optFns ...func(*secretsmanager.Options)) *secretsmanager
 	return secretsmanager.New(opts, optFns...)
 }
 
+// SSMClient is Client for Parameter Store.
+func SSMClient(url string) *ssm.Client {
+	return ssm.New(ssm.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+	})
+}
+
 // Env returns the environment variables a process (e.g. the extension binary
-// under test) needs to reach Secrets Manager at url with fake credentials:
-// AWS_ENDPOINT_URL_SECRETS_MANAGER=url, static credentials, region us-east-1,
+// under test) needs to reach Secrets Manager and Parameter Store at url with
+// fake credentials: AWS_ENDPOINT_URL_SECRETS_MANAGER=url and
+// AWS_ENDPOINT_URL_SSM=url, static credentials, region us-east-1,
 // IMDS disabled, and AWS_CONFIG_FILE/AWS_SHARED_CREDENTIALS_FILE pointing at
 // /dev/null so a developer's ~/.aws cannot leak in. Variables that would
 // otherwise break or redirect that setup (AWS_PROFILE, AWS_SESSION_TOKEN, ...)
@@ -46,6 +57,7 @@ func Client(url string, optFns ...func(*secretsmanager.Options)) *secretsmanager
 func Env(url string) []string {
 	return []string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + url,
+		"AWS_ENDPOINT_URL_SSM=" + url,
 		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
 		"AWS_SESSION_TOKEN=",

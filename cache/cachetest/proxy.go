@@ -60,8 +60,9 @@ func (f Fault) String() string {
 }
 
 // Proxy is an httptest-style reverse proxy in front of an upstream (moto).
-// It counts requests by Secrets Manager operation, taken from the
-// X-Amz-Target header ("secretsmanager.GetSecretValue" -> "GetSecretValue"),
+// It counts requests by operation, taken from the X-Amz-Target header
+// ("secretsmanager.GetSecretValue" -> "GetSecretValue",
+// "AmazonSSM.GetParameter" -> "GetParameter"),
 // can inject a Fault per operation, and can hold requests in flight until the
 // test releases them.
 //
@@ -157,7 +158,8 @@ func (p *Proxy) countLocked(op string) int {
 }
 
 // CountSecret is the number of requests for op whose JSON body had
-// "SecretId": secretID (as sent: name or ARN). op "" counts every operation.
+// "SecretId": secretID (as sent: name or ARN), or, for Parameter Store,
+// "Name": secretID. op "" counts every operation.
 func (p *Proxy) CountSecret(op, secretID string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -326,7 +328,16 @@ func (p *Proxy) Release(op string) {
 	}
 }
 
-// operation extracts the Secrets Manager operation from X-Amz-Target.
+// iamService is the IAM service prefix of the request's API, for the
+// messages of injected faults.
+func iamService(r *http.Request) string {
+	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM.") {
+		return "ssm"
+	}
+	return "secretsmanager"
+}
+
+// operation extracts the operation from X-Amz-Target.
 func operation(r *http.Request) string {
 	t := r.Header.Get("X-Amz-Target")
 	if i := strings.LastIndexByte(t, '.'); i >= 0 {
@@ -340,9 +351,9 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
 	var secretID string
 	if readErr == nil {
-		var in struct{ SecretId string }
+		var in struct{ SecretId, Name string }
 		if json.Unmarshal(body, &in) == nil {
-			secretID = in.SecretId
+			secretID = in.SecretId + in.Name // Parameter Store names it Name
 		}
 	}
 
@@ -412,7 +423,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			"An internal error occurred (injected by cachetest).")
 	case AccessDenied:
 		writeError(w, reqID, http.StatusBadRequest, "AccessDeniedException",
-			fmt.Sprintf("User: arn:aws:iam::123456789012:user/cachetest is not authorized to perform: secretsmanager:%s on resource: %s because no identity-based policy allows the secretsmanager:%s action", op, secretID, op))
+			fmt.Sprintf("User: arn:aws:iam::123456789012:user/cachetest is not authorized to perform: %s:%s on resource: %s because no identity-based policy allows the %[1]s:%[2]s action", iamService(r), op, secretID))
 	case NotFound:
 		writeError(w, reqID, http.StatusBadRequest, "ResourceNotFoundException",
 			"Secrets Manager can't find the specified secret.")

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/server"
 )
 
@@ -42,6 +43,13 @@ type Config struct {
 	MetricsNamespace string
 	// FunctionName is AWS_LAMBDA_FUNCTION_NAME, the metrics' dimension.
 	FunctionName string
+	// ParameterTTL and ParameterFetchTimeout govern Parameter Store
+	// values: ours when set, else the AWS layer's SSM_ variables.
+	ParameterTTL          time.Duration
+	ParameterFetchTimeout time.Duration
+	// Prefetch lists the secrets and parameters warmed during INIT
+	// besides the Starfleet secret.
+	Prefetch []cache.Key
 }
 
 // InLambda reports whether the process runs as a Lambda extension.
@@ -108,8 +116,8 @@ func loadConfig(lookup LookupFunc, root string) (Config, error) {
 	c := defaultConfig()
 	var problems []error
 	for _, read := range []fromEnv{
-		lambdaFromEnv, secretFromEnv, starfleetFromConfig(root), freshnessFromEnv, serverFromEnv, tokenFromEnv,
-		loggingFromEnv, metricsFromEnv, awsLayerFromEnv,
+		lambdaFromEnv, secretFromEnv, starfleetFromConfig(root), freshnessFromEnv, prefetchFromEnv, serverFromEnv,
+		tokenFromEnv, loggingFromEnv, metricsFromEnv, awsLayerFromEnv,
 	} {
 		problems = append(problems, read(lookup, &c)...)
 	}
@@ -121,17 +129,19 @@ func loadConfig(lookup LookupFunc, root string) (Config, error) {
 
 func defaultConfig() Config {
 	return Config{
-		SecretID:         "Starfleet",
-		SecretIDFrom:     "default",
-		VersionStage:     "AWSCURRENT",
-		TTL:              defaultTTL,
-		MaxStale:         defaultMaxStale,
-		FetchTimeout:     defaultFetchTimeout,
-		Port:             defaultPort,
-		LogLevel:         slog.LevelInfo,
-		CacheSize:        defaultCacheSize,
-		Metrics:          true,
-		MetricsNamespace: "StarfleetSecrets",
+		SecretID:              "Starfleet",
+		SecretIDFrom:          "default",
+		VersionStage:          "AWSCURRENT",
+		TTL:                   defaultTTL,
+		MaxStale:              defaultMaxStale,
+		FetchTimeout:          defaultFetchTimeout,
+		Port:                  defaultPort,
+		LogLevel:              slog.LevelInfo,
+		CacheSize:             defaultCacheSize,
+		Metrics:               true,
+		MetricsNamespace:      "StarfleetSecrets",
+		ParameterTTL:          defaultTTL,
+		ParameterFetchTimeout: defaultFetchTimeout,
 	}
 }
 
@@ -167,7 +177,7 @@ func freshnessFromEnv(lookup LookupFunc, c *Config) []error {
 		if d, err := parseDuration(v); err != nil {
 			problems = append(problems, invalid(name, v, "want a duration such as 300s or 5m, or whole seconds, at least 0"))
 		} else {
-			c.TTL = d
+			c.TTL, c.ParameterTTL = d, d
 		}
 	}
 	if v, name, ok := lookup.first("STARFLEET_SECRETS_MAX_STALE"); ok {
@@ -181,7 +191,7 @@ func freshnessFromEnv(lookup LookupFunc, c *Config) []error {
 		if d, err := parseDuration(v); err != nil || d == 0 {
 			problems = append(problems, invalid(name, v, "want a positive duration such as 5s"))
 		} else {
-			c.FetchTimeout = d
+			c.FetchTimeout, c.ParameterFetchTimeout = d, d
 		}
 	}
 	if v, name, ok := lookup.first("STARFLEET_SECRETS_CACHE_SIZE"); ok {
@@ -192,6 +202,60 @@ func freshnessFromEnv(lookup LookupFunc, c *Config) []error {
 		}
 	}
 	return problems
+}
+
+// maxPrefetch bounds STARFLEET_SECRETS_PREFETCH: everything in it is fetched
+// during every cold start.
+const maxPrefetch = 100
+
+// prefetchFromEnv reads the secrets and parameters to warm during INIT.
+func prefetchFromEnv(lookup LookupFunc, c *Config) []error {
+	v, name, ok := lookup.first("STARFLEET_SECRETS_PREFETCH")
+	if !ok {
+		return nil
+	}
+	var problems []error
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		key, err := parsePrefetchItem(item)
+		if err != nil {
+			problems = append(problems, invalid(name, v, fmt.Sprintf("%q: %v", item, err)))
+			continue
+		}
+		c.Prefetch = append(c.Prefetch, key)
+	}
+	if len(c.Prefetch) > maxPrefetch {
+		problems = append(problems, fmt.Errorf("%s: %d entries; at most %d are prefetched", name, len(c.Prefetch), maxPrefetch))
+	}
+	return problems
+}
+
+// parsePrefetchItem reads one STARFLEET_SECRETS_PREFETCH entry: "ssm:NAME",
+// a name starting with "/" or a Parameter Store ARN is a parameter (read
+// with decryption, as clients of the AWS layer ask); "secretsmanager:ID" or
+// anything else is a secret id.
+func parsePrefetchItem(item string) (cache.Key, error) {
+	var key cache.Key
+	switch {
+	case strings.HasPrefix(item, "ssm:"):
+		key = cache.Key{Parameter: strings.TrimPrefix(item, "ssm:"), WithDecryption: true}
+	case strings.HasPrefix(item, "/"), strings.HasPrefix(item, "arn:") && strings.Contains(item, ":ssm:"):
+		key = cache.Key{Parameter: item, WithDecryption: true}
+	default:
+		key = cache.Key{SecretID: strings.TrimPrefix(item, "secretsmanager:")}
+	}
+	name := key.Parameter + key.SecretID
+	switch {
+	case name == "":
+		return cache.Key{}, errors.New("empty name")
+	case len(name) > 2048:
+		return cache.Key{}, errors.New("longer than 2048 bytes")
+	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }):
+		return cache.Key{}, errors.New("contains a space or control character")
+	}
+	return key, nil
 }
 
 // serverFromEnv reads where and to whom the HTTP API answers.
@@ -297,13 +361,21 @@ func awsLayerFromEnv(lookup LookupFunc, c *Config) []error {
 			c.TTL = time.Duration(n) * time.Second
 		}
 	}
+	if v, ok := where("STARFLEET_SECRETS_TTL", "SSM_PARAMETER_STORE_TTL"); ok {
+		// Whole seconds, as on the AWS layer, and not clamped either.
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			problems = append(problems, invalid("SSM_PARAMETER_STORE_TTL", v, "want whole seconds, at least 0"))
+		} else {
+			c.ParameterTTL = time.Duration(n) * time.Second
+		}
+	}
 	// The AWS layer turns caching off with CACHE_ENABLED=false or
 	// CACHE_SIZE=0; both mean TTL 0 here, unless our own TTL is set.
 	if v, _, ok := lookup.first("PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"); ok {
 		if enabled, err := strconv.ParseBool(v); err != nil {
 			problems = append(problems, invalid("PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", v, ruleBool))
 		} else if !enabled && !ourTTL {
-			c.TTL = 0
+			c.TTL, c.ParameterTTL = 0, 0
 		}
 	}
 	if v, ok := where("STARFLEET_SECRETS_CACHE_SIZE", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE"); ok {
@@ -311,7 +383,7 @@ func awsLayerFromEnv(lookup LookupFunc, c *Config) []error {
 		switch {
 		case err == nil && n == 0:
 			if !ourTTL {
-				c.TTL = 0
+				c.TTL, c.ParameterTTL = 0, 0
 			}
 		case err == nil && n >= 1 && n <= maxCacheSize:
 			c.CacheSize = n
@@ -326,6 +398,13 @@ func awsLayerFromEnv(lookup LookupFunc, c *Config) []error {
 			problems = append(problems, invalid("SECRETS_MANAGER_TIMEOUT_MILLIS", v, "want whole milliseconds, at least 0"))
 		} else if n > 0 {
 			c.FetchTimeout = time.Duration(n) * time.Millisecond
+		}
+	}
+	if v, ok := where("STARFLEET_SECRETS_FETCH_TIMEOUT", "SSM_PARAMETER_STORE_TIMEOUT_MILLIS"); ok {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			problems = append(problems, invalid("SSM_PARAMETER_STORE_TIMEOUT_MILLIS", v, "want whole milliseconds, at least 0"))
+		} else if n > 0 {
+			c.ParameterFetchTimeout = time.Duration(n) * time.Millisecond
 		}
 	}
 	if v, ok := where("STARFLEET_SECRETS_PORT", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"); ok {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/starfleet/starfleet-secrets/cache"
 )
 
 func env(kv ...string) LookupFunc {
@@ -26,6 +28,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second, Port: 2773,
 		LogLevel: slog.LevelInfo, Token: "tok", CacheSize: 1000,
 		Metrics: true, MetricsNamespace: "StarfleetSecrets",
+		ParameterTTL: 300 * time.Second, ParameterFetchTimeout: 5 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
@@ -63,6 +66,7 @@ func TestLoadConfigEverything(t *testing.T) {
 		Port: 9000, Allow: []string{"STARFLEET", "GitHubSyncWorker"}, File: "x.json", LogLevel: slog.LevelDebug,
 		Token: "explicit", CacheSize: 7, RuntimeAPI: "127.0.0.1:9001",
 		Metrics: false, MetricsNamespace: "Starfleet/Secrets", FunctionName: "github-sync",
+		ParameterTTL: 90 * time.Second, ParameterFetchTimeout: 1500 * time.Millisecond,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
@@ -232,5 +236,79 @@ func TestAWSLayerAliasErrors(t *testing.T) {
 	_, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_PORT", "x", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2774"))
 	if err == nil || !strings.Contains(err.Error(), "STARFLEET_SECRETS_PORT=") {
 		t.Errorf("bad ours, good alias: err = %v", err)
+	}
+}
+
+// TestParameterStoreSettings: our variables govern parameters too; the AWS
+// layer's SSM_ variables apply where ours are unset.
+func TestParameterStoreSettings(t *testing.T) {
+	tests := []struct {
+		name             string
+		env              LookupFunc
+		ttl, timeout     time.Duration
+		secretTTL        time.Duration
+		secretFetchLimit time.Duration
+	}{
+		{"defaults", env("AWS_SESSION_TOKEN", "t"), defaultTTL, defaultFetchTimeout, defaultTTL, defaultFetchTimeout},
+		{"SSM_PARAMETER_STORE_TTL, not capped", env("AWS_SESSION_TOKEN", "t", "SSM_PARAMETER_STORE_TTL", "900"),
+			900 * time.Second, defaultFetchTimeout, defaultTTL, defaultFetchTimeout},
+		{"the two AWS TTLs apart", env("AWS_SESSION_TOKEN", "t", "SSM_PARAMETER_STORE_TTL", "30", "SECRETS_MANAGER_TTL", "60"),
+			30 * time.Second, defaultFetchTimeout, time.Minute, defaultFetchTimeout},
+		{"ours wins over SSM_PARAMETER_STORE_TTL", env("AWS_SESSION_TOKEN", "t", "SSM_PARAMETER_STORE_TTL", "30", "STARFLEET_SECRETS_TTL", "10s"),
+			10 * time.Second, defaultFetchTimeout, 10 * time.Second, defaultFetchTimeout},
+		{"SSM_PARAMETER_STORE_TIMEOUT_MILLIS", env("AWS_SESSION_TOKEN", "t", "SSM_PARAMETER_STORE_TIMEOUT_MILLIS", "750"),
+			defaultTTL, 750 * time.Millisecond, defaultTTL, defaultFetchTimeout},
+		{"SSM_PARAMETER_STORE_TIMEOUT_MILLIS=0 keeps a bound", env("AWS_SESSION_TOKEN", "t", "SSM_PARAMETER_STORE_TIMEOUT_MILLIS", "0"),
+			defaultTTL, defaultFetchTimeout, defaultTTL, defaultFetchTimeout},
+		{"ours wins over SSM_PARAMETER_STORE_TIMEOUT_MILLIS", env("AWS_SESSION_TOKEN", "t", "SSM_PARAMETER_STORE_TIMEOUT_MILLIS", "750", "STARFLEET_SECRETS_FETCH_TIMEOUT", "2s"),
+			defaultTTL, 2 * time.Second, defaultTTL, 2 * time.Second},
+		{"CACHE_ENABLED=false turns both off", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "false", "SSM_PARAMETER_STORE_TTL", "30"),
+			0, defaultFetchTimeout, 0, defaultFetchTimeout},
+		{"CACHE_SIZE=0 turns both off", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "0"),
+			0, defaultFetchTimeout, 0, defaultFetchTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ParameterTTL != tt.ttl || c.ParameterFetchTimeout != tt.timeout || c.TTL != tt.secretTTL || c.FetchTimeout != tt.secretFetchLimit {
+				t.Errorf("parameters %v/%v, secrets %v/%v; want %v/%v, %v/%v",
+					c.ParameterTTL, c.ParameterFetchTimeout, c.TTL, c.FetchTimeout, tt.ttl, tt.timeout, tt.secretTTL, tt.secretFetchLimit)
+			}
+		})
+	}
+	for _, bad := range []struct{ name, value string }{
+		{"SSM_PARAMETER_STORE_TTL", "5m"}, {"SSM_PARAMETER_STORE_TTL", "-1"}, {"SSM_PARAMETER_STORE_TIMEOUT_MILLIS", "soon"},
+	} {
+		if _, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", bad.name, bad.value)); err == nil || !strings.Contains(err.Error(), bad.name+"=") {
+			t.Errorf("%s=%q: err = %v, want it named", bad.name, bad.value, err)
+		}
+	}
+}
+
+func TestPrefetchSetting(t *testing.T) {
+	c, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_PREFETCH",
+		" db-credentials, /app/flag ,ssm:plain-name,secretsmanager:/odd/secret,arn:aws:ssm:us-east-1:123456789012:parameter/app/x,"+
+			"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf,,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []cache.Key{
+		{SecretID: "db-credentials"},
+		{Parameter: "/app/flag", WithDecryption: true},
+		{Parameter: "plain-name", WithDecryption: true},
+		{SecretID: "/odd/secret"},
+		{Parameter: "arn:aws:ssm:us-east-1:123456789012:parameter/app/x", WithDecryption: true},
+		{SecretID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
+	}
+	if !reflect.DeepEqual(c.Prefetch, want) {
+		t.Errorf("got  %+v\nwant %+v", c.Prefetch, want)
+	}
+	for _, bad := range []string{"ssm:", "a b", "x\x01y", strings.Repeat("p,", maxPrefetch+1)} {
+		if _, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_PREFETCH", bad)); err == nil || !strings.Contains(err.Error(), "STARFLEET_SECRETS_PREFETCH") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
 	}
 }

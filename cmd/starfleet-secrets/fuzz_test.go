@@ -20,6 +20,7 @@ var configVars = []string{
 	"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "STARFLEET_SECRETS_CACHE_SIZE", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE",
 	"STARFLEET_SECRETS_LOG_LEVEL", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", "STARFLEET_SECRETS_ALLOW", "STARFLEET_SECRETS_MAX_CONNECTIONS",
 	"STARFLEET_SECRETS_METRICS", "STARFLEET_SECRETS_METRICS_NAMESPACE", "AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_FUNCTION_NAME",
+	"SSM_PARAMETER_STORE_TTL", "SSM_PARAMETER_STORE_TIMEOUT_MILLIS", "STARFLEET_SECRETS_PREFETCH",
 }
 
 var tokenVars = []string{"STARFLEET_SECRETS_TOKEN", "AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}
@@ -46,8 +47,11 @@ func FuzzLoadConfig(f *testing.F) {
 		trimmed := strings.TrimSpace(token)
 		if err == nil {
 			switch {
-			case cfg.TTL < 0, cfg.MaxStale < 0, cfg.FetchTimeout <= 0:
-				t.Fatalf("accepted durations ttl=%v stale=%v fetch=%v", cfg.TTL, cfg.MaxStale, cfg.FetchTimeout)
+			case cfg.TTL < 0, cfg.MaxStale < 0, cfg.FetchTimeout <= 0, cfg.ParameterTTL < 0, cfg.ParameterFetchTimeout <= 0:
+				t.Fatalf("accepted durations ttl=%v stale=%v fetch=%v parameters %v/%v",
+					cfg.TTL, cfg.MaxStale, cfg.FetchTimeout, cfg.ParameterTTL, cfg.ParameterFetchTimeout)
+			case len(cfg.Prefetch) > maxPrefetch:
+				t.Fatalf("accepted %d prefetch entries", len(cfg.Prefetch))
 			case cfg.Port < 1 || cfg.Port > 65535:
 				t.Fatalf("accepted port %d", cfg.Port)
 			case cfg.CacheSize < 1 || cfg.CacheSize > maxCacheSize:

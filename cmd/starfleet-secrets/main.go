@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -85,11 +86,11 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 
 	// Building the source loads the AWS configuration; it is done after
 	// registering so that it does not delay the function's cold start.
-	src, err := newSource(ctx, cfg)
+	recorder := metrics.New()
+	src, params, err := newSources(ctx, cfg, recorder)
 	if err != nil {
 		return failInit(ctx, ext, log, errConfigInvalid, err)
 	}
-	recorder := metrics.New()
 	emitter := &metrics.Emitter{
 		Recorder: recorder,
 		Format:   metrics.EMF{Namespace: cfg.MetricsNamespace, Dimensions: metricDimensions(cfg)},
@@ -107,6 +108,10 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 		Size:         cfg.CacheSize,
 		Logger:       log,
 		Metrics:      recorder,
+
+		Parameters:            params,
+		ParameterPolicy:       cache.NewPolicy(cfg.ParameterTTL, cfg.MaxStale, cfg.ParameterFetchTimeout),
+		ParameterFetchTimeout: cfg.ParameterFetchTimeout,
 	})
 	api := server.New(server.Options{Store: secrets, Token: cfg.Token, Allow: cfg.Allow, Logger: log, Metrics: recorder})
 	srv := server.NewHTTPServer(api, cfg.FetchTimeout, log)
@@ -119,13 +124,7 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	prefetched := make(chan struct{})
 	go func() {
 		defer close(prefetched)
-		start := time.Now()
-		if _, err := secrets.Get(ctx, secrets.Primary(), false); err != nil {
-			log.Warn("prefetch failed; requests will retry", "event", "prefetch", "error", err.Error(),
-				"duration_ms", time.Since(start).Milliseconds())
-			return
-		}
-		log.Info("prefetched", "event", "prefetch", "duration_ms", time.Since(start).Milliseconds())
+		prefetch(ctx, secrets, cfg.Prefetch, log)
 	}()
 
 	exitCode := 0
@@ -180,6 +179,29 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	return exitCode
 }
 
+// prefetch warms the Starfleet secret and the configured extras at once,
+// returning when every fetch has settled.
+func prefetch(ctx context.Context, secrets *cache.Cache, extras []cache.Key, log *slog.Logger) {
+	start := time.Now()
+	var wg sync.WaitGroup
+	if len(extras) > 0 {
+		wg.Go(func() {
+			if err := secrets.Prefetch(ctx, extras); err != nil {
+				log.Warn("prefetch of extras incomplete; requests will fetch what is missing", "event", "prefetch",
+					"error", err.Error(), "duration_ms", time.Since(start).Milliseconds())
+			}
+		})
+	}
+	_, err := secrets.Get(ctx, secrets.Primary(), false)
+	wg.Wait()
+	if err != nil {
+		log.Warn("prefetch failed; requests will retry", "event", "prefetch", "error", err.Error(),
+			"duration_ms", time.Since(start).Milliseconds())
+		return
+	}
+	log.Info("prefetched", "event", "prefetch", "extras", len(extras), "duration_ms", time.Since(start).Milliseconds())
+}
+
 func emitMetrics(emit func(time.Time) error, log *slog.Logger) {
 	if err := emit(time.Now()); err != nil {
 		log.Warn("writing metrics failed", "event", "metrics", "error", err.Error())
@@ -231,14 +253,27 @@ func failInit(ctx context.Context, ext *extension.Client, log *slog.Logger, erro
 	return 1
 }
 
-func newSource(ctx context.Context, cfg Config) (cache.Source, error) {
+// newSources builds where values come from: the local file alone, or
+// Secrets Manager and Parameter Store from one AWS configuration.
+func newSources(ctx context.Context, cfg Config, recorder *metrics.Recorder) (cache.Source, cache.ParameterSource, error) {
 	if cfg.File != "" {
 		if _, err := os.Stat(cfg.File); err != nil {
-			return nil, fmt.Errorf("STARFLEET_SECRETS_FILE: %w", err)
+			return nil, nil, fmt.Errorf("STARFLEET_SECRETS_FILE: %w", err)
 		}
-		return cache.NewFile(cfg.File, cfg.SecretID), nil
+		return cache.NewFile(cfg.File, cfg.SecretID), nil, nil
 	}
-	return cache.NewSecretsManager(ctx, cfg.Region)
+	awsConfig, err := cache.LoadAWSConfig(ctx, recorder.Request)
+	if err != nil {
+		return nil, nil, err
+	}
+	secrets, err := cache.NewSecretsManager(awsConfig, cfg.Region)
+	if err != nil {
+		return nil, nil, err
+	}
+	if awsConfig.Region == "" {
+		awsConfig.Region = cfg.Region
+	}
+	return secrets, cache.NewParameterStore(awsConfig), nil
 }
 
 func sourceName(cfg Config) string {

@@ -1,0 +1,165 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+)
+
+// fakeParameters is a scripted ParameterSource that records its calls.
+type fakeParameters struct {
+	mu      sync.Mutex
+	values  map[string]string // by name with selector
+	single  []Key
+	batches [][]Key
+	fail    error
+}
+
+func (f *fakeParameters) value(k Key) (*Secret, bool) {
+	v, ok := f.values[k.Parameter]
+	if !ok {
+		return nil, false
+	}
+	return &Secret{Name: k.Parameter, VersionID: "1", String: []byte(v),
+		Parameter: &ParameterMeta{Type: "String", Version: 1, Decrypted: k.WithDecryption}}, true
+}
+
+func (f *fakeParameters) GetParameter(_ context.Context, k Key) (*Secret, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.single = append(f.single, k)
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	if sec, ok := f.value(k); ok {
+		return sec, nil
+	}
+	return nil, &smithy.GenericAPIError{Code: "ParameterNotFound", Message: "Parameter " + k.Parameter + " not found."}
+}
+
+func (f *fakeParameters) GetParameters(_ context.Context, keys []Key) (map[Key]*Secret, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.batches = append(f.batches, keys)
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	found := map[Key]*Secret{}
+	for _, k := range keys {
+		if sec, ok := f.value(k); ok {
+			found[k] = sec
+		}
+	}
+	return found, nil
+}
+
+func newParameterCache(t *testing.T, params *fakeParameters, secrets, parameters Policy) (*Cache, *fakeSource) {
+	t.Helper()
+	src := &fakeSource{}
+	src.set(1, `{}`, nil)
+	c := New(Options{Source: src, Policy: secrets, FetchTimeout: time.Second, Primary: primary, Size: 100,
+		Parameters: params, ParameterPolicy: parameters, ParameterFetchTimeout: time.Second})
+	t.Cleanup(c.Close)
+	return c, src
+}
+
+func TestParametersHaveTheirOwnPolicy(t *testing.T) {
+	params := &fakeParameters{values: map[string]string{"/p": "v"}}
+	secretsPolicy, paramsPolicy := testPolicy(), testPolicy()
+	paramsPolicy.TTL = 0 // every read goes upstream
+	c, src := newParameterCache(t, params, secretsPolicy, paramsPolicy)
+	key := Key{Parameter: "/p"}
+	for range 3 {
+		if res, err := c.Get(t.Context(), key, false); err != nil || string(res.Secret.String) != "v" {
+			t.Fatalf("%+v %v", res, err)
+		}
+		c.Get(t.Context(), primary, false)
+	}
+	if len(params.single) != 3 || src.calls.Load() != 1 {
+		t.Errorf("%d parameter calls (TTL 0), %d secret calls (TTL 10s); want 3 and 1", len(params.single), src.calls.Load())
+	}
+	if _, err := c.Get(t.Context(), Key{Parameter: "/missing"}, false); Classify(err).Code != "ParameterNotFound" {
+		t.Errorf("missing parameter: %v", err)
+	}
+}
+
+func TestParameterKeysIncludeDecryption(t *testing.T) {
+	params := &fakeParameters{values: map[string]string{"/s": "v"}}
+	c, _ := newParameterCache(t, params, testPolicy(), testPolicy())
+	plain, _ := c.Get(t.Context(), Key{Parameter: "/s"}, false)
+	decrypted, _ := c.Get(t.Context(), Key{Parameter: "/s", WithDecryption: true}, false)
+	if plain.Secret.Parameter.Decrypted || !decrypted.Secret.Parameter.Decrypted || len(params.single) != 2 {
+		t.Errorf("plain %+v, decrypted %+v, %d calls", plain.Secret.Parameter, decrypted.Secret.Parameter, len(params.single))
+	}
+}
+
+func TestNoParameterSource(t *testing.T) {
+	c := New(Options{Source: &fakeSource{}, Policy: testPolicy(), FetchTimeout: time.Second, Primary: primary})
+	defer c.Close()
+	if _, err := c.Get(t.Context(), Key{Parameter: "/p"}, false); Classify(err).Code != CodeNotConfigured {
+		t.Errorf("err = %v, want %s", err, CodeNotConfigured)
+	}
+}
+
+// TestPrefetchBatchesParameters: parameters are read ten to a call,
+// grouped by decryption; references and secrets one by one.
+func TestPrefetchBatchesParameters(t *testing.T) {
+	values := map[string]string{ReferencePrefix + "db": "ref"}
+	var keys []Key
+	for i := range 23 {
+		name := "/app/p" + strings.Repeat("x", i)
+		values[name] = "v"
+		keys = append(keys, Key{Parameter: name, WithDecryption: i%5 != 0})
+	}
+	keys = append(keys, Key{Parameter: ReferencePrefix + "db", WithDecryption: true}, Key{SecretID: "other"}, Key{Parameter: "/app/missing", WithDecryption: true})
+	params := &fakeParameters{values: values}
+	c, src := newParameterCache(t, params, testPolicy(), testPolicy())
+
+	err := c.Prefetch(t.Context(), keys)
+	if err == nil || !strings.Contains(err.Error(), "/app/missing") {
+		t.Errorf("err = %v, want the missing parameter named", err)
+	}
+	total := 0
+	for _, b := range params.batches {
+		if len(b) > MaxBatch {
+			t.Errorf("a batch of %d", len(b))
+		}
+		for _, k := range b {
+			if k.WithDecryption != b[0].WithDecryption || IsReference(k.Parameter) {
+				t.Errorf("batch mixes decryption or holds a reference: %+v", b)
+			}
+		}
+		total += len(b)
+	}
+	// 18 decrypted + 1 missing = 19 in 2 calls; 5 plain in 1.
+	if len(params.batches) != 3 || total != 24 {
+		t.Errorf("%d GetParameters calls for %d names, want 3 for 24", len(params.batches), total)
+	}
+	if len(params.single) != 1 || !IsReference(params.single[0].Parameter) || src.calls.Load() != 1 {
+		t.Errorf("single calls %+v, secret calls %d; want the reference and the secret", params.single, src.calls.Load())
+	}
+	// Everything prefetched is served from memory.
+	for _, k := range keys[:23] {
+		if _, err := c.Get(t.Context(), k, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(params.single) != 1 {
+		t.Errorf("%d GetParameter calls after the prefetch, want none", len(params.single)-1)
+	}
+}
+
+func TestPrefetchReportsAFailedBatch(t *testing.T) {
+	params := &fakeParameters{fail: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}}
+	c, _ := newParameterCache(t, params, testPolicy(), testPolicy())
+	err := c.Prefetch(t.Context(), []Key{{Parameter: "/a"}, {Parameter: "/b"}})
+	var uerr *UpstreamError
+	if !errors.As(err, &uerr) || uerr.Code != "ThrottlingException" {
+		t.Errorf("err = %v, want ThrottlingException", err)
+	}
+}
