@@ -27,9 +27,18 @@ run: build ## serve testdata/starfleet-secret.json on 127.0.0.1:$(PORT), no AWS 
 	STARFLEET_SECRETS_TTL=$${STARFLEET_SECRETS_TTL:-5s} \
 	./$(BIN)
 
-test: ## the whole suite with the race detector (starts its own moto)
+test: rie ## the whole suite with the race detector (starts its own moto)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+# The real Lambda Runtime Interface Emulator, pinned: the end-to-end tests
+# run the binary under it, on-demand and under Managed Instances.
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+.PHONY: rie
+rie:
+	@command -v aws-lambda-rie >/dev/null 2>&1 || [ -x "$$($(GO) env GOPATH)/bin/aws-lambda-rie" ] || { \
+	  echo "installing aws-lambda-rie@$(RIE_VERSION)"; \
+	  GOFLAGS=-mod=mod $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION); }
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

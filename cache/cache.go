@@ -11,10 +11,11 @@ package cache
 
 import (
 	"context"
-	"crypto/rand"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,7 +120,7 @@ func New(o Options) *Cache {
 		now:          now,
 		log:          log,
 		metrics:      o.Metrics,
-		etagKey:      []byte(rand.Text()),
+		etagKey:      []byte(cryptorand.Text()),
 		// The LRU's own expiry only frees memory: by the time it drops an
 		// entry, Policy would refuse to serve it anyway.
 		others: expirable.NewLRU[Key, *entry](max(o.Size, 1), nil,
@@ -148,19 +149,20 @@ func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
 	e := c.load(key)
 	switch policy.Decide(e, c.now(), false) {
 	case ServeFresh:
+		e.read.Store(true)
 		c.metrics.Hit()
 		return Result{Secret: e.secret, FetchedAt: e.fetchedAt}, nil
 	case ServeStale:
 		c.metrics.Stale()
 		return staleResult(e), nil
 	case ServeStaleAndRefresh:
-		c.startRefresh(key, false)
+		c.startRefresh(key, modeNormal)
 		c.metrics.Stale()
 		return staleResult(e), nil
 	case FailFast:
 		return Result{}, e.err
 	}
-	ch := c.startRefresh(key, false)
+	ch := c.startRefresh(key, modeNormal)
 	var slow <-chan time.Time
 	if policy.RefreshWait > 0 && e != nil && e.secret != nil && policy.Servable(e.fetchedAt, c.now()) {
 		timer := time.NewTimer(policy.RefreshWait)
@@ -196,7 +198,7 @@ func (c *Cache) getForced(ctx context.Context, key Key) (Result, error) {
 	for {
 		var r singleflight.Result
 		select {
-		case r = <-c.startRefresh(key, true):
+		case r = <-c.startRefresh(key, modeForced):
 		case <-ctx.Done():
 			return Result{}, ctx.Err()
 		}
@@ -247,13 +249,71 @@ func (c *Cache) RefreshIfExpired(key Key) {
 	if e != nil && e.secret != nil && c.policyFor(key).Fresh(e.fetchedAt, c.now()) {
 		return
 	}
-	c.startRefresh(key, false)
+	c.startRefresh(key, modeNormal)
 }
+
+// fetchMode is why a flight runs: a request's miss, a forced read, or the
+// background refresh ahead of expiry.
+type fetchMode int
+
+const (
+	modeNormal fetchMode = iota
+	modeForced
+	modeAhead
+)
 
 // startRefresh joins the fetch in flight for key, or starts one. Callers
 // that do not wait may drop the channel: it is buffered.
-func (c *Cache) startRefresh(key Key, force bool) <-chan singleflight.Result {
-	return c.flights.DoChan(key.flightKey(), func() (any, error) { return c.refresh(key, force), nil })
+func (c *Cache) startRefresh(key Key, mode fetchMode) <-chan singleflight.Result {
+	return c.flights.DoChan(key.flightKey(), func() (any, error) { return c.refresh(key, mode), nil })
+}
+
+// RefreshAhead keeps the values requests read fresh in the background until
+// ctx ends, each refetched between 75 and 90 % of its TTL (the Starfleet
+// secret always, others once read since their last fetch). It is for an
+// environment that is never frozen and serves many readers at once (Lambda
+// Managed Instances), where timers run: no read then waits on a refresh.
+// Under the freeze of the other models a timer could fire only while an
+// invoke runs, so they refresh on demand instead.
+func (c *Cache) RefreshAhead(ctx context.Context) {
+	period := min(c.policy.TTL, c.paramPolicy.TTL) / 20
+	if c.params == nil || c.paramPolicy.TTL <= 0 {
+		period = c.policy.TTL / 20
+	}
+	ticker := time.NewTicker(min(max(period, 20*time.Millisecond), time.Second))
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.background.Done():
+			return
+		case <-ticker.C:
+			c.RefreshDue()
+		}
+	}
+}
+
+// RefreshDue refreshes every value due now, all at once, and returns when
+// they are done; a caller with its own clock (a simulation) drives it
+// instead of RefreshAhead.
+func (c *Cache) RefreshDue() { c.refreshDue(c.now()) }
+
+// refreshDue refreshes every value due at now and waits for them.
+func (c *Cache) refreshDue(now time.Time) {
+	var flights []<-chan singleflight.Result
+	if e := c.primary.Load(); c.policy.ShouldRefreshAhead(e, now) {
+		flights = append(flights, c.startRefresh(c.primaryKey, modeAhead))
+	}
+	for _, key := range c.others.Keys() {
+		// Peek, not Get: looking must not make an entry recently used.
+		if e, ok := c.others.Peek(key); ok && e.read.Load() && c.policyFor(key).ShouldRefreshAhead(e, now) {
+			flights = append(flights, c.startRefresh(key, modeAhead))
+		}
+	}
+	for _, f := range flights {
+		<-f
+	}
 }
 
 // answer turns the entry a flight produced for key into the caller's result.
@@ -273,7 +333,7 @@ func staleResult(e *entry) Result {
 
 // refresh runs inside the single flight for key: at most one per key at a
 // time, so its read-modify-write of the entry cannot race another.
-func (c *Cache) refresh(key Key, force bool) *entry {
+func (c *Cache) refresh(key Key, mode fetchMode) *entry {
 	if !c.beginFetch() {
 		return &entry{err: &UpstreamError{Code: CodeShuttingDown, Err: errors.New("the extension is shutting down")}}
 	}
@@ -282,7 +342,11 @@ func (c *Cache) refresh(key Key, force bool) *entry {
 
 	policy := c.policyFor(key)
 	started := c.now()
-	if !policy.ShouldCallUpstream(prev, started, force) {
+	call := policy.ShouldCallUpstream(prev, started, mode == modeForced)
+	if mode == modeAhead {
+		call = policy.ShouldRefreshAhead(prev, started)
+	}
+	if !call {
 		return prev
 	}
 	sec, err := c.fetch(key)
@@ -290,6 +354,18 @@ func (c *Cache) refresh(key Key, force bool) *entry {
 	elapsed := finished.Sub(started)
 
 	var next *entry
+	if err != nil && c.background.Err() != nil {
+		// Shutdown cut the fetch off: not an upstream fault, so it is
+		// neither counted nor remembered as one. Waiting requests get the
+		// previous value while it is servable.
+		c.log.Info("upstream fetch aborted by shutdown", append(key.logAttrs(),
+			"event", "upstream_fetch", "status", "aborted", "duration_ms", elapsed.Milliseconds())...)
+		aborted := &entry{attemptAt: started, err: &UpstreamError{Code: CodeShuttingDown, Transient: true, Err: errors.New("the extension is shutting down")}}
+		if prev != nil {
+			aborted.secret, aborted.fetchedAt = prev.secret, prev.fetchedAt
+		}
+		return aborted
+	}
 	if err != nil {
 		uerr := Classify(err)
 		c.metrics.Fetch(elapsed, uerr.Code)
@@ -303,7 +379,7 @@ func (c *Cache) refresh(key Key, force bool) *entry {
 		if key == c.primaryKey {
 			sec.parseDocument(c.etagKey)
 		}
-		next = &entry{secret: sec, fetchedAt: finished, attemptAt: started}
+		next = &entry{secret: sec, fetchedAt: finished, attemptAt: started, aheadJitter: rand.Float64()}
 		c.metrics.Fetch(elapsed, "")
 		c.log.Info("upstream fetch", append(key.logAttrs(),
 			"event", "upstream_fetch", "status", "ok",
@@ -498,7 +574,7 @@ func (c *Cache) prefetchParameters(keys []Key) error {
 		}
 		c.flights.Do(key.flightKey(), func() (any, error) {
 			if prev := c.load(key); prev == nil || prev.attemptAt.Before(started) {
-				c.store(key, &entry{secret: sec, fetchedAt: finished, attemptAt: started})
+				c.store(key, &entry{secret: sec, fetchedAt: finished, attemptAt: started, aheadJitter: rand.Float64()})
 			}
 			return nil, nil
 		})

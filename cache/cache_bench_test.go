@@ -185,6 +185,78 @@ func TestUpstreamCallsInSimulatedHour(t *testing.T) {
 	}
 }
 
+// TestManagedInstancesEconomyInSimulatedHour compares, over a simulated
+// hour at TTL 60 s, the upstream calls of 8 worker processes (Managed
+// Instances' Python runtime runs one per concurrent request) reading every
+// 250 ms through one shared extension, which refreshes ahead of expiry,
+// with those of 8 in-process caches, one per worker (Powertools-style).
+func TestManagedInstancesEconomyInSimulatedHour(t *testing.T) {
+	const (
+		ttl     = 60 * time.Second
+		step    = 250 * time.Millisecond
+		span    = time.Hour
+		workers = 8
+	)
+	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	ctx := t.Context()
+	simulate := func(caches []*cache.Cache, clock *cachetest.Clock, background bool) (reads, waited int64) {
+		for elapsed := time.Duration(0); elapsed <= span; elapsed += step {
+			if background {
+				caches[0].RefreshDue()
+			}
+			var wg sync.WaitGroup
+			var n, slow atomic.Int64
+			for w := range workers {
+				c := caches[w%len(caches)]
+				wg.Go(func() {
+					n.Add(1)
+					res, err := c.Get(ctx, benchPrimary, false)
+					if err != nil || res.Stale {
+						slow.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			reads, waited = reads+n.Load(), waited+slow.Load()
+			clock.Advance(step)
+		}
+		return reads, waited
+	}
+
+	// One extension: the background refresh keeps the value fresh.
+	sharedClock := cachetest.NewClock(start)
+	shared := &countingSource{raw: benchSecret(t)}
+	policy := productPolicy(ttl)
+	policy.NeverWait = true
+	ext := cache.New(cache.Options{Source: shared, Policy: policy, FetchTimeout: 5 * time.Second, Primary: benchPrimary, Size: 16, Now: sharedClock.Now})
+	t.Cleanup(ext.Close)
+	if _, err := ext.Get(ctx, benchPrimary, false); err != nil {
+		t.Fatal(err)
+	}
+	reads, stale := simulate([]*cache.Cache{ext}, sharedClock, true)
+	// Eight processes, eight caches, each fetching when its copy expires.
+	ownClock := cachetest.NewClock(start)
+	own := &countingSource{raw: benchSecret(t)}
+	var perWorker []*cache.Cache
+	for range workers {
+		perWorker = append(perWorker, newBenchCache(t, own, ttl, ownClock.Now))
+	}
+	simulate(perWorker, ownClock, false)
+
+	t.Logf("figure mi_calls_hour_shared=%d mi_calls_hour_in_process=%d mi_reads_hour=%d mi_stale_hour=%d",
+		shared.calls.Load(), own.calls.Load(), reads, stale)
+	if stale > 0 {
+		t.Errorf("%d reads met an expired value: the background refresh came late", stale)
+	}
+	// Between 75 and 90 % of the TTL: at most one call per 45 s.
+	if most := int64(span/(ttl*3/4)) + 2; shared.calls.Load() > most {
+		t.Errorf("%d calls for the shared extension, want at most %d", shared.calls.Load(), most)
+	}
+	if shared.calls.Load()*4 > own.calls.Load() {
+		t.Errorf("shared %d calls against %d for in-process caches: not the saving expected", shared.calls.Load(), own.calls.Load())
+	}
+}
+
 // TestUpstreamCallsFor500ConcurrentAtExpiry sends 500 concurrent reads at the
 // moment the Starfleet secret expires, holding the upstream call until every
 // reader has started: exactly one upstream call serves them all.

@@ -1,9 +1,12 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/metrics"
 )
 
 // fakeSource is a scripted Source: it answers from a queue of outcomes and
@@ -341,5 +345,68 @@ func TestCloseWipesAndRefuses(t *testing.T) {
 	clock.Advance(time.Hour)
 	if _, err := c.Get(t.Context(), primary, false); err == nil {
 		t.Error("closed cache fetched")
+	}
+}
+
+// TestRefreshAheadKeepsReadValuesFresh: in the background mode a value is
+// refetched before it expires, so a read never meets an expired value; a
+// value nobody read since its fetch is left to expire.
+func TestRefreshAheadKeepsReadValuesFresh(t *testing.T) {
+	src := &fakeSource{}
+	src.set(1, `{}`, nil)
+	c, clock := newTestCache(t, src, testPolicy()) // TTL 10s
+	ctx := t.Context()
+	c.Get(ctx, primary, false)
+	other := Key{SecretID: "other"}
+	c.Get(ctx, other, false)
+	unread := Key{SecretID: "unread"}
+	c.Get(ctx, unread, false) // fetched by a miss: never served from memory
+	c.Get(ctx, other, false)  // served from memory: marked read
+	src.set(2, `{}`, nil)
+
+	clock.Advance(7 * time.Second) // before every refresh window
+	c.refreshDue(clock.Now())
+	if n := src.calls.Load(); n != 3 {
+		t.Fatalf("%d calls before the window, want 3", n)
+	}
+	clock.Advance(2 * time.Second) // 9s: past every window, before expiry
+	c.refreshDue(clock.Now())
+	for _, k := range []Key{primary, other} {
+		res, err := c.Get(ctx, k, false)
+		if err != nil || res.Secret.VersionID != "v2" || res.Stale {
+			t.Errorf("%v after the refresh ahead: %+v %v, want v2 fresh", k, res, err)
+		}
+	}
+	if n := src.calls.Load(); n != 5 {
+		t.Errorf("%d calls, want 5 (the unread value is not refreshed)", n)
+	}
+}
+
+// TestShutdownAbortIsNotAnUpstreamFault: a fetch cut off by shutdown is
+// logged as aborted, and neither counted nor remembered as a failure.
+func TestShutdownAbortIsNotAnUpstreamFault(t *testing.T) {
+	src := &fakeSource{gate: make(chan struct{}), started: make(chan struct{}, 1)}
+	var logs bytes.Buffer
+	recorder := metrics.New()
+	c := New(Options{Source: src, Policy: testPolicy(), FetchTimeout: time.Minute, Primary: primary,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: recorder})
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.Get(context.Background(), primary, false)
+		got <- err
+	}()
+	<-src.started
+	c.Abort()
+	err := <-got
+	if Classify(err).Code != CodeShuttingDown {
+		t.Errorf("the waiting request got %v, want %s", err, CodeShuttingDown)
+	}
+	c.Close()
+	snap := recorder.Take()
+	if snap.Fetches != 0 || len(snap.FetchErrors) != 0 {
+		t.Errorf("counted as upstream: %d fetches, errors %v", snap.Fetches, snap.FetchErrors)
+	}
+	if !strings.Contains(logs.String(), `"status":"aborted"`) || strings.Contains(logs.String(), "InvalidResponse") {
+		t.Errorf("log:\n%s", logs.String())
 	}
 }

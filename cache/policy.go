@@ -2,6 +2,7 @@ package cache
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,12 @@ type Policy struct {
 	// previous value, marked stale, and the fetch goes on. Zero: wait for
 	// the fetch, up to the fetch timeout.
 	RefreshWait time.Duration
+	// NeverWait answers an expired value that is still servable at once,
+	// marked stale, while the refresh runs. It suits an environment that
+	// is never frozen and refreshes ahead of expiry (Managed Instances):
+	// there a value expires only when upstream is slow or failing, and no
+	// reader should wait on it.
+	NeverWait bool
 }
 
 // NewPolicy is the extension's freshness policy: the configured TTL and
@@ -54,6 +61,11 @@ type entry struct {
 	err       *UpstreamError
 	failures  int       // consecutive failed fetches
 	retryAt   time.Time // no upstream call before this, unless forced
+	// aheadJitter places the refresh ahead of expiry within its window.
+	aheadJitter float64
+	// read is set once a request was answered from this entry: refreshing
+	// ahead is only worth it for values someone reads.
+	read atomic.Bool
 }
 
 // Action is what to do with a request, given the entry it finds.
@@ -115,6 +127,9 @@ func (p Policy) Decide(e *entry, now time.Time, force bool) Action {
 	if inBackoff {
 		return FailFast
 	}
+	if hasValue && p.NeverWait && p.Servable(e.fetchedAt, now) {
+		return ServeStaleAndRefresh
+	}
 	return Fetch
 }
 
@@ -134,6 +149,27 @@ func (p Policy) ShouldCallUpstream(e *entry, now time.Time, force bool) bool {
 	return e.failures == 0 || !now.Before(e.retryAt)
 }
 
+// RefreshAheadAt is when a value fetched at fetchedAt is refetched in the
+// background: between 75 and 90 % of its TTL, placed by jitter in [0, 1) so
+// that environments started together do not call upstream together, and
+// early enough that a fetch of a few seconds ends before the value expires.
+func (p Policy) RefreshAheadAt(fetchedAt time.Time, jitter float64) time.Time {
+	return fetchedAt.Add(time.Duration(float64(p.TTL) * (0.75 + 0.15*jitter)))
+}
+
+// ShouldRefreshAhead reports whether e's value is due for its background
+// refresh at now: it has one, the TTL caches at all, its moment has come,
+// and no backoff forbids a call.
+func (p Policy) ShouldRefreshAhead(e *entry, now time.Time) bool {
+	if e == nil || e.secret == nil || p.TTL <= 0 {
+		return false
+	}
+	if e.failures > 0 {
+		return !now.Before(e.retryAt)
+	}
+	return !now.Before(p.RefreshAheadAt(e.fetchedAt, e.aheadJitter))
+}
+
 // Backoff is the wait after the n-th consecutive failure (n >= 1): the base
 // doubled n-1 times, capped, with "equal jitter" (half fixed, half random) so
 // that many environments failing together do not retry in lockstep.
@@ -149,7 +185,7 @@ func (p Policy) Backoff(n int, jitter float64) time.Duration {
 
 // afterFailure is the entry that follows a failed upstream call.
 func (p Policy) afterFailure(prev *entry, err *UpstreamError, started time.Time) *entry {
-	next := &entry{attemptAt: started, err: err, failures: 1}
+	next := &entry{attemptAt: started, err: err, failures: 1, aheadJitter: rand.Float64()}
 	if prev != nil {
 		next.failures = prev.failures + 1
 		if err.Transient {

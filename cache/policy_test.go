@@ -135,3 +135,52 @@ func TestAfterFailure(t *testing.T) {
 		t.Errorf("permanent failure must drop the value: %+v", next)
 	}
 }
+
+func TestRefreshAhead(t *testing.T) {
+	p := testPolicy() // TTL 10s
+	sec := &Secret{}
+	if got := p.RefreshAheadAt(t0, 0); got != t0.Add(7500*time.Millisecond) {
+		t.Errorf("earliest %v, want 75 %% of the TTL", got.Sub(t0))
+	}
+	if got := p.RefreshAheadAt(t0, 0.999999); got.Sub(t0) >= 9*time.Second || got.Sub(t0) < 8990*time.Millisecond {
+		t.Errorf("latest %v, want just under 90 %% of the TTL", got.Sub(t0))
+	}
+	tests := []struct {
+		name string
+		e    *entry
+		at   time.Duration
+		want bool
+	}{
+		{"nothing cached", nil, time.Hour, false},
+		{"no value", &entry{err: &UpstreamError{Code: "AccessDeniedException"}}, time.Hour, false},
+		{"early", &entry{secret: sec, fetchedAt: t0, aheadJitter: 0.5}, 8 * time.Second, false},
+		{"due", &entry{secret: sec, fetchedAt: t0, aheadJitter: 0.5}, 8250 * time.Millisecond, true},
+		{"expired", &entry{secret: sec, fetchedAt: t0}, time.Minute, true},
+		{"after a failure, in backoff", &entry{secret: sec, fetchedAt: t0, failures: 1, retryAt: t0.Add(12 * time.Second)}, 11 * time.Second, false},
+		{"after a failure, backoff over", &entry{secret: sec, fetchedAt: t0, failures: 1, retryAt: t0.Add(12 * time.Second)}, 12 * time.Second, true},
+	}
+	for _, tt := range tests {
+		if got := p.ShouldRefreshAhead(tt.e, t0.Add(tt.at)); got != tt.want {
+			t.Errorf("%s: ShouldRefreshAhead = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	p.TTL = 0
+	if p.ShouldRefreshAhead(&entry{secret: sec, fetchedAt: t0}, t0.Add(time.Hour)) {
+		t.Error("TTL 0 refreshes ahead; every request fetches anyway")
+	}
+}
+
+func TestNeverWaitServesStaleAtOnce(t *testing.T) {
+	p := testPolicy()
+	p.NeverWait = true
+	e := &entry{secret: &Secret{}, fetchedAt: t0}
+	if got := p.Decide(e, t0.Add(11*time.Second), false); got != ServeStaleAndRefresh {
+		t.Errorf("expired, servable: %v, want ServeStaleAndRefresh", got)
+	}
+	if got := p.Decide(e, t0.Add(p.TTL+p.MaxStale), false); got != Fetch {
+		t.Errorf("past max-stale: %v, want Fetch", got)
+	}
+	if got := p.Decide(nil, t0, false); got != Fetch {
+		t.Errorf("nothing cached: %v, want Fetch", got)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -115,16 +114,6 @@ func New(o Options) http.Handler {
 func getAndHead(r chi.Router, pattern string, h http.HandlerFunc) {
 	r.Get(pattern, h)
 	r.Head(pattern, h)
-}
-
-// Listen opens the API's listener on the IPv4 loopback interface only: the
-// secrets are for processes in this sandbox, never for the network.
-func Listen(port int) (net.Listener, error) {
-	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return nil, fmt.Errorf("listen on 127.0.0.1:%d: %w", port, err)
-	}
-	return ln, nil
 }
 
 // NewHTTPServer wraps h with timeouts that stop a client from holding a

@@ -38,6 +38,9 @@ type Config struct {
 	MaxConnections int
 	// RuntimeAPI is AWS_LAMBDA_RUNTIME_API; empty outside Lambda.
 	RuntimeAPI string
+	// Model is the Lambda execution model, AWS_LAMBDA_INITIALIZATION_TYPE
+	// ("on-demand" when Lambda does not say); empty outside Lambda.
+	Model string
 	// Metrics turns the CloudWatch EMF lines on stdout on or off.
 	Metrics          bool
 	MetricsNamespace string
@@ -145,12 +148,37 @@ func defaultConfig() Config {
 	}
 }
 
-// lambdaFromEnv reads what the Lambda platform sets.
+// Lambda's execution models, as AWS_LAMBDA_INITIALIZATION_TYPE names them.
+const (
+	modelOnDemand         = "on-demand"
+	modelProvisioned      = "provisioned-concurrency"
+	modelSnapStart        = "snap-start"
+	modelManagedInstances = "lambda-managed-instances"
+)
+
+// lambdaFromEnv reads what the Lambda platform sets. A model this version
+// does not know is kept as given and run as on-demand, the model every
+// other is a variation of; it is no configuration error.
 func lambdaFromEnv(lookup LookupFunc, c *Config) []error {
 	c.RuntimeAPI, _, _ = lookup.first("AWS_LAMBDA_RUNTIME_API")
 	c.FunctionName, _, _ = lookup.first("AWS_LAMBDA_FUNCTION_NAME")
+	if c.RuntimeAPI != "" {
+		c.Model = modelOnDemand
+		if v, _, ok := lookup.first("AWS_LAMBDA_INITIALIZATION_TYPE"); ok {
+			c.Model = v
+		}
+	}
 	return nil
 }
+
+// neverFrozen reports whether the model runs the environment without
+// freezing it between invocations.
+func (c Config) neverFrozen() bool { return c.Model == modelManagedInstances }
+
+// prefetchesDuringInit reports whether the model may fetch secrets during
+// INIT: not under SnapStart, whose INIT memory is snapshotted and restored
+// into many environments later, secrets and all.
+func (c Config) prefetchesDuringInit() bool { return c.Model != modelSnapStart }
 
 // secretFromEnv reads which secret to serve and where it comes from.
 func secretFromEnv(lookup LookupFunc, c *Config) []error {

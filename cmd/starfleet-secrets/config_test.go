@@ -64,7 +64,7 @@ func TestLoadConfigEverything(t *testing.T) {
 		SecretIDFrom: "STARFLEET_SECRET_ID", RegionFrom: "STARFLEET_SECRET_REGION",
 		VersionStage: "AWSPENDING", TTL: 90 * time.Second, MaxStale: time.Hour, FetchTimeout: 1500 * time.Millisecond,
 		Port: 9000, Allow: []string{"STARFLEET", "GitHubSyncWorker"}, File: "x.json", LogLevel: slog.LevelDebug,
-		Token: "explicit", CacheSize: 7, RuntimeAPI: "127.0.0.1:9001",
+		Token: "explicit", CacheSize: 7, RuntimeAPI: "127.0.0.1:9001", Model: "on-demand",
 		Metrics: false, MetricsNamespace: "Starfleet/Secrets", FunctionName: "github-sync",
 		ParameterTTL: 90 * time.Second, ParameterFetchTimeout: 1500 * time.Millisecond,
 	}
@@ -309,6 +309,29 @@ func TestPrefetchSetting(t *testing.T) {
 	for _, bad := range []string{"ssm:", "a b", "x\x01y", strings.Repeat("p,", maxPrefetch+1)} {
 		if _, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_PREFETCH", bad)); err == nil || !strings.Contains(err.Error(), "STARFLEET_SECRETS_PREFETCH") {
 			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
+
+func TestExecutionModel(t *testing.T) {
+	for _, tt := range []struct {
+		env                       LookupFunc
+		model                     string
+		neverFrozen, prefetchInit bool
+	}{
+		{env("AWS_SESSION_TOKEN", "t"), "", false, true}, // outside Lambda
+		{env("AWS_SESSION_TOKEN", "t", "AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), "on-demand", false, true},
+		{env("AWS_SESSION_TOKEN", "t", "AWS_LAMBDA_RUNTIME_API", "h:1", "AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency"), "provisioned-concurrency", false, true},
+		{env("AWS_CONTAINER_AUTHORIZATION_TOKEN", "t", "AWS_LAMBDA_RUNTIME_API", "h:1", "AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start"), "snap-start", false, false},
+		{env("AWS_SESSION_TOKEN", "t", "AWS_LAMBDA_RUNTIME_API", "h:1", "AWS_LAMBDA_INITIALIZATION_TYPE", "lambda-managed-instances"), "lambda-managed-instances", true, true},
+		{env("AWS_SESSION_TOKEN", "t", "AWS_LAMBDA_RUNTIME_API", "h:1", "AWS_LAMBDA_INITIALIZATION_TYPE", "next-big-thing"), "next-big-thing", false, true},
+	} {
+		c, err := LoadConfig(tt.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Model != tt.model || c.neverFrozen() != tt.neverFrozen || c.prefetchesDuringInit() != tt.prefetchInit {
+			t.Errorf("model %q: never frozen %v, prefetch %v; want %q %v %v", c.Model, c.neverFrozen(), c.prefetchesDuringInit(), tt.model, tt.neverFrozen, tt.prefetchInit)
 		}
 	}
 }

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,12 +75,18 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	if err != nil {
 		return failInit(ctx, ext, log, errListenFailed, err)
 	}
+	// frozen: Lambda freezes the environment between invokes, so nothing
+	// may run on a timer; outside Lambda and under Managed Instances the
+	// process runs all the time.
+	frozen := false
 	if ext != nil {
-		if _, err := ext.Register(ctx, extensionName(), extension.Invoke, extension.Shutdown); err != nil {
+		invokes, err := register(ctx, ext, cfg, log)
+		if err != nil {
 			log.Error("register failed", "event", "register", "error", err.Error())
 			return 1
 		}
-		log.Info("registered", "event", "register", "version", version)
+		frozen = invokes
+		log.Info("registered", "event", "register", "version", version, "model", cfg.Model, "invoke_events", invokes)
 	}
 	log.Info("configured", "event", "config", "secret_id", cfg.SecretID, "secret_id_from", cfg.SecretIDFrom,
 		"region", cfg.Region, "region_from", cfg.RegionFrom)
@@ -100,9 +107,14 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	if !cfg.Metrics {
 		emitter.Out = io.Discard
 	}
+	policy := cache.NewPolicy(cfg.TTL, cfg.MaxStale, cfg.FetchTimeout)
+	paramPolicy := cache.NewPolicy(cfg.ParameterTTL, cfg.MaxStale, cfg.ParameterFetchTimeout)
+	// Where nothing freezes, values are refreshed ahead of expiry, and a
+	// reader never waits on a refresh.
+	policy.NeverWait, paramPolicy.NeverWait = !frozen, !frozen
 	secrets := cache.New(cache.Options{
 		Source:       src,
-		Policy:       cache.NewPolicy(cfg.TTL, cfg.MaxStale, cfg.FetchTimeout),
+		Policy:       policy,
 		FetchTimeout: cfg.FetchTimeout,
 		Primary:      cache.Key{SecretID: cfg.SecretID, VersionStage: cfg.VersionStage},
 		Size:         cfg.CacheSize,
@@ -110,7 +122,7 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 		Metrics:      recorder,
 
 		Parameters:            params,
-		ParameterPolicy:       cache.NewPolicy(cfg.ParameterTTL, cfg.MaxStale, cfg.ParameterFetchTimeout),
+		ParameterPolicy:       paramPolicy,
 		ParameterFetchTimeout: cfg.ParameterFetchTimeout,
 	})
 	api := server.New(server.Options{Store: secrets, Token: cfg.Token, Allow: cfg.Allow, Logger: log, Metrics: recorder})
@@ -122,10 +134,22 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	// Prefetch while the runtime initialises. Requests that arrive first
 	// join this fetch instead of failing.
 	prefetched := make(chan struct{})
-	go func() {
-		defer close(prefetched)
-		prefetch(ctx, secrets, cfg.Prefetch, log)
-	}()
+	if cfg.prefetchesDuringInit() {
+		go func() {
+			defer close(prefetched)
+			prefetch(ctx, secrets, cfg.Prefetch, log)
+		}()
+	} else {
+		close(prefetched)
+		log.Info("no prefetch under SnapStart: what INIT fetches is stored in the snapshot; the first INVOKE fetches", "event", "prefetch")
+	}
+
+	if !frozen {
+		background, stopBackground := context.WithCancel(ctx)
+		defer stopBackground()
+		go secrets.RefreshAhead(background)
+		go emitEvery(background, emitter, log)
+	}
 
 	exitCode := 0
 	var deadline time.Time
@@ -155,22 +179,11 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 			exitCode = 1
 		}
 	} else {
-		// Outside Lambda nothing freezes the process, so a ticker may
-		// drive the metrics.
-		tick := time.NewTicker(emitter.Interval)
-		defer tick.Stop()
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				break wait
-			case err := <-served:
-				log.Error("server stopped", "event", "serve", "error", err.Error())
-				exitCode = 1
-				break wait
-			case <-tick.C:
-				emitMetrics(emitter.MaybeEmit, log)
-			}
+		select {
+		case <-ctx.Done():
+		case err := <-served:
+			log.Error("server stopped", "event", "serve", "error", err.Error())
+			exitCode = 1
 		}
 		deadline = time.Now().Add(localShutdownBudget)
 	}
@@ -200,6 +213,43 @@ func prefetch(ctx context.Context, secrets *cache.Cache, extras []cache.Key, log
 		return
 	}
 	log.Info("prefetched", "event", "prefetch", "extras", len(extras), "duration_ms", time.Since(start).Milliseconds())
+}
+
+// register registers for the events the execution model allows and
+// reports whether INVOKE is among them. Managed Instances refuses INVOKE to
+// extensions, so SHUTDOWN alone is asked for there; a platform that refuses
+// INVOKE in another model gets a second registration for SHUTDOWN alone, and
+// the extension then runs as under Managed Instances instead of failing
+// init (and with it the environment).
+func register(ctx context.Context, ext *extension.Client, cfg Config, log *slog.Logger) (invokes bool, err error) {
+	if cfg.neverFrozen() {
+		_, err := ext.Register(ctx, extensionName(), extension.Shutdown)
+		return false, err
+	}
+	_, err = ext.Register(ctx, extensionName(), extension.Invoke, extension.Shutdown)
+	var refused *extension.APIError
+	if errors.As(err, &refused) && refused.ErrorType == "Extension.InvalidEventType" {
+		log.Warn("the platform refused INVOKE events; registering for SHUTDOWN alone and refreshing in the background",
+			"event", "register", "model", cfg.Model, "error", err.Error())
+		_, err = ext.Register(ctx, extensionName(), extension.Shutdown)
+		return false, err
+	}
+	return err == nil, err
+}
+
+// emitEvery writes the metrics once an interval until ctx ends: for a
+// process that is never frozen, which may keep timers.
+func emitEvery(ctx context.Context, emitter *metrics.Emitter, log *slog.Logger) {
+	tick := time.NewTicker(emitter.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			emitMetrics(emitter.MaybeEmit, log)
+		}
+	}
 }
 
 func emitMetrics(emit func(time.Time) error, log *slog.Logger) {
@@ -242,7 +292,8 @@ func failInit(ctx context.Context, ext *extension.Client, log *slog.Logger, erro
 		return 2
 	}
 	if ext.ExtensionID() == "" {
-		if _, rerr := ext.Register(ctx, extensionName(), extension.Invoke, extension.Shutdown); rerr != nil {
+		// SHUTDOWN alone: every model accepts it, and reporting needs no more.
+		if _, rerr := ext.Register(ctx, extensionName(), extension.Shutdown); rerr != nil {
 			log.Error("register failed", "event", "register", "error", rerr.Error())
 			return 1
 		}

@@ -13,6 +13,7 @@
 //	400 Extension.InvalidExtensionName     register without Lambda-Extension-Name
 //	400 InvalidRequestFormat               register body is not {"events": [...]}
 //	400 Extension.InvalidEventType         register for anything but INVOKE, SHUTDOWN
+//	403 Extension.InvalidEventType         register for INVOKE under Managed Instances
 //	403 Extension.RegistrationClosed       register after the first event was delivered
 //	403 Extension.InvalidExtensionState    register of a name already registered;
 //	                                       init/error after init; an /event/next
@@ -28,6 +29,20 @@
 // The 400s follow the public API reference; the real platform answers a
 // duplicate name with 403 Extension.InvalidExtensionState, and so does the
 // fake.
+//
+// Options.Model picks the execution model, as AWS_LAMBDA_INITIALIZATION_TYPE
+// names it, and the fake behaves as Lambda does in it:
+//
+//	on-demand, provisioned-concurrency  INVOKE and SHUTDOWN; frozen between events
+//	lambda-managed-instances            only SHUTDOWN may be registered (INVOKE
+//	                                    is refused with 403, as above); Invoke
+//	                                    delivers nothing to extensions, which
+//	                                    serve many concurrent invocations
+//	snap-start                          no AWS_SESSION_TOKEN: Start sets
+//	                                    AWS_CONTAINER_AUTHORIZATION_TOKEN and
+//	                                    AWS_CONTAINER_CREDENTIALS_FULL_URI, and
+//	                                    the fake serves that credentials
+//	                                    endpoint, as Lambda does after a restore
 package extensiontest
 
 import (
@@ -82,7 +97,22 @@ type Options struct {
 	// status and a Lambda-style error body whose errorType is the status
 	// text without spaces ("InternalServerError").
 	RegisterStatus int
+
+	// Model is the execution model (see the package comment); default
+	// "on-demand".
+	Model string
+	// RefuseInvoke makes registration for INVOKE fail as under Managed
+	// Instances whatever the model: a platform the extension must adapt to.
+	RefuseInvoke bool
 }
+
+// Execution models, as AWS_LAMBDA_INITIALIZATION_TYPE names them.
+const (
+	OnDemand               = "on-demand"
+	ProvisionedConcurrency = "provisioned-concurrency"
+	SnapStart              = "snap-start"
+	ManagedInstances       = "lambda-managed-instances"
+)
 
 // Registration is one successful register call.
 type Registration struct {
@@ -115,6 +145,12 @@ type Server struct {
 	nextCalls  int
 	initErrors []ErrorReport
 	exitErrors []ErrorReport
+
+	// The SnapStart credentials endpoint's token, and its requests by
+	// whether they carried it.
+	containerToken     string
+	credentialRequests int
+	credentialRefusals int
 }
 
 // ext is a registered extension. Its fields are guarded by Server.mu.
@@ -156,6 +192,9 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.Region == "" {
 		opts.Region = "us-east-1"
+	}
+	if opts.Model == "" {
+		opts.Model = OnDemand
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -461,6 +500,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		method, h = http.MethodPost, s.handleInitError
 	case basePath + "/exit/error":
 		method, h = http.MethodPost, s.handleExitError
+	case credentialsPath:
+		method, h = http.MethodGet, s.handleCredentials
 	default:
 		writeError(w, http.StatusNotFound, "NotFound", "no route "+r.URL.Path)
 		return
@@ -472,6 +513,56 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h(w, r)
+}
+
+// credentialsPath is where the fake serves container credentials, as the
+// endpoint named by AWS_CONTAINER_CREDENTIALS_FULL_URI.
+const credentialsPath = "/2021-04-23/credentials"
+
+// ContainerCredentials returns what Start sets for a SnapStart function:
+// the endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) and the token callers
+// must present in Authorization (AWS_CONTAINER_AUTHORIZATION_TOKEN), which
+// is also the token the extension's callers use. The token is made on the
+// first call.
+func (s *Server) ContainerCredentials() (uri, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.containerToken == "" {
+		s.containerToken = "snapstart-" + randomHex(16)
+	}
+	return "http://" + s.addr + credentialsPath, s.containerToken
+}
+
+// CredentialRequests returns how many credential requests carried the
+// token, and how many were refused for lacking it.
+func (s *Server) CredentialRequests() (served, refused int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.credentialRequests, s.credentialRefusals
+}
+
+// handleCredentials answers the container credentials endpoint with
+// temporary credentials, which the moto emulator accepts like any others.
+func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	ok := s.containerToken != "" && r.Header.Get("Authorization") == s.containerToken
+	if ok {
+		s.credentialRequests++
+	} else {
+		s.credentialRefusals++
+	}
+	s.notifyLocked()
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusUnauthorized, "Unauthorized", "missing or wrong Authorization token")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"AccessKeyId":     "ASIASNAPSTART" + strings.ToUpper(randomHex(4)),
+		"SecretAccessKey": randomHex(20),
+		"Token":           "snapstart-session-" + randomHex(16),
+		"Expiration":      time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+	})
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
@@ -499,6 +590,11 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		if ev != string(extension.Invoke) && ev != string(extension.Shutdown) {
 			writeError(w, http.StatusBadRequest, "Extension.InvalidEventType",
 				fmt.Sprintf("%s: event type not supported for external extensions", ev))
+			return
+		}
+		if ev == string(extension.Invoke) && (s.opts.Model == ManagedInstances || s.opts.RefuseInvoke) {
+			// What the Runtime Interface Emulator answers in this model.
+			writeError(w, http.StatusForbidden, "Extension.InvalidEventType", "INVOKE: ErrorInvalidEventType")
 			return
 		}
 	}

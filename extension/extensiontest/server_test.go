@@ -400,3 +400,89 @@ func TestProcessExitBeforeShutdown(t *testing.T) {
 		t.Errorf("result = %+v, want exit 2, not killed", res)
 	}
 }
+
+func TestManagedInstancesRefusesInvoke(t *testing.T) {
+	for _, opts := range []extensiontest.Options{{Model: extensiontest.ManagedInstances}, {RefuseInvoke: true}} {
+		s := extensiontest.NewServer(opts)
+		c := extension.NewClient(s.RuntimeAPI(), nil)
+		_, err := c.Register(t.Context(), "mi", extension.Invoke, extension.Shutdown)
+		var apiErr *extension.APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 || apiErr.ErrorType != "Extension.InvalidEventType" {
+			t.Fatalf("%+v: register for INVOKE: %v, want 403 Extension.InvalidEventType", opts, err)
+		}
+		if len(s.Registrations()) != 0 {
+			t.Fatal("a refused registration was recorded")
+		}
+		// Registering again for SHUTDOWN alone is accepted.
+		if _, err := c.Register(t.Context(), "mi", extension.Shutdown); err != nil {
+			t.Fatalf("%+v: register for SHUTDOWN: %v", opts, err)
+		}
+		// Invocations reach no extension; SHUTDOWN does.
+		next := make(chan extension.Event, 1)
+		go func() { ev, _ := c.Next(context.Background()); next <- ev }()
+		if err := s.WaitIdle(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Invoke(t.Context(), time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Shutdown(t.Context(), "spindown", time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if ev := <-next; ev.EventType != extension.Shutdown {
+			t.Errorf("first event %+v, want SHUTDOWN", ev)
+		}
+		s.Close()
+	}
+}
+
+func TestSnapStartServesContainerCredentials(t *testing.T) {
+	s := extensiontest.NewServer(extensiontest.Options{Model: extensiontest.SnapStart})
+	defer s.Close()
+	uri, token := s.ContainerCredentials()
+	get := func(auth string) int {
+		req, _ := http.NewRequest("GET", uri, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var creds struct{ AccessKeyId, SecretAccessKey, Token, Expiration string }
+		if resp.StatusCode == 200 && (json.NewDecoder(resp.Body).Decode(&creds) != nil || creds.AccessKeyId == "" || creds.Token == "") {
+			t.Errorf("credentials %+v", creds)
+		}
+		return resp.StatusCode
+	}
+	if st := get(""); st != 401 {
+		t.Errorf("no token: %d", st)
+	}
+	if st := get(token); st != 200 {
+		t.Errorf("token: %d", st)
+	}
+	if served, refused := s.CredentialRequests(); served != 1 || refused != 1 {
+		t.Errorf("served %d, refused %d", served, refused)
+	}
+	// The process Lambda starts has the token and the endpoint, and no
+	// session token or static key.
+	cmd := exec.Command("env")
+	cmd.Env = []string{"AWS_SESSION_TOKEN=session", "AWS_ACCESS_KEY_ID=AKID"}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	p, err := s.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	env := out.String()
+	for _, want := range []string{"AWS_LAMBDA_INITIALIZATION_TYPE=snap-start\n", "AWS_CONTAINER_AUTHORIZATION_TOKEN=" + token + "\n",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + uri + "\n", "AWS_SESSION_TOKEN=\n", "AWS_ACCESS_KEY_ID=\n"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("environment lacks %q:\n%s", want, env)
+		}
+	}
+}

@@ -33,7 +33,7 @@ type expiryRound struct {
 func runEconomy(ctx context.Context, c config, env *emulator, r *report) error {
 	// In the cache package, with a fake clock: an hour at TTL 60 s, and 500
 	// concurrent reads at expiry.
-	out, err := runTests(ctx, c, r, "./cache", "^(TestUpstreamCallsInSimulatedHour|TestUpstreamCallsFor500ConcurrentAtExpiry)$")
+	out, err := runTests(ctx, c, r, "./cache", "^(TestUpstreamCallsInSimulatedHour|TestUpstreamCallsFor500ConcurrentAtExpiry|TestManagedInstancesEconomyInSimulatedHour)$")
 	os.WriteFile(filepath.Join(c.rawDir, "economy-test.txt"), out, 0o644)
 	if err != nil {
 		return err
@@ -44,6 +44,9 @@ func runEconomy(ctx context.Context, c config, env *emulator, r *report) error {
 	}
 	if v, ok := figs["upstream_calls_500_at_expiry"]; ok {
 		r.inProcessExpiryCalls = &v
+	}
+	if v, ok := figs["mi_calls_hour_shared"]; ok {
+		r.miShared, r.miInProcess, r.miReads = &v, figs["mi_calls_hour_in_process"], figs["mi_reads_hour"]
 	}
 
 	// Against the binary, through a counting proxy in front of moto.

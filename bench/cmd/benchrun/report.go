@@ -25,8 +25,12 @@ type report struct {
 	benchstat       string
 	getAllocsPerRun *float64
 
-	hourCalls            *float64
-	hourRequests         float64
+	hourCalls    *float64
+	hourRequests float64
+	// Managed Instances: a simulated hour, 8 workers, one extension
+	// against one in-process cache per worker.
+	miShared             *float64
+	miInProcess, miReads float64
 	inProcessExpiryCalls *float64
 	expiryRounds         []expiryRound
 
@@ -282,6 +286,7 @@ func (r *report) missingFigures() []string {
 	need("go", r.getAllocsPerRun != nil, "AllocsPerRun of the hit path")
 	need("economy", r.hourCalls != nil && r.hourRequests > 0, "simulated hour")
 	need("economy", r.inProcessExpiryCalls != nil, "500 at expiry (cache)")
+	need("economy", r.miShared != nil && r.miInProcess > 0, "Managed Instances simulated hour")
 	need("economy", len(r.expiryRounds) == r.cfg.expiryRounds, "500 at expiry (binary)")
 	for _, x := range r.expiryRounds {
 		need("economy", x.statuses[200] > 0, "a 200 in a burst at expiry")
@@ -472,6 +477,10 @@ func (r *report) economySection(p printer) {
 	p("")
 	if r.hourCalls != nil {
 		p("- Simulated hour (`cache.TestUpstreamCallsInSimulatedHour`): a fake wall clock steps through 3600 s at TTL 60 s, with an INVOKE (`RefreshIfExpired`) and 4 concurrent reads every 250 ms: **%.0f upstream calls** for %.0f reads (one at start, one per expiry).", *r.hourCalls, r.hourRequests)
+	}
+	if r.miShared != nil {
+		p("- Managed Instances, simulated hour at TTL 60 s (`cache.TestManagedInstancesEconomyInSimulatedHour`): 8 worker processes reading every 250 ms (%.0f reads). One shared extension refreshing ahead of expiry: **%.0f upstream calls**, no read meeting an expired value; 8 in-process caches, one per worker: **%.0f upstream calls** (%.1fx).",
+			r.miReads, *r.miShared, r.miInProcess, r.miInProcess / *r.miShared)
 	}
 	if r.inProcessExpiryCalls != nil {
 		p("- 500 concurrent reads at expiry, in the cache with a fake clock (`cache.TestUpstreamCallsFor500ConcurrentAtExpiry`): **%.0f upstream call**.", *r.inProcessExpiryCalls)

@@ -1,0 +1,253 @@
+package e2e
+
+// The real Lambda platform as far as it runs here: the binary under AWS's
+// Runtime Interface Emulator, on-demand and under Managed Instances, with a
+// real runtime process (testdata/runtime/bootstrap, Python) reading the
+// secret through the extension. .ci/run installs the emulator.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+)
+
+// rieCommand finds the emulator: on PATH, or where go install puts it.
+func rieCommand(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "aws-lambda-rie")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("aws-lambda-rie is required: make rie installs the pinned version (make test does)")
+	return ""
+}
+
+// emulated is the binary running under the emulator.
+type emulated struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	invokes string // the emulator's invocation URL
+	output  *lockedBuffer
+	proxy   *cachetest.Proxy
+	exited  chan struct{}
+}
+
+// startRIE runs the extension under the emulator in its own mount
+// namespace, Managed Instances when concurrency > 0.
+func startRIE(t *testing.T, concurrency int, env ...string) *emulated {
+	t.Helper()
+	rie := rieCommand(t)
+	unshare := need(t, "unshare", "apt-get install -y util-linux")
+	if os.Geteuid() != 0 {
+		t.Fatal("the emulator tests mount a private /opt (the emulator starts extensions from /opt/extensions only) and need root")
+	}
+	// Under Managed Instances the emulator runs the runtime in /var/task,
+	// as Lambda does; it must exist.
+	if err := os.MkdirAll("/var/task", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := &emulated{t: t, output: &lockedBuffer{}, proxy: cachetest.NewProxy(e2e.moto.URL()), exited: make(chan struct{})}
+	t.Cleanup(e.proxy.Close)
+	apiPort, port := freePort(t), freePort(t)
+	e.invokes = fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)
+	root := repoRoot(t)
+	e.cmd = exec.Command(unshare, "-m", filepath.Join(root, "e2e", "testdata", "rie-namespace.sh"),
+		binaryPath(t), filepath.Join(root, "e2e", "testdata", "runtime", "bootstrap"),
+		rie, "--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort),
+		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port))
+	e.cmd.Dir = t.TempDir()
+	e.cmd.Env = append(cleanEnv(cachetest.Env(e.proxy.URL())...),
+		"AWS_SESSION_TOKEN=rie-token-"+strconv.Itoa(os.Getpid()),
+		"PYTHONPATH="+filepath.Join(root, "examples", "clients", "python"),
+		"GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=30",
+	)
+	if concurrency > 0 {
+		e.cmd.Env = append(e.cmd.Env, "AWS_LAMBDA_MAX_CONCURRENCY="+strconv.Itoa(concurrency))
+	}
+	e.cmd.Env = append(e.cmd.Env, env...)
+	e.cmd.Stdout, e.cmd.Stderr = e.output, e.output
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { e.cmd.Wait(); close(e.exited) }()
+	t.Cleanup(func() {
+		e.cmd.Process.Kill()
+		<-e.exited
+		if t.Failed() {
+			t.Logf("emulator and extension output:\n%s", e.output)
+		}
+	})
+	return e
+}
+
+// invoke posts event to the emulator and decodes the handler's answer.
+func (e *emulated) invoke(event string) (map[string]any, error) {
+	resp, err := http.Post(e.invokes, "application/json", strings.NewReader(event))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if resp.StatusCode != 200 || json.Unmarshal(body, &out) != nil || out["slack_token_sha256"] == nil {
+		return nil, fmt.Errorf("invoke: %d %s", resp.StatusCode, body)
+	}
+	return out, nil
+}
+
+// firstInvoke invokes until the emulator answers, within a deadline: it
+// listens a moment after it starts.
+func (e *emulated) firstInvoke() map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := e.invoke(`{"first":true}`)
+		if err == nil {
+			return out
+		}
+		select {
+		case <-e.exited:
+			e.t.Fatalf("the emulator exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no answer from the emulator in 30s: %v", err)
+		}
+		waitFor(e.t, 100*time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM, as a container stop does, and waits for the exit.
+func (e *emulated) stop() {
+	e.t.Helper()
+	e.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-e.exited:
+	case <-time.After(20 * time.Second):
+		e.t.Fatal("the emulator did not exit within 20s of SIGTERM")
+	}
+}
+
+func tokenDigest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func testUnderRIE(t *testing.T, concurrency int, invokeEvents bool) {
+	resetMoto(t, starfleetSecret)
+	const ttl = 2 * time.Second
+	e := startRIE(t, concurrency, "STARFLEET_SECRETS_TTL=2s", "STARFLEET_SECRETS_PORT="+strconv.Itoa(freePort(t)))
+	first := e.firstInvoke()
+	if got, want := first["slack_token_sha256"], tokenDigest("xoxb-e2e-slack-Q7d9Lm2v"); got != want {
+		t.Fatalf("first read: token digest %v, want %s", got, want)
+	}
+
+	// Invocations across a rotation, as many at once as the model runs:
+	// every answer is the old or the new value, and the new one reaches
+	// every worker within the TTL (plus a fetch).
+	putSecret(t, strings.Replace(starfleetSecret, "xoxb-e2e-slack-Q7d9Lm2v", "xoxb-e2e-slack-RIEROT", 1))
+	rotated := time.Now()
+	oldDigest, newDigest := tokenDigest("xoxb-e2e-slack-Q7d9Lm2v"), tokenDigest("xoxb-e2e-slack-RIEROT")
+	workers := max(concurrency, 1)
+	pids := map[float64]bool{}
+	var pidsMu sync.Mutex
+	for {
+		var wg sync.WaitGroup
+		digests := make(chan string, workers)
+		for range workers {
+			wg.Go(func() {
+				out, err := e.invoke(`{}`)
+				if err != nil {
+					digests <- err.Error()
+					return
+				}
+				pidsMu.Lock()
+				pids[out["pid"].(float64)] = true
+				pidsMu.Unlock()
+				digests <- out["slack_token_sha256"].(string)
+			})
+		}
+		wg.Wait()
+		close(digests)
+		seenNew := 0
+		for d := range digests {
+			switch d {
+			case newDigest:
+				seenNew++
+			case oldDigest:
+			default:
+				t.Fatalf("answer %s", d)
+			}
+		}
+		if seenNew == workers {
+			break
+		}
+		if time.Since(rotated) > ttl+10*time.Second {
+			t.Fatalf("the rotation did not reach every invocation within the TTL: %d of %d", seenNew, workers)
+		}
+		waitFor(t, 100*time.Millisecond)
+	}
+	t.Logf("rotation seen by every invocation %v after it, %d worker processes, %d GetSecretValue calls",
+		time.Since(rotated).Round(time.Millisecond), len(pids), e.proxy.Count("GetSecretValue"))
+	if concurrency > 1 && len(pids) < 2 {
+		t.Errorf("the invocations ran in %d worker process(es), want several", len(pids))
+	}
+	// One extension serves every worker: a fetch at start and one or two
+	// per TTL since, whatever the number of workers.
+	if n, most := e.proxy.Count("GetSecretValue"), 2+int(2*time.Since(rotated)/ttl)+2; n > most {
+		t.Errorf("%d GetSecretValue calls, want at most %d", n, most)
+	}
+
+	e.stop()
+	out := e.output.String()
+	for _, bad := range []string{"Extension.Crash", "register failed", "WARNING: DATA RACE"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the output has %q", bad)
+		}
+	}
+	for _, want := range []string{`"msg":"registered"`, `"invoke_events":` + strconv.FormatBool(invokeEvents), `"msg":"shutdown requested"`, `"msg":"stopped"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the extension's log lacks %s", want)
+		}
+	}
+	for _, v := range append(secretValues, "xoxb-e2e-slack-RIEROT") {
+		if strings.Contains(out, v) {
+			t.Errorf("the output contains the secret value %q", v)
+		}
+	}
+	if !bytes.Contains([]byte(out), []byte(`"upstream_fetch"`)) {
+		t.Error("no upstream fetch logged")
+	}
+}
+
+func TestRIEOnDemand(t *testing.T) { testUnderRIE(t, 0, true) }
+
+// TestRIEManagedInstances: the emulator refuses an extension's registration
+// for INVOKE in this model and stops the environment if the extension
+// crashes; the extension registers for SHUTDOWN alone and refreshes in the
+// background.
+func TestRIEManagedInstances(t *testing.T) {
+	testUnderRIE(t, 4, false)
+}
