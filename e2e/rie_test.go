@@ -74,12 +74,13 @@ func startRIE(t *testing.T, concurrency int, env ...string) *emulated {
 	root := repoRoot(t)
 	e.cmd = exec.Command(unshare, "-m", filepath.Join(root, "e2e", "testdata", "rie-namespace.sh"),
 		binaryPath(t), filepath.Join(root, "e2e", "testdata", "runtime", "bootstrap"),
+		filepath.Join(root, "examples", "clients", "python", "starfleet_secrets"),
 		rie, "--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort),
 		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port))
 	e.cmd.Dir = t.TempDir()
 	e.cmd.Env = append(cleanEnv(cachetest.Env(e.proxy.URL())...),
 		"AWS_SESSION_TOKEN=rie-token-"+strconv.Itoa(os.Getpid()),
-		"PYTHONPATH="+filepath.Join(root, "examples", "clients", "python"),
+		"PYTHONPATH=/opt/python",
 		"GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=30",
 	)

@@ -135,6 +135,21 @@ func TestConnectionCapAnswers429AndFreesSlots(t *testing.T) {
 func TestConnectionCapFloodLeavesNothingBehind(t *testing.T) {
 	before := runtime.NumGoroutine()
 	limited, addr := serveLimited(t, 4)
+	// Two of the four slots are held by kept-alive connections for the
+	// whole flood, so that the flood meets the cap however fast the
+	// handler answers (a fast one would otherwise let 300 short
+	// connections pass two at a time).
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp4", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp := rawGet(t, c, bufio.NewReader(c), "/secret/Plain"); resp.StatusCode != 200 {
+			t.Fatalf("holding a slot: %d", resp.StatusCode)
+		}
+		held = append(held, c)
+	}
 	const flood = 300
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -171,6 +186,9 @@ func TestConnectionCapFloodLeavesNothingBehind(t *testing.T) {
 	}
 	if statuses["429 Too Many Requests"] == 0 {
 		t.Error("no connection was refused with 429")
+	}
+	for _, c := range held {
+		c.Close()
 	}
 	settled := pollUntil(10*time.Second, func() bool {
 		return limited.Active() == 0 && runtime.NumGoroutine() <= before+4
