@@ -27,9 +27,11 @@ run: build ## serve testdata/starfleet-secret.json on 127.0.0.1:$(PORT), no AWS 
 	STARFLEET_SECRETS_TTL=$${STARFLEET_SECRETS_TTL:-5s} \
 	./$(BIN)
 
-test: rie ## the whole suite with the race detector (starts its own moto)
+test: rie ## the whole suite with the race detector (starts its own moto), then the layer build's
 	$(GO) vet ./...
+	$(GO) vet -tags lambda ./...
 	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -tags lambda ./cache/... ./e2e
 
 # The real Lambda Runtime Interface Emulator, pinned: the end-to-end tests
 # run the binary under it, on-demand and under Managed Instances.
@@ -74,22 +76,24 @@ bench-tools:
 	@command -v moto_server >/dev/null 2>&1 || { echo "bench: moto_server is required: pip install 'moto[server]'" >&2; exit 1; }
 	@command -v python3 >/dev/null 2>&1 || { echo "bench: python3 is required" >&2; exit 1; }
 
+# The subject is the layer build (-tags lambda), as shipped.
 bench-build: build
 	@mkdir -p $(BENCH_BIN)
+	$(BUILDENV) $(GO) build -trimpath -tags lambda -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/starfleet-secrets $(PKG)
 	$(BUILDENV) $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(BENCH_BIN)/bare ./bench/cmd/bare
 	$(BUILDENV) $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(BENCH_BIN)/minext ./bench/cmd/minext
 	$(GO) build -o $(BENCH_BIN)/benchrun ./bench/cmd/benchrun
 
 bench: bench-tools bench-build ## benchmarks against same-run baselines; writes bench/REPORT.md
 	@mkdir -p $(BENCH_BIN)/linux-arm64
-	$(BUILDENV) GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/linux-arm64/starfleet-secrets $(PKG)
+	$(BUILDENV) GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/linux-arm64/starfleet-secrets $(PKG)
 	@if $(MAKE) -n layer >/dev/null 2>&1; then $(MAKE) --no-print-directory layer || \
 	  echo "bench: make layer failed; the report uses a stand-in zip"; \
 	  else echo "bench: no layer target; the report uses a stand-in zip"; fi
-	$(BENCH_BIN)/benchrun -go '$(GO)' -out bench/REPORT.md $(BENCH_ARGS)
+	$(BENCH_BIN)/benchrun -go '$(GO)' -bin $(BENCH_BIN)/starfleet-secrets -out bench/REPORT.md $(BENCH_ARGS)
 
 bench-smoke: bench-tools bench-build ## every benchmark briefly; fails if a figure is missing
-	$(BENCH_BIN)/benchrun -smoke -go '$(GO)' -bin-arm64= -test-race $(BENCH_ARGS)
+	$(BENCH_BIN)/benchrun -smoke -go '$(GO)' -bin $(BENCH_BIN)/starfleet-secrets -bin-arm64= -test-race $(BENCH_ARGS)
 # ---- end bench -------------------------------------------------------------
 
 # ---- hardening --------------------------------------------------------------

@@ -50,7 +50,11 @@ type ParameterStore struct {
 // NewParameterStore builds a Parameter Store source from cfg, in cfg's
 // region (the function's: Parameter Store values live beside it).
 func NewParameterStore(cfg aws.Config) *ParameterStore {
-	return &ParameterStore{client: ssm.NewFromConfig(cfg)}
+	return &ParameterStore{client: ssm.NewFromConfig(cfg, func(o *ssm.Options) {
+		if url := serviceEndpoint("SSM"); url != "" {
+			o.BaseEndpoint = aws.String(url)
+		}
+	})}
 }
 
 // GetParameter implements ParameterSource, retrying transient failures

@@ -9,14 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
@@ -89,41 +86,6 @@ type SecretsManager struct {
 // failure is retried at once, twice, within the fetch's deadline.
 const MaxAttempts = 3
 
-// LoadAWSConfig reads the standard AWS configuration chain (environment,
-// shared files, container and instance credentials), so every AWS SDK
-// variable works unchanged, AWS_ENDPOINT_URL_SECRETS_MANAGER,
-// AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL included. The SDK's retries are
-// off: ours (withRetries) report the error that made them retry, where the
-// SDK's would sleep through the fetch timeout and report only "canceled".
-//
-// onRequest, if set, is called for every HTTP request sent, retries
-// included.
-func LoadAWSConfig(ctx context.Context, onRequest func()) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }))
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	if onRequest != nil {
-		inner := cfg.HTTPClient
-		if inner == nil {
-			inner = awshttp.NewBuildableClient()
-		}
-		cfg.HTTPClient = countingClient{inner: inner, count: onRequest}
-	}
-	return cfg, nil
-}
-
-// countingClient counts the requests the SDK sends.
-type countingClient struct {
-	inner aws.HTTPClient
-	count func()
-}
-
-func (c countingClient) Do(r *http.Request) (*http.Response, error) {
-	c.count()
-	return c.inner.Do(r)
-}
-
 // NewSecretsManager builds a Secrets Manager source from cfg. region, when
 // set, overrides cfg's: the Starfleet secret may live in another region
 // than the function.
@@ -134,7 +96,11 @@ func NewSecretsManager(cfg aws.Config, region string) (*SecretsManager, error) {
 	if cfg.Region == "" {
 		return nil, errors.New("no AWS region: set STARFLEET_SECRET_REGION or AWS_REGION")
 	}
-	return &SecretsManager{client: secretsmanager.NewFromConfig(cfg)}, nil
+	return &SecretsManager{client: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		if url := serviceEndpoint("SECRETS_MANAGER"); url != "" {
+			o.BaseEndpoint = aws.String(url)
+		}
+	})}, nil
 }
 
 // GetSecretValue implements Source.

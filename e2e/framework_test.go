@@ -56,7 +56,7 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "starfleet-secrets")
-	out, err := exec.Command("go", "build", "-race", "-o", bin, mainPackage).CombinedOutput()
+	out, err := exec.Command("go", "build", "-race", "-tags", binaryTags, "-o", bin, mainPackage).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}

@@ -202,7 +202,7 @@ func checkBuildInfo(t *testing.T, exe []byte, goarch string) {
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
 	}
-	for key, want := range map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "GOOS": "linux", "GOARCH": goarch} {
+	for key, want := range map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "-tags": "lambda", "GOOS": "linux", "GOARCH": goarch} {
 		if settings[key] != want {
 			t.Errorf("build setting %s=%q, want %q", key, settings[key], want)
 		}
@@ -390,6 +390,7 @@ func TestContainerRecipe(t *testing.T) {
 		"FROM public.ecr.aws/lambda/python:3.12",
 		"CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH",
 		"-trimpath",
+		"-tags lambda",
 		"/opt/extensions/starfleet-secrets",
 	} {
 		if !strings.Contains(text, want) {

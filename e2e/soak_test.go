@@ -219,7 +219,7 @@ func TestSoak(t *testing.T) {
 
 	// The shipped build: no race detector, so RSS means what it will in
 	// Lambda.
-	bin := goBuild(t, t.TempDir(), mainPackage, "starfleet-secrets", "-trimpath")
+	bin := goBuild(t, t.TempDir(), mainPackage, "starfleet-secrets", "-trimpath", "-tags", "lambda")
 
 	salt := rand.Text()[:8]
 	versions := &soakVersions{byBody: map[string]int{}}

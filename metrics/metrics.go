@@ -25,6 +25,9 @@ type Recorder struct {
 	hits, misses, stale atomic.Int64
 	fetches             atomic.Int64
 	requests            atomic.Int64
+	// readsOK and readsNotModified count the answers of warm reads without
+	// the lock: many workers read at once under Managed Instances.
+	readsOK, readsNotModified atomic.Int64
 
 	mu           sync.Mutex
 	reads        map[int]int64    // by HTTP status
@@ -92,12 +95,17 @@ func (r *Recorder) Request() {
 
 // Read counts one answered data request by its HTTP status.
 func (r *Recorder) Read(status int) {
-	if r == nil {
-		return
+	switch {
+	case r == nil:
+	case status == 200:
+		r.readsOK.Add(1)
+	case status == 304:
+		r.readsNotModified.Add(1)
+	default:
+		r.mu.Lock()
+		r.reads[status]++
+		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	r.reads[status]++
-	r.mu.Unlock()
 }
 
 // Snapshot is the counts since the previous snapshot.
@@ -129,6 +137,11 @@ func (r *Recorder) Take() Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s.Reads, r.reads = r.reads, map[int]int64{}
+	for status, n := range map[int]int64{200: r.readsOK.Swap(0), 304: r.readsNotModified.Swap(0)} {
+		if n > 0 {
+			s.Reads[status] += n
+		}
+	}
 	s.FetchErrors, r.errorsByCode = r.errorsByCode, map[string]int64{}
 	s.FetchLatencyMs, r.fetchLatency = r.fetchLatency, nil
 	return s

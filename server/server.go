@@ -6,16 +6,17 @@ package server
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -55,7 +56,7 @@ type Options struct {
 
 type handler struct {
 	store   Store
-	token   string
+	token   *tokenCheck
 	allow   map[string]bool
 	now     func() time.Time
 	log     *slog.Logger
@@ -70,7 +71,7 @@ func New(o Options) http.Handler {
 	}
 	h := &handler{
 		store:   o.Store,
-		token:   o.Token,
+		token:   newTokenCheck(o.Token),
 		now:     o.Now,
 		log:     o.Logger,
 		metrics: o.Metrics,
@@ -105,7 +106,25 @@ func New(o Options) http.Handler {
 		getAndHead(r, "/systemsmanager/parameters/get", h.getParameter)
 		getAndHead(r, "/systemsmanager/parameters/get/", h.getParameter)
 	})
-	return r
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// A connection's routing context (see ConnContext) serves its
+		// requests one after another: made ready for this one here, it
+		// spares chi a context and a request copy per request.
+		if rctx := chi.RouteContext(req.Context()); rctx != nil {
+			rctx.Reset()
+			rctx.Routes = r
+		}
+		r.ServeHTTP(w, req)
+	})
+}
+
+// ConnContext gives each connection one chi routing context, which the
+// handler New returns reuses for the connection's requests: HTTP/1.1 serves
+// them one at a time, so one context per connection is enough, and routing
+// a warm read then allocates no context per request. NewHTTPServer
+// installs it.
+func ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, chi.RouteCtxKey, chi.NewRouteContext())
 }
 
 // getAndHead routes both methods to one handler; net/http drops the body of
@@ -129,6 +148,7 @@ func NewHTTPServer(h http.Handler, fetchTimeout time.Duration, log *slog.Logger)
 		WriteTimeout:   fetchTimeout + 10*time.Second,
 		IdleTimeout:    5 * time.Minute,
 		MaxHeaderBytes: 16 << 10,
+		ConnContext:    ConnContext,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 }
@@ -159,13 +179,19 @@ func (h *handler) countReads(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := statusWriters.Get().(*statusWriter)
+		sw.ResponseWriter, sw.status = w, 0
 		next.ServeHTTP(sw, r)
 		if sw.status != 0 {
 			h.metrics.Read(sw.status)
 		}
+		sw.ResponseWriter = nil
+		statusWriters.Put(sw)
 	})
 }
+
+// statusWriters recycles the wrappers countReads puts around every answer.
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
 // statusWriter remembers the status a handler answered.
 type statusWriter struct {
@@ -192,8 +218,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func commonHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["Cache-Control"] = headerNoStore
+		h["X-Content-Type-Options"] = headerNosniff
 		next.ServeHTTP(w, r)
 	})
 }
@@ -234,29 +260,13 @@ func (h *handler) requireToken(next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "MissingToken", "set the "+TokenHeader+" header to the function's AWS_SESSION_TOKEN (or STARFLEET_SECRETS_TOKEN)")
 			return
 		}
-		if !tokenMatches(got[0], h.token) {
+		if !h.token.matches(got[0]) {
 			h.logDenied(r, "InvalidToken")
 			writeError(w, http.StatusForbidden, "InvalidToken", "the "+TokenHeader+" header does not match the expected token")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// tokenMatches compares a presented token with the expected one in time
-// that depends only on the presented token's length, which the caller
-// chose: neither the expected token's bytes nor its length show. It reads
-// the presented token in place, with no copy or hash per request.
-func tokenMatches(got, want string) bool {
-	if len(want) == 0 {
-		return false
-	}
-	var diff byte
-	for i := 0; i < len(got); i++ {
-		diff |= got[i] ^ want[i%len(want)]
-	}
-	sameLength := subtle.ConstantTimeEq(int32(min(len(got), 1<<30)), int32(len(want)))
-	return subtle.ConstantTimeByteEq(diff, 0)&sameLength == 1
 }
 
 func (h *handler) logDenied(r *http.Request, code string) {
@@ -356,7 +366,7 @@ func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "SliceNotFound", fmt.Sprintf("the secret has no slice %q", name))
 		return
 	}
-	value := slice.Raw
+	value, etagHeader, lengthHeader := slice.Raw, slice.ETagHeader, slice.LengthHeader
 	if key != "" {
 		v, found, isObject := slice.Field(key)
 		switch {
@@ -369,9 +379,9 @@ func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "KeyNotFound", fmt.Sprintf("slice %q has no key %q", name, key))
 			return
 		}
-		value = v
+		value, etagHeader, lengthHeader = v, []string{slice.ETag}, nil
 	}
-	h.writeValue(w, r, value, slice.ETag, res)
+	h.writeValueHeaders(w, r, value, etagHeader, lengthHeader, res)
 	if h.log.Enabled(r.Context(), slog.LevelDebug) {
 		h.log.Debug("served", "event", "read", "slice", name, "key", key, "stale", res.Stale,
 			"version_id", res.Secret.VersionID, "age_s", ageSeconds(res.FetchedAt, h.now()))
@@ -442,20 +452,54 @@ func combinedETag(slices []*cache.Slice) string {
 	return `"` + base64.RawURLEncoding.EncodeToString(sum.Sum(nil)[:15]) + `"`
 }
 
+// Header values every answer may carry. They are shared, never modified:
+// net/http only reads a header's values, and setting a key replaces its
+// slice whole, so a warm read allocates no header.
+var (
+	headerNoStore = []string{"no-store"}
+	headerNosniff = []string{"nosniff"}
+	headerJSON    = []string{"application/json"}
+	headerStale   = []string{`110 - "Response is Stale"`}
+)
+
+// ageHeaders holds the Age values of the first hour, built once.
+var ageHeaders = func() (t [3600][]string) {
+	for i := range t {
+		t[i] = []string{strconv.Itoa(i)}
+	}
+	return t
+}()
+
+func ageHeader(seconds int64) []string {
+	if seconds >= 0 && seconds < int64(len(ageHeaders)) {
+		return ageHeaders[seconds]
+	}
+	return []string{strconv.FormatInt(seconds, 10)}
+}
+
 // writeValue answers a secret value with the contract's data headers.
 func (h *handler) writeValue(w http.ResponseWriter, r *http.Request, value []byte, etag string, res cache.Result) {
+	h.writeValueHeaders(w, r, value, []string{etag}, nil, res)
+}
+
+// writeValueHeaders is writeValue with the ETag, and Content-Length if
+// known, given as header values.
+func (h *handler) writeValueHeaders(w http.ResponseWriter, r *http.Request, value []byte, etag, length []string, res cache.Result) {
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("ETag", etag)
-	hdr.Set("Age", strconv.FormatInt(ageSeconds(res.FetchedAt, h.now()), 10))
+	hdr["Content-Type"] = headerJSON
+	hdr["Etag"] = etag
+	hdr["Age"] = ageHeader(ageSeconds(res.FetchedAt, h.now()))
 	if res.Stale {
-		hdr.Set("Warning", `110 - "Response is Stale"`)
+		hdr["Warning"] = headerStale
 	}
-	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+	if etagMatches(r.Header.Get("If-None-Match"), etag[0]) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	hdr.Set("Content-Length", strconv.Itoa(len(value)))
+	if length == nil {
+		length = []string{strconv.Itoa(len(value))}
+	}
+	hdr["Content-Length"] = length
 	w.WriteHeader(http.StatusOK)
 	w.Write(value)
 }

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -389,5 +392,48 @@ func TestListenServesBothLoopbackAddresses(t *testing.T) {
 	ln.Close()
 	if _, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second); err == nil {
 		t.Error("still listening after Close")
+	}
+}
+
+// TestOneRouteContextPerConnection: the requests of one keep-alive
+// connection share a routing context (ConnContext), each routed afresh.
+func TestOneRouteContextPerConnection(t *testing.T) {
+	ln, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(newTestHandler(storeWith(t, secretJSON)), time.Second, slog.New(slog.DiscardHandler))
+	go srv.Serve(ln)
+	defer srv.Close()
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for _, tt := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/secret/GitHubSyncWorker/org-a", 200, `{"AppId":"1","PrivateKey":"-----KEY-A-----"}`},
+		{"/secret/Plain", 200, `"plain-s3cr3t"`},
+		{"/secret/STARFLEET/SlackToken", 200, `"xoxb-s3cr3t"`},
+		{"/nope", 404, ""},
+		{"/secret/Missing", 404, ""},
+		{"/health", 200, ""},
+		{"/secret/STARFLEET", 200, `{"SlackToken":"xoxb-s3cr3t"}`},
+	} {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s: %s\r\n\r\n", tt.path, TokenHeader, testToken)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || tt.body != "" && string(body) != tt.body {
+			t.Errorf("%s on a kept-alive connection: %d %s, want %d %s", tt.path, resp.StatusCode, body, tt.status, tt.body)
+		}
 	}
 }

@@ -54,6 +54,32 @@ func runColdStart(ctx context.Context, c config, env *emulator, r *report) error
 			}
 		}
 	}
+	// The same at a tenth of a CPU, as a 128 MB function runs.
+	cg, err := newCPUCgroup(fmt.Sprintf("starfleet-bench-%d", os.Getpid()), throttleFraction)
+	if err != nil {
+		r.throttleNote = err.Error()
+		logf("coldstart: no CPU-capped runs: %v", err)
+	} else {
+		defer cg.close()
+		r.command(fmt.Sprintf("the same, %d runs each, inside a cgroup capped at %.1f CPU (%s)", c.coldThrottledRuns, throttleFraction, cg.dir))
+		for i := range c.coldThrottledRuns {
+			for _, subject := range []bool{false, true} {
+				bin := c.minext
+				if subject {
+					bin = c.bin
+				}
+				s, err := coldStartOnce(ctx, bin, env, c.slice, cg.wrap()...)
+				if err != nil {
+					return fmt.Errorf("capped run %d of %s: %w", i+1, bin, err)
+				}
+				if subject {
+					r.throttledSubject.samples = append(r.throttledSubject.samples, s)
+				} else {
+					r.throttledBaseline.samples = append(r.throttledBaseline.samples, s)
+				}
+			}
+		}
+	}
 	for _, subject := range []bool{true, false} {
 		bin, args := c.bin, []string{"--version"}
 		if !subject {
@@ -73,11 +99,12 @@ func runColdStart(ctx context.Context, c config, env *emulator, r *report) error
 	return nil
 }
 
-// coldStartOnce starts bin under a fresh fake Extensions API and times
+// coldStartOnce starts bin (through wrap, if given) under a fresh fake
+// Extensions API and times
 // listening (tight connect loop), registration (WaitRegistered wakes) and
 // the first 200 for /secret/{slice}, then shuts it down as Lambda would.
-func coldStartOnce(ctx context.Context, bin string, env *emulator, slice string) (coldSample, error) {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+func coldStartOnce(ctx context.Context, bin string, env *emulator, slice string, wrap ...string) (coldSample, error) {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	port, err := freePort()
 	if err != nil {
@@ -93,7 +120,7 @@ func coldStartOnce(ctx context.Context, bin string, env *emulator, slice string)
 		}
 		regAt <- time.Now()
 	}()
-	started, err := p.start(bin, env.extEnv(env.moto.URL(), port, "300s"))
+	started, err := p.start(bin, env.extEnv(env.moto.URL(), port, "300s"), wrap...)
 	if err != nil {
 		return coldSample{}, err
 	}

@@ -18,7 +18,7 @@ import (
 // the baseline each one is compared with ("" for none).
 var goBenchmarks = []struct{ name, pkg, baseline, what string }{
 	{"BenchmarkGetFreshPrimary", "./cache", "", "cache.Get, Starfleet secret fresh (the hit path's lookup)"},
-	{"BenchmarkHandlerSlice", "./server", "BenchmarkHandlerSliceBare", "handler, GET /secret/{slice}, reused request, discarding writer"},
+	{"BenchmarkHandlerSlice", "./server", "BenchmarkHandlerSliceBare", "handler, GET /secret/{slice}: a request as the server makes it (connection context, one copy per request), discarding writer"},
 	{"BenchmarkHandlerSliceBare", "./server", "", "baseline: bare handler writing the same headers and body"},
 	{"BenchmarkHandlerSliceRecorder", "./server", "", "handler via httptest.NewRecorder (recorder allocations included)"},
 	{"BenchmarkParseDocument", "./cache", "BenchmarkParseDocumentBaseline", "cache.ParseDocument of testdata/starfleet-secret.json"},

@@ -39,16 +39,18 @@ type config struct {
 	secret   string // the Starfleet secret the benchmarks serve
 	slice    string
 
-	wrkDuration   time.Duration
-	wrkPairs      int
-	coldRuns      int
-	initRuns      int
-	expiryRounds  int
-	benchCount    int
-	benchTime     string
-	benchstat     string // `go run` package of benchstat; "" skips it
-	testRace      bool   // build the test binaries with -race (smoke: reuse make test's build cache)
-	totalDeadline time.Duration
+	wrkDuration time.Duration
+	wrkPairs    int
+	coldRuns    int
+	// coldThrottledRuns are the cold starts per binary at a tenth of a CPU.
+	coldThrottledRuns int
+	initRuns          int
+	expiryRounds      int
+	benchCount        int
+	benchTime         string
+	benchstat         string // `go run` package of benchstat; "" skips it
+	testRace          bool   // build the test binaries with -race (smoke: reuse make test's build cache)
+	totalDeadline     time.Duration
 }
 
 var allParts = []string{"go", "economy", "coldstart", "warm", "footprint"}
@@ -71,6 +73,7 @@ func main() {
 	flag.DurationVar(&c.wrkDuration, "wrk-duration", 3*time.Second, "length of one wrk run")
 	flag.IntVar(&c.wrkPairs, "wrk-pairs", 8, "baseline,subject pairs of wrk runs per connection count")
 	flag.IntVar(&c.coldRuns, "cold-runs", 25, "cold starts per binary")
+	flag.IntVar(&c.coldThrottledRuns, "cold-throttled-runs", 10, "cold starts per binary inside a cgroup capped at a tenth of a CPU")
 	flag.IntVar(&c.initRuns, "init-runs", 11, "GODEBUG=inittrace=1 runs per binary")
 	flag.IntVar(&c.expiryRounds, "expiry-rounds", 3, "rounds of 500 concurrent reads at expiry against the binary")
 	flag.IntVar(&c.benchCount, "bench-count", 6, "go test -count for the Go benchmarks")
@@ -86,16 +89,17 @@ func main() {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		defaults := map[string]func(){
-			"wrk-duration":  func() { c.wrkDuration = time.Second },
-			"wrk-pairs":     func() { c.wrkPairs = 1 },
-			"cold-runs":     func() { c.coldRuns = 3 },
-			"init-runs":     func() { c.initRuns = 2 },
-			"expiry-rounds": func() { c.expiryRounds = 1 },
-			"bench-count":   func() { c.benchCount = 1 },
-			"bench-time":    func() { c.benchTime = "100x" },
-			"benchstat":     func() { c.benchstat = "" },
-			"deadline":      func() { c.totalDeadline = 3 * time.Minute },
-			"out":           func() { c.out = "bench/out/REPORT-smoke.md" },
+			"wrk-duration":        func() { c.wrkDuration = time.Second },
+			"wrk-pairs":           func() { c.wrkPairs = 1 },
+			"cold-runs":           func() { c.coldRuns = 3 },
+			"cold-throttled-runs": func() { c.coldThrottledRuns = 1 },
+			"init-runs":           func() { c.initRuns = 2 },
+			"expiry-rounds":       func() { c.expiryRounds = 1 },
+			"bench-count":         func() { c.benchCount = 1 },
+			"bench-time":          func() { c.benchTime = "100x" },
+			"benchstat":           func() { c.benchstat = "" },
+			"deadline":            func() { c.totalDeadline = 3 * time.Minute },
+			"out":                 func() { c.out = "bench/out/REPORT-smoke.md" },
 		}
 		for name, apply := range defaults {
 			if !set[name] {

@@ -147,8 +147,11 @@ func newExtProc(port int) *extProc {
 }
 
 // start runs bin and returns the instant just before the fork.
-func (p *extProc) start(bin string, env []string) (time.Time, error) {
+func (p *extProc) start(bin string, env []string, wrap ...string) (time.Time, error) {
 	p.cmd = exec.Command(bin)
+	if len(wrap) > 0 {
+		p.cmd = exec.Command(wrap[0], append(wrap[1:], bin)...)
+	}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	p.cmd.WaitDelay = 5 * time.Second

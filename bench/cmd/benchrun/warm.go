@@ -84,9 +84,9 @@ func runWarm(ctx context.Context, c config, env *emulator, r *report) error {
 	defer bare.stop()
 	bareURL := "http://127.0.0.1:" + strconv.Itoa(barePort) + "/secret/" + c.slice
 
-	r.command(fmt.Sprintf("wrk -t1 -c<1|32> -d%s --latency -H '%s: $TOKEN' <url>  # baseline and subject alternately, %d pairs per level, after a 1s warm-up of each; $TOKEN is %d bytes",
+	r.command(fmt.Sprintf("wrk -t1 -c<1|32|64> -d%s --latency -H '%s: $TOKEN' <url>  # baseline and subject alternately, %d pairs per level, after a 1s warm-up of each; $TOKEN is %d bytes",
 		c.wrkDuration, tokenHeader, c.wrkPairs, len(benchToken)))
-	for _, level := range []struct{ conns, threads int }{{1, 1}, {32, 1}} {
+	for _, level := range []struct{ conns, threads int }{{1, 1}, {32, 1}, {64, 1}} {
 		lv := warmLevel{conns: level.conns, threads: level.threads}
 		for _, url := range []string{bareURL, subjectURL} { // warm-up
 			if _, err := runWrk(ctx, c, url, level.conns, level.threads, time.Second, 0); err != nil {

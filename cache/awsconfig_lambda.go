@@ -1,0 +1,129 @@
+//go:build lambda
+
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+)
+
+// loadAWSConfig builds the configuration from what Lambda provides.
+func loadAWSConfig(context.Context) (aws.Config, error) {
+	return lambdaConfig(os.LookupEnv)
+}
+
+// lambdaConfig is the configuration a Lambda function's environment
+// describes: the region from AWS_REGION, credentials from the environment
+// (on-demand, provisioned concurrency) or from the container credentials
+// endpoint (SnapStart, Managed Instances), and the endpoint overrides.
+func lambdaConfig(lookup func(string) (string, bool)) (aws.Config, error) {
+	get := func(name string) string {
+		v, _ := lookup(name)
+		return strings.TrimSpace(v)
+	}
+	cfg := aws.Config{
+		Region:     firstOf(get("AWS_REGION"), get("AWS_DEFAULT_REGION")),
+		HTTPClient: awshttp.NewBuildableClient(),
+	}
+	if !ignoreEndpoints(get) {
+		if u := get("AWS_ENDPOINT_URL"); u != "" {
+			cfg.BaseEndpoint = aws.String(u)
+		}
+	}
+	creds, err := lambdaCredentials(get)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	cfg.Credentials = creds
+	return cfg, nil
+}
+
+// lambdaCredentials picks the provider Lambda's environment calls for.
+func lambdaCredentials(get func(string) string) (aws.CredentialsProvider, error) {
+	if id, secret := get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		return credentials.NewStaticCredentialsProvider(id, secret, get("AWS_SESSION_TOKEN")), nil
+	}
+	endpoint := get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+	if rel := get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"); endpoint == "" && rel != "" {
+		endpoint = "http://169.254.170.2" + rel
+	}
+	if endpoint == "" {
+		return nil, errors.New("no credentials: Lambda sets AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_CONTAINER_CREDENTIALS_FULL_URI; outside Lambda use the default build, which reads profiles, SSO and instance roles too")
+	}
+	if err := checkCredentialsEndpoint(endpoint); err != nil {
+		return nil, err
+	}
+	token, tokenFile := get("AWS_CONTAINER_AUTHORIZATION_TOKEN"), get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+	provider := endpointcreds.New(endpoint, func(o *endpointcreds.Options) {
+		o.AuthorizationToken = token
+		if tokenFile != "" {
+			// Read at every retrieval: the file is rotated under the process.
+			o.AuthorizationTokenProvider = endpointcreds.TokenProviderFunc(func() (string, error) {
+				b, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return "", fmt.Errorf("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: %w", err)
+				}
+				return strings.TrimSpace(string(b)), nil
+			})
+		}
+	})
+	return aws.NewCredentialsCache(provider), nil
+}
+
+// checkCredentialsEndpoint refuses to send the authorization token in the
+// clear anywhere but to the loopback interface or the container
+// credentials addresses Lambda and ECS use, as the SDK does.
+func checkCredentialsEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL")
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	if u.Scheme != "http" {
+		return fmt.Errorf("AWS_CONTAINER_CREDENTIALS_FULL_URI: scheme %s, want http or https", strconv.Quote(u.Scheme))
+	}
+	ip := net.ParseIP(u.Hostname())
+	if u.Hostname() == "localhost" || ip != nil && (ip.IsLoopback() || ip.Equal(net.ParseIP("169.254.170.2")) ||
+		ip.Equal(net.ParseIP("169.254.170.23")) || ip.Equal(net.ParseIP("fd00:ec2::23"))) {
+		return nil
+	}
+	return fmt.Errorf("AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http only to the loopback or the container credentials addresses")
+}
+
+// ignoreEndpoints is AWS_IGNORE_CONFIGURED_ENDPOINT_URLS.
+func ignoreEndpoints(get func(string) string) bool {
+	ignore, _ := strconv.ParseBool(get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+	return ignore
+}
+
+// serviceEndpoint is a service's own endpoint override,
+// AWS_ENDPOINT_URL_<ID>, which wins over AWS_ENDPOINT_URL.
+func serviceEndpoint(id string) string {
+	get := func(name string) string { v, _ := os.LookupEnv(name); return strings.TrimSpace(v) }
+	if ignoreEndpoints(get) {
+		return ""
+	}
+	return get("AWS_ENDPOINT_URL_" + id)
+}
+
+func firstOf(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

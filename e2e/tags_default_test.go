@@ -1,0 +1,7 @@
+//go:build !lambda
+
+package e2e
+
+// binaryTags are the build tags the binary under test is built with: the
+// suite run with -tags lambda tests the layer build.
+const binaryTags = ""
