@@ -234,8 +234,7 @@ func TestForcedRefreshAnswersAFetchBegunAfterIt(t *testing.T) {
 	if got := src.calls.Load(); got != 2 {
 		t.Errorf("upstream calls = %d, want 2", got)
 	}
-	// A non-forced flight that began before the forced read arrived is not
-	// its answer either.
+	// Past the interval a forced read fetches at once.
 	src.set(3, `{}`, nil)
 	clock.Advance(time.Second)
 	if res, _ := c.Get(ctx, primary, true); res.Secret.VersionID != "v3" || !res.FetchedAt.Equal(clock.Now()) {

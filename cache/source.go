@@ -121,9 +121,7 @@ func withRetries(ctx context.Context, fetch func() (*Secret, error)) (*Secret, e
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < pause {
 			return nil, err
 		}
-		select {
-		case <-time.After(pause):
-		case <-ctx.Done():
+		if sleepFor(ctx, pause) != nil {
 			return nil, err
 		}
 	}

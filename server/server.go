@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -462,19 +463,20 @@ var (
 	headerStale   = []string{`110 - "Response is Stale"`}
 )
 
-// ageHeaders holds the Age values of the first hour, built once.
-var ageHeaders = func() (t [3600][]string) {
-	for i := range t {
-		t[i] = []string{strconv.Itoa(i)}
-	}
-	return t
-}()
+// ageHeaders holds the Age values of the first hour, each made the first
+// time it is needed: building them all would cost every cold start.
+var ageHeaders [3600]atomic.Pointer[[]string]
 
 func ageHeader(seconds int64) []string {
-	if seconds >= 0 && seconds < int64(len(ageHeaders)) {
-		return ageHeaders[seconds]
+	if seconds < 0 || seconds >= int64(len(ageHeaders)) {
+		return []string{strconv.FormatInt(seconds, 10)}
 	}
-	return []string{strconv.FormatInt(seconds, 10)}
+	if v := ageHeaders[seconds].Load(); v != nil {
+		return *v
+	}
+	v := []string{strconv.FormatInt(seconds, 10)}
+	ageHeaders[seconds].Store(&v)
+	return v
 }
 
 // writeValue answers a secret value with the contract's data headers.
