@@ -97,7 +97,8 @@ bench-smoke: bench-tools bench-build ## every benchmark briefly; fails if a figu
 # ---- end bench -------------------------------------------------------------
 
 # ---- hardening --------------------------------------------------------------
-# `make fuzz` runs every fuzz target in the tree for FUZZTIME each, one after
+# `make fuzz` runs every fuzz target in the tree for FUZZTIME each (a
+# duration, or a count such as 20000x, which CI uses), one after
 # another; a failing input is saved in its package's testdata/fuzz/<FuzzName>/.
 # `make soak` is the bounded load soak (about 60 s, STARFLEET_SOAK_DURATION to
 # change it), not part of `make test`.

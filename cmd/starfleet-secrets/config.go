@@ -242,20 +242,22 @@ func prefetchFromEnv(lookup LookupFunc, c *Config) []error {
 	if !ok {
 		return nil
 	}
+	items := strings.Split(v, ",")
+	if len(items) > maxPrefetch {
+		return []error{fmt.Errorf("%s: %d entries; at most %d are prefetched", name, len(items), maxPrefetch)}
+	}
 	var problems []error
-	for _, item := range strings.Split(v, ",") {
+	for _, item := range items {
 		if item = strings.TrimSpace(item); item == "" {
 			continue
 		}
 		key, err := parsePrefetchItem(item)
 		if err != nil {
-			problems = append(problems, invalid(name, v, fmt.Sprintf("%q: %v", item, err)))
+			// The entry, not the whole list: each bad entry is named once.
+			problems = append(problems, invalid(name, item, err.Error()))
 			continue
 		}
 		c.Prefetch = append(c.Prefetch, key)
-	}
-	if len(c.Prefetch) > maxPrefetch {
-		problems = append(problems, fmt.Errorf("%s: %d entries; at most %d are prefetched", name, len(c.Prefetch), maxPrefetch))
 	}
 	return problems
 }
