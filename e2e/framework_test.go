@@ -88,25 +88,6 @@ const starfleetSecret = `{
   "Plain": "plain-slice-Vb72Kd"
 }`
 
-// lockedBuffer collects a process's output; the process writes while the
-// test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // lambda is one extension process under the fake platform.
 type lambda struct {
 	t        *testing.T
@@ -115,7 +96,7 @@ type lambda struct {
 	proc     *extensiontest.Process
 	base     string // http://127.0.0.1:port
 	token    string
-	output   *lockedBuffer
+	output   *cachetest.Output
 	stopped  bool
 }
 
@@ -179,7 +160,7 @@ func startBinary(t *testing.T, bin string, opts extensiontest.Options, prepare f
 		platform: extensiontest.NewServer(opts),
 		proxy:    cachetest.NewProxy(e2e.moto.URL()),
 		token:    "e2e-token-" + strconv.Itoa(os.Getpid()),
-		output:   &lockedBuffer{},
+		output:   &cachetest.Output{},
 	}
 	t.Cleanup(l.platform.Close)
 	t.Cleanup(l.proxy.Close)

@@ -231,7 +231,7 @@ func TestLocalModeServesAFileAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := freePort(t)
-	out := &lockedBuffer{}
+	out := &cachetest.Output{}
 	cmd := exec.Command(binaryPath(t))
 	cmd.Env = append(os.Environ(), "AWS_LAMBDA_RUNTIME_API=", "STARFLEET_SECRETS_FILE="+file, "STARFLEET_SECRETS_TOKEN=local",
 		"STARFLEET_SECRETS_PORT="+strconv.Itoa(port), "GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0")

@@ -48,7 +48,7 @@ type emulated struct {
 	t       *testing.T
 	cmd     *exec.Cmd
 	invokes string // the emulator's invocation URL
-	output  *lockedBuffer
+	output  *cachetest.Output
 	proxy   *cachetest.Proxy
 	exited  chan struct{}
 }
@@ -67,7 +67,7 @@ func startRIE(t *testing.T, concurrency int, env ...string) *emulated {
 	if err := os.MkdirAll("/var/task", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e := &emulated{t: t, output: &lockedBuffer{}, proxy: cachetest.NewProxy(e2e.moto.URL()), exited: make(chan struct{})}
+	e := &emulated{t: t, output: &cachetest.Output{}, proxy: cachetest.NewProxy(e2e.moto.URL()), exited: make(chan struct{})}
 	t.Cleanup(e.proxy.Close)
 	apiPort, port := freePort(t), freePort(t)
 	e.invokes = fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)

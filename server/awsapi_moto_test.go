@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,7 +59,7 @@ type motoEnv struct {
 	cache   *cache.Cache
 	handler http.Handler
 	clock   *cachetest.Clock
-	logs    *lockedBuffer
+	logs    *cachetest.Output
 	values  []string // secret values created, which must never be logged
 }
 
@@ -77,7 +76,7 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 		proxy: cachetest.NewProxy(moto.URL()),
 		admin: cachetest.Client(moto.URL()),
 		clock: cachetest.NewClock(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)),
-		logs:  &lockedBuffer{},
+		logs:  &cachetest.Output{},
 	}
 	t.Cleanup(e.proxy.Close)
 	// cache.NewSecretsManager reads the standard AWS configuration chain,
@@ -462,22 +461,4 @@ func checkError(t *testing.T, w *httptest.ResponseRecorder, status int, code str
 			t.Errorf("message %q does not say %q", body.Message, s)
 		}
 	}
-}
-
-// lockedBuffer is a log destination safe for concurrent writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -277,7 +277,7 @@ func (h *handler) logDenied(r *http.Request, code string) {
 // health answers whether the Starfleet secret is loaded, with what an
 // operator needs to see why not: never any part of the value.
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.sliceQuery(w, r, nil); !ok {
+	if _, ok := h.routeQuery(w, r, nil); !ok {
 		return
 	}
 	st := h.store.Status(h.store.Primary())
@@ -308,10 +308,10 @@ type healthBody struct {
 // as on the AWS endpoints, besides Cache-Control: no-cache.
 var sliceParams = []string{paramRefreshNow}
 
-// sliceQuery checks a query against allowed (nil: none) and reads
+// routeQuery checks a query against allowed (nil: none) and reads
 // refreshNow, writing the 400 itself when the query is refused: a
 // parameter this route does not know would otherwise do nothing silently.
-func (h *handler) sliceQuery(w http.ResponseWriter, r *http.Request, allowed []string) (refresh, ok bool) {
+func (h *handler) routeQuery(w http.ResponseWriter, r *http.Request, allowed []string) (refresh, ok bool) {
 	if r.URL.RawQuery == "" {
 		return false, true
 	}
@@ -332,7 +332,7 @@ func (h *handler) sliceQuery(w http.ResponseWriter, r *http.Request, allowed []s
 
 // getSlice serves /secret/{slice} and /secret/{slice}/{key}.
 func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
-	refresh, ok := h.sliceQuery(w, r, sliceParams)
+	refresh, ok := h.routeQuery(w, r, sliceParams)
 	if !ok {
 		return
 	}
@@ -394,7 +394,7 @@ func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
 // their names. The ETag is derived from the slices' own, so a caller that
 // polls with If-None-Match gets a 304 and no copy while nothing changed.
 func (h *handler) getAllSlices(w http.ResponseWriter, r *http.Request) {
-	refresh, ok := h.sliceQuery(w, r, sliceParams)
+	refresh, ok := h.routeQuery(w, r, sliceParams)
 	if !ok {
 		return
 	}

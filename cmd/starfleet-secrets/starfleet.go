@@ -52,8 +52,7 @@ func starfleetConfigCandidates(lookup LookupFunc, root string) []string {
 // where the default locations are looked for.
 func starfleetFromConfig(root string) fromEnv {
 	return func(lookup LookupFunc, c *Config) []error {
-		_, _, ourID := lookup.first("STARFLEET_SECRET_ID")
-		_, _, ourRegion := lookup.first("STARFLEET_SECRET_REGION")
+		ourID, ourRegion := lookup.isSet("STARFLEET_SECRET_ID"), lookup.isSet("STARFLEET_SECRET_REGION")
 		if ourID && ourRegion {
 			return nil
 		}
