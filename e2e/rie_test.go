@@ -105,17 +105,28 @@ func startRIE(t *testing.T, concurrency int, env ...string) *emulated {
 
 // invoke posts event to the emulator and decodes the handler's answer.
 func (e *emulated) invoke(event string) (map[string]any, error) {
-	resp, err := http.Post(e.invokes, "application/json", strings.NewReader(event))
-	if err != nil {
-		return nil, err
+	// Under Managed Instances an invocation that finds no worker idle is
+	// refused, as Lambda throttles: a worker that just answered may not be
+	// back in /next yet, and at start some are still starting. Callers
+	// retry such a refusal, within a deadline.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Post(e.invokes, "application/json", strings.NewReader(event))
+		if err != nil {
+			return nil, err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 400 && strings.Contains(string(body), "Runtime.Unavailable") && time.Now().Before(deadline) {
+			waitFor(e.t, 20*time.Millisecond)
+			continue
+		}
+		var out map[string]any
+		if resp.StatusCode != 200 || json.Unmarshal(body, &out) != nil || out["slack_token_sha256"] == nil {
+			return nil, fmt.Errorf("invoke: %d %s", resp.StatusCode, body)
+		}
+		return out, nil
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if resp.StatusCode != 200 || json.Unmarshal(body, &out) != nil || out["slack_token_sha256"] == nil {
-		return nil, fmt.Errorf("invoke: %d %s", resp.StatusCode, body)
-	}
-	return out, nil
 }
 
 // firstInvoke invokes until the emulator answers, within a deadline: it
