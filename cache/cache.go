@@ -1,22 +1,18 @@
-// Package cache keeps secrets from AWS Secrets Manager (or a local file) and
-// parameters from Parameter Store in memory and decides, per request,
-// whether a cached value may be served, must be refetched, or may be served
-// stale while upstream fails.
+// Package cache keeps secrets and parameters in memory and decides, per
+// request, whether a cached value may be served, must be refetched, or may
+// be served stale while upstream fails. How a value is read from AWS is
+// package upstream's; when to read it is this package's.
 //
-// One upstream call at most is in flight per secret version: concurrent
-// requests share it. Freshness is judged by the wall clock when a request
-// arrives, never by timers, because Lambda freezes the process between
-// invocations.
+// One upstream call at most is in flight per key: concurrent requests share
+// it. Freshness is judged by the wall clock when a request arrives, never by
+// timers, because Lambda freezes the process between invocations.
 package cache
 
 import (
 	"context"
 	cryptorand "crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,17 +21,34 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/starfleet/starfleet-secrets/metrics"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
+
+// Source is where secret values come from: upstream.SecretsManager, or
+// upstream.File. Errors should be classifiable by upstream.Classify.
+type Source interface {
+	GetSecretValue(ctx context.Context, key upstream.Key) (*upstream.Value, error)
+}
+
+// ParameterSource is where Parameter Store values come from:
+// upstream.ParameterStore.
+type ParameterSource interface {
+	// GetParameter reads one parameter.
+	GetParameter(ctx context.Context, key upstream.Key) (*upstream.Value, error)
+	// GetParameters reads up to upstream.MaxBatch parameters sharing
+	// WithDecryption in one call; missing ones are absent from the answer.
+	GetParameters(ctx context.Context, keys []upstream.Key) (map[upstream.Key]*upstream.Value, error)
+}
 
 // Options configure a Cache. Source, Primary.SecretID and FetchTimeout are
 // required.
 type Options struct {
 	Source Source
 	Policy Policy
-	// FetchTimeout bounds one upstream fetch, SDK retries included.
+	// FetchTimeout bounds one upstream fetch, retries included.
 	FetchTimeout time.Duration
 	// Primary is the Starfleet secret: parsed into slices, never evicted.
-	Primary Key
+	Primary upstream.Key
 	// Size bounds how many other secret versions are kept (LRU).
 	Size int
 	// Now is the clock; nil means time.Now().Round(0), the wall clock alone.
@@ -53,23 +66,28 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
+// rules are how one service's values are kept fresh and how long one read
+// of them may take.
+type rules struct {
+	policy  Policy
+	timeout time.Duration
+}
+
 // Cache is safe for concurrent use.
 type Cache struct {
-	src          Source
-	policy       Policy
-	fetchTimeout time.Duration
-	params       ParameterSource
-	paramPolicy  Policy
-	paramTimeout time.Duration
-	sleep        func(ctx context.Context, d time.Duration) error
-	primaryKey   Key
-	now          func() time.Time
-	log          *slog.Logger
-	metrics      *metrics.Recorder
-	etagKey      []byte
+	secrets, parameters rules
+	src                 Source
+	params              ParameterSource
+	primaryKey          upstream.Key
+
+	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
+	log     *slog.Logger
+	metrics *metrics.Recorder
+	etagKey []byte
 
 	primary atomic.Pointer[entry]
-	others  *expirable.LRU[Key, *entry]
+	others  *expirable.LRU[upstream.Key, *entry]
 	flights singleflight.Group
 	ready   atomic.Bool
 
@@ -85,12 +103,25 @@ type Cache struct {
 
 // Result is a value the cache answers with.
 type Result struct {
-	Secret    *Secret
+	Value     *upstream.Value
 	FetchedAt time.Time
 	// Stale is set when the value is past its TTL and is served because
 	// upstream fails transiently; StaleCause says how.
 	Stale      bool
-	StaleCause *UpstreamError
+	StaleCause *upstream.Error
+
+	doc    *Document
+	docErr error
+}
+
+// Document returns the value parsed as a Starfleet document of slices, or
+// why it is not one; only the primary secret is parsed. The error names the
+// problem, never the content.
+func (r Result) Document() (*Document, error) {
+	if r.doc == nil && r.docErr == nil {
+		return nil, &upstream.Error{Code: upstream.CodeNotJSONObject, Err: errors.New("the value was not parsed as a Starfleet document")}
+	}
+	return r.doc, r.docErr
 }
 
 // New returns a cache. Call Close when done.
@@ -109,21 +140,19 @@ func New(o Options) *Cache {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Cache{
-		src:          o.Source,
-		policy:       o.Policy,
-		fetchTimeout: o.FetchTimeout,
-		params:       o.Parameters,
-		paramPolicy:  o.ParameterPolicy,
-		paramTimeout: o.ParameterFetchTimeout,
-		sleep:        sleep,
-		primaryKey:   o.Primary.Normalize(),
-		now:          now,
-		log:          log,
-		metrics:      o.Metrics,
-		etagKey:      []byte(cryptorand.Text()),
+		secrets:    rules{policy: o.Policy, timeout: o.FetchTimeout},
+		parameters: rules{policy: o.ParameterPolicy, timeout: o.ParameterFetchTimeout},
+		src:        o.Source,
+		params:     o.Parameters,
+		primaryKey: o.Primary.Normalize(),
+		now:        now,
+		sleep:      sleep,
+		log:        log,
+		metrics:    o.Metrics,
+		etagKey:    []byte(cryptorand.Text()),
 		// The LRU's own expiry only frees memory: by the time it drops an
 		// entry, Policy would refuse to serve it anyway.
-		others: expirable.NewLRU[Key, *entry](max(o.Size, 1), nil,
+		others: expirable.NewLRU[upstream.Key, *entry](max(o.Size, 1), nil,
 			max(o.Policy.TTL+o.Policy.MaxStale, o.ParameterPolicy.TTL+o.ParameterPolicy.MaxStale)),
 		background: ctx,
 		stop:       stop,
@@ -131,61 +160,80 @@ func New(o Options) *Cache {
 }
 
 // Primary is the key of the Starfleet secret.
-func (c *Cache) Primary() Key { return c.primaryKey }
+func (c *Cache) Primary() upstream.Key { return c.primaryKey }
 
 // Ready reports whether the Starfleet secret has been fetched successfully
 // at least once.
 func (c *Cache) Ready() bool { return c.ready.Load() }
 
+// rulesFor are the rules that govern key: parameters have their own.
+func (c *Cache) rulesFor(key upstream.Key) rules {
+	if key.IsParameter() {
+		return c.parameters
+	}
+	return c.secrets
+}
+
 // Get answers a request for key. force asks for a fresh upstream read,
-// rate-limited by Policy.ForceInterval. Errors are *UpstreamError, or ctx's
-// error when the caller gave up first.
-func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
+// rate-limited by Policy.ForceInterval. Errors are *upstream.Error, or
+// ctx's error when the caller gave up first.
+func (c *Cache) Get(ctx context.Context, key upstream.Key, force bool) (Result, error) {
 	key = key.Normalize()
 	if force {
 		return c.getForced(ctx, key)
 	}
-	policy := c.policyFor(key)
+	policy := c.rulesFor(key).policy
 	e := c.load(key)
 	switch policy.Decide(e, c.now(), false) {
 	case ServeFresh:
 		e.read.Store(true)
 		c.metrics.Hit()
-		return Result{Secret: e.secret, FetchedAt: e.fetchedAt}, nil
+		return e.result(), nil
 	case ServeStale:
 		c.metrics.Stale()
-		return staleResult(e), nil
+		return e.staleResult(), nil
 	case ServeStaleAndRefresh:
 		c.startRefresh(key, modeNormal)
 		c.metrics.Stale()
-		return staleResult(e), nil
+		return e.staleResult(), nil
 	case FailFast:
 		return Result{}, e.err
 	}
+	return c.waitRefresh(ctx, key, e, policy)
+}
+
+// waitRefresh joins the refresh of key and answers with its result. A
+// request that could be served the expired value e waits at most
+// Policy.RefreshWait, then gets e, marked stale, while the fetch goes on.
+func (c *Cache) waitRefresh(ctx context.Context, key upstream.Key, e *entry, policy Policy) (Result, error) {
 	ch := c.startRefresh(key, modeNormal)
 	var slow <-chan time.Time
-	if policy.RefreshWait > 0 && e != nil && e.secret != nil && policy.Servable(e.fetchedAt, c.now()) {
+	if policy.RefreshWait > 0 && e != nil && e.value != nil && policy.Servable(e.fetchedAt, c.now()) {
 		timer := time.NewTimer(policy.RefreshWait)
 		defer timer.Stop()
 		slow = timer.C
 	}
 	select {
 	case r := <-ch:
-		res, err := c.answer(key, r.Val.(*entry))
-		if res.Stale {
-			c.metrics.Stale()
-		} else {
-			c.metrics.Miss()
-		}
-		return res, err
+		return c.countAnswer(c.answer(key, r.Val.(*entry)))
 	case <-slow:
 		c.metrics.Stale()
-		res := staleResult(e)
-		res.StaleCause = &UpstreamError{Code: CodeRefreshSlow, Transient: true, Err: errors.New("the refresh is taking long; the previous value is served meanwhile")}
+		res := e.staleResult()
+		res.StaleCause = &upstream.Error{Code: upstream.CodeRefreshSlow, Transient: true, Err: errors.New("the refresh is taking long; the previous value is served meanwhile")}
 		return res, nil
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
+}
+
+// countAnswer counts an answer that waited on a fetch: stale, or a miss.
+func (c *Cache) countAnswer(res Result, err error) (Result, error) {
+	if res.Stale {
+		c.metrics.Stale()
+	} else if err == nil {
+		c.metrics.Miss()
+	}
+	return res, err
 }
 
 // getForced answers a request that asked for a fresh read with a value
@@ -193,7 +241,7 @@ func (c *Cache) Get(ctx context.Context, key Key, force bool) (Result, error) {
 // once per ForceInterval: a request arriving inside that interval waits for
 // the next allowed fetch and shares it, rather than receiving an older
 // value.
-func (c *Cache) getForced(ctx context.Context, key Key) (Result, error) {
+func (c *Cache) getForced(ctx context.Context, key upstream.Key) (Result, error) {
 	arrived := c.now()
 	for {
 		var r singleflight.Result
@@ -203,18 +251,12 @@ func (c *Cache) getForced(ctx context.Context, key Key) (Result, error) {
 			return Result{}, ctx.Err()
 		}
 		e := r.Val.(*entry)
-		if !e.attemptAt.Before(arrived) || (e.err != nil && e.err.Code == CodeShuttingDown) {
-			res, err := c.answer(key, e)
-			if res.Stale {
-				c.metrics.Stale()
-			} else if err == nil {
-				c.metrics.Miss()
-			}
-			return res, err
+		if !e.attemptAt.Before(arrived) || (e.err != nil && e.err.Code == upstream.CodeShuttingDown) {
+			return c.countAnswer(c.answer(key, e))
 		}
 		// The flight began before this request arrived, or the interval
 		// refused a call: wait for the next allowed one.
-		wait := c.policyFor(key).ForceInterval - c.now().Sub(e.attemptAt)
+		wait := c.rulesFor(key).policy.ForceInterval - c.now().Sub(e.attemptAt)
 		if err := c.sleep(ctx, max(wait, time.Millisecond)); err != nil {
 			return Result{}, err
 		}
@@ -232,21 +274,13 @@ func sleepFor(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// policyFor is the policy that governs key: parameters have their own.
-func (c *Cache) policyFor(key Key) Policy {
-	if key.IsParameter() {
-		return c.paramPolicy
-	}
-	return c.policy
-}
-
 // RefreshIfExpired starts a fetch in the background when key's value is not
 // fresh, so that the handler's request, a moment later, finds it done or
 // joins it. It is what INVOKE triggers.
-func (c *Cache) RefreshIfExpired(key Key) {
+func (c *Cache) RefreshIfExpired(key upstream.Key) {
 	key = key.Normalize()
 	e := c.load(key)
-	if e != nil && e.secret != nil && c.policyFor(key).Fresh(e.fetchedAt, c.now()) {
+	if e != nil && e.value != nil && c.rulesFor(key).policy.Fresh(e.fetchedAt, c.now()) {
 		return
 	}
 	c.startRefresh(key, modeNormal)
@@ -264,8 +298,19 @@ const (
 
 // startRefresh joins the fetch in flight for key, or starts one. Callers
 // that do not wait may drop the channel: it is buffered.
-func (c *Cache) startRefresh(key Key, mode fetchMode) <-chan singleflight.Result {
-	return c.flights.DoChan(key.flightKey(), func() (any, error) { return c.refresh(key, mode), nil })
+func (c *Cache) startRefresh(key upstream.Key, mode fetchMode) <-chan singleflight.Result {
+	return c.flights.DoChan(flightKey(key), func() (any, error) { return c.refresh(key, mode), nil })
+}
+
+// flightKey is key as the single flight's string key.
+func flightKey(k upstream.Key) string {
+	if k.IsParameter() {
+		if k.WithDecryption {
+			return "ssm\x00" + k.Parameter + "\x00true"
+		}
+		return "ssm\x00" + k.Parameter + "\x00false"
+	}
+	return k.SecretID + "\x00" + k.VersionID + "\x00" + k.VersionStage
 }
 
 // RefreshAhead keeps the values requests read fresh in the background until
@@ -276,9 +321,9 @@ func (c *Cache) startRefresh(key Key, mode fetchMode) <-chan singleflight.Result
 // Under the freeze of the other models a timer could fire only while an
 // invoke runs, so they refresh on demand instead.
 func (c *Cache) RefreshAhead(ctx context.Context) {
-	period := min(c.policy.TTL, c.paramPolicy.TTL) / 20
-	if c.params == nil || c.paramPolicy.TTL <= 0 {
-		period = c.policy.TTL / 20
+	period := c.secrets.policy.TTL / 20
+	if c.params != nil && c.parameters.policy.TTL > 0 {
+		period = min(c.secrets.policy.TTL, c.parameters.policy.TTL) / 20
 	}
 	ticker := time.NewTicker(min(max(period, 20*time.Millisecond), time.Second))
 	defer ticker.Stop()
@@ -297,17 +342,15 @@ func (c *Cache) RefreshAhead(ctx context.Context) {
 // RefreshDue refreshes every value due now, all at once, and returns when
 // they are done; a caller with its own clock (a simulation) drives it
 // instead of RefreshAhead.
-func (c *Cache) RefreshDue() { c.refreshDue(c.now()) }
-
-// refreshDue refreshes every value due at now and waits for them.
-func (c *Cache) refreshDue(now time.Time) {
+func (c *Cache) RefreshDue() {
+	now := c.now()
 	var flights []<-chan singleflight.Result
-	if e := c.primary.Load(); c.policy.ShouldRefreshAhead(e, now) {
+	if e := c.primary.Load(); c.secrets.policy.ShouldRefreshAhead(e, now) {
 		flights = append(flights, c.startRefresh(c.primaryKey, modeAhead))
 	}
 	for _, key := range c.others.Keys() {
 		// Peek, not Get: looking must not make an entry recently used.
-		if e, ok := c.others.Peek(key); ok && e.read.Load() && c.policyFor(key).ShouldRefreshAhead(e, now) {
+		if e, ok := c.others.Peek(key); ok && e.read.Load() && c.rulesFor(key).policy.ShouldRefreshAhead(e, now) {
 			flights = append(flights, c.startRefresh(key, modeAhead))
 		}
 	}
@@ -317,30 +360,31 @@ func (c *Cache) refreshDue(now time.Time) {
 }
 
 // answer turns the entry a flight produced for key into the caller's result.
-func (c *Cache) answer(key Key, e *entry) (Result, error) {
+func (c *Cache) answer(key upstream.Key, e *entry) (Result, error) {
 	if e.err == nil {
-		return Result{Secret: e.secret, FetchedAt: e.fetchedAt}, nil
+		return e.result(), nil
 	}
-	if e.secret != nil && e.err.Transient && c.policyFor(key).Servable(e.fetchedAt, c.now()) {
-		return staleResult(e), nil
+	if e.value != nil && e.err.Transient && c.rulesFor(key).policy.Servable(e.fetchedAt, c.now()) {
+		return e.staleResult(), nil
 	}
 	return Result{}, e.err
 }
 
-func staleResult(e *entry) Result {
-	return Result{Secret: e.secret, FetchedAt: e.fetchedAt, Stale: true, StaleCause: e.err}
+// errShuttingDown is the answer of a fetch the cache's closing refused or
+// cut off.
+func errShuttingDown(transient bool) *upstream.Error {
+	return &upstream.Error{Code: upstream.CodeShuttingDown, Transient: transient, Err: errors.New("the extension is shutting down")}
 }
 
 // refresh runs inside the single flight for key: at most one per key at a
 // time, so its read-modify-write of the entry cannot race another.
-func (c *Cache) refresh(key Key, mode fetchMode) *entry {
+func (c *Cache) refresh(key upstream.Key, mode fetchMode) *entry {
 	if !c.beginFetch() {
-		return &entry{err: &UpstreamError{Code: CodeShuttingDown, Err: errors.New("the extension is shutting down")}}
+		return &entry{err: errShuttingDown(false)}
 	}
-	prev := c.load(key)
 	defer c.fetches.Done()
-
-	policy := c.policyFor(key)
+	prev := c.load(key)
+	policy := c.rulesFor(key).policy
 	started := c.now()
 	call := policy.ShouldCallUpstream(prev, started, mode == modeForced)
 	if mode == modeAhead {
@@ -349,62 +393,100 @@ func (c *Cache) refresh(key Key, mode fetchMode) *entry {
 	if !call {
 		return prev
 	}
-	sec, err := c.fetch(key)
-	finished := c.now()
-	elapsed := finished.Sub(started)
-
-	var next *entry
-	if err != nil && c.background.Err() != nil {
-		// Shutdown cut the fetch off: not an upstream fault, so it is
-		// neither counted nor remembered as one. Waiting requests get the
-		// previous value while it is servable.
-		c.log.Info("upstream fetch aborted by shutdown", append(key.logAttrs(),
-			"event", "upstream_fetch", "status", "aborted", "duration_ms", elapsed.Milliseconds())...)
-		aborted := &entry{attemptAt: started, err: &UpstreamError{Code: CodeShuttingDown, Transient: true, Err: errors.New("the extension is shutting down")}}
-		if prev != nil {
-			aborted.secret, aborted.fetchedAt = prev.secret, prev.fetchedAt
-		}
-		return aborted
+	var value *upstream.Value
+	elapsed, err := c.timed(key.Service(), func(ctx context.Context) (err error) {
+		value, err = c.fetch(ctx, key)
+		return err
+	})
+	next := c.settle(key, prev, value, err, started)
+	attrs := key.LogAttrs()
+	switch {
+	case err == nil:
+		attrs = append(attrs, "version_id", value.VersionID)
+	case err.Code != upstream.CodeShuttingDown:
+		attrs = append(attrs, "failures", next.failures, "retry_in_ms", next.retryAt.Sub(started).Milliseconds())
 	}
-	if err != nil {
-		uerr := Classify(err)
-		c.metrics.Fetch(elapsed, uerr.Code)
-		next = policy.afterFailure(prev, uerr, started)
-		c.log.Warn("upstream fetch failed", append(key.logAttrs(),
-			"event", "upstream_fetch", "status", "error",
-			"aws_error_code", uerr.Code, "transient", uerr.Transient, "failures", next.failures,
-			"retry_in_ms", next.retryAt.Sub(started).Milliseconds(),
-			"duration_ms", elapsed.Milliseconds(), "error", uerr.Err.Error())...)
-	} else {
-		if key == c.primaryKey {
-			sec.parseDocument(c.etagKey)
-		}
-		next = &entry{secret: sec, fetchedAt: finished, attemptAt: started, aheadJitter: rand.Float64()}
-		c.metrics.Fetch(elapsed, "")
-		c.log.Info("upstream fetch", append(key.logAttrs(),
-			"event", "upstream_fetch", "status", "ok",
-			"version_id", sec.VersionID, "duration_ms", elapsed.Milliseconds())...)
+	c.logFetch(attrs, elapsed, err)
+	if err != nil && err.Code == upstream.CodeShuttingDown {
+		return next
 	}
 	c.store(key, next)
-	if key == c.primaryKey && next.err == nil {
+	if key == c.primaryKey && err == nil {
 		c.ready.Store(true)
 	}
 	return next
 }
 
-// fetch makes one upstream read of key, bounded by its kind's timeout.
-func (c *Cache) fetch(key Key) (*Secret, error) {
-	if key.IsParameter() {
-		if c.params == nil {
-			return nil, &UpstreamError{Code: CodeNotConfigured, Err: errors.New("no Parameter Store source: the extension serves a local file")}
+// settle is the entry that follows a fetch of key that started at started
+// and answered value or err.
+func (c *Cache) settle(key upstream.Key, prev *entry, value *upstream.Value, err *upstream.Error, started time.Time) *entry {
+	switch {
+	case err != nil && err.Code == upstream.CodeShuttingDown:
+		// Not an upstream fault, so not remembered as one: waiting
+		// requests get the previous value while it is servable.
+		aborted := &entry{attemptAt: started, err: err}
+		if prev != nil {
+			aborted.keep(prev)
 		}
-		ctx, cancel := context.WithTimeout(c.background, c.paramTimeout)
-		defer cancel()
-		return c.params.GetParameter(ctx, key)
+		return aborted
+	case err != nil:
+		return c.rulesFor(key).policy.afterFailure(prev, err, started)
 	}
-	ctx, cancel := context.WithTimeout(c.background, c.fetchTimeout)
+	next := newEntry(value, c.now(), started)
+	if key == c.primaryKey {
+		next.doc, next.docErr = newDocument(value, c.etagKey)
+	}
+	return next
+}
+
+// timed runs one upstream read of service within the service's fetch
+// timeout and counts it. Its error is classified; a read cut off by
+// shutdown is CodeShuttingDown, and not counted as an upstream failure.
+func (c *Cache) timed(service string, read func(context.Context) error) (time.Duration, *upstream.Error) {
+	timeout := c.secrets.timeout
+	if service == upstream.ServiceParameterStore {
+		timeout = c.parameters.timeout
+	}
+	ctx, cancel := context.WithTimeout(c.background, timeout)
 	defer cancel()
-	return c.src.GetSecretValue(ctx, key)
+	started := c.now()
+	err := read(ctx)
+	elapsed := c.now().Sub(started)
+	switch {
+	case err != nil && c.background.Err() != nil:
+		return elapsed, errShuttingDown(true)
+	case err != nil:
+		uerr := upstream.Classify(service, err)
+		c.metrics.Fetch(elapsed, uerr.Code)
+		return elapsed, uerr
+	}
+	c.metrics.Fetch(elapsed, "")
+	return elapsed, nil
+}
+
+// logFetch logs the outcome of one upstream read, described by attrs.
+func (c *Cache) logFetch(attrs []any, elapsed time.Duration, err *upstream.Error) {
+	attrs = append(attrs, "event", "upstream_fetch", "duration_ms", elapsed.Milliseconds())
+	switch {
+	case err == nil:
+		c.log.Info("upstream fetch", append(attrs, "status", "ok")...)
+	case err.Code == upstream.CodeShuttingDown:
+		c.log.Info("upstream fetch aborted by shutdown", append(attrs, "status", "aborted")...)
+	default:
+		c.log.Warn("upstream fetch failed", append(attrs, "status", "error",
+			"aws_error_code", err.Code, "transient", err.Transient, "error", err.Err.Error())...)
+	}
+}
+
+// fetch makes one upstream read of key.
+func (c *Cache) fetch(ctx context.Context, key upstream.Key) (*upstream.Value, error) {
+	if !key.IsParameter() {
+		return c.src.GetSecretValue(ctx, key)
+	}
+	if c.params == nil {
+		return nil, &upstream.Error{Code: upstream.CodeNotConfigured, Err: errors.New("no Parameter Store source: the extension serves a local file")}
+	}
+	return c.params.GetParameter(ctx, key)
 }
 
 func (c *Cache) beginFetch() bool {
@@ -417,7 +499,7 @@ func (c *Cache) beginFetch() bool {
 	return true
 }
 
-func (c *Cache) load(key Key) *entry {
+func (c *Cache) load(key upstream.Key) *entry {
 	if key == c.primaryKey {
 		return c.primary.Load()
 	}
@@ -425,7 +507,7 @@ func (c *Cache) load(key Key) *entry {
 	return e
 }
 
-func (c *Cache) store(key Key, e *entry) {
+func (c *Cache) store(key upstream.Key, e *entry) {
 	if key == c.primaryKey {
 		c.primary.Store(e)
 		return
@@ -441,14 +523,14 @@ type Status struct {
 }
 
 // Status reports the cached state of key.
-func (c *Cache) Status(key Key) Status {
+func (c *Cache) Status(key upstream.Key) Status {
 	e := c.load(key.Normalize())
 	if e == nil {
 		return Status{}
 	}
 	var st Status
-	if e.secret != nil {
-		st.FetchedAt, st.VersionID = e.fetchedAt, e.secret.VersionID
+	if e.value != nil {
+		st.FetchedAt, st.VersionID = e.fetchedAt, e.value.VersionID
 	}
 	if e.err != nil {
 		st.LastErrorCode = e.err.Code
@@ -468,119 +550,16 @@ func (c *Cache) Abort() {
 	c.stop()
 }
 
-// Close aborts, waits for fetches to end, and wipes every cached secret's
+// Close aborts, waits for fetches to end, and wipes every cached value's
 // bytes. Call it only after nothing reads from the cache any more.
 func (c *Cache) Close() {
 	c.Abort()
 	c.fetches.Wait()
-	if e := c.primary.Load(); e != nil && e.secret != nil {
-		e.secret.Wipe()
+	if e := c.primary.Load(); e != nil {
+		e.wipe()
 	}
 	for _, e := range c.others.Values() {
-		if e.secret != nil {
-			e.secret.Wipe()
-		}
+		e.wipe()
 	}
 	c.others.Purge()
-}
-
-// prefetchConcurrency bounds the secrets fetched at once by Prefetch.
-const prefetchConcurrency = 4
-
-// Prefetch warms keys, returning once every fetch has settled; the error
-// joins what failed. Secrets are read one GetSecretValue each (its quota,
-// 10,000 a second, is the generous one), a few at a time. Parameters are
-// read in GetParameters calls of up to MaxBatch names sharing
-// WithDecryption, because Parameter Store's throughput quota counts calls
-// and is shared by every Get call of the account: a fleet of cold starts
-// must not throttle itself. References to Secrets Manager are read one by
-// one, as GetParameters does not take them.
-func (c *Cache) Prefetch(ctx context.Context, keys []Key) error {
-	var (
-		mu     sync.Mutex
-		errs   []error
-		wg     sync.WaitGroup
-		slots  = make(chan struct{}, prefetchConcurrency)
-		report = func(err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			errs = append(errs, err)
-		}
-	)
-	single := func(key Key) {
-		defer func() { <-slots }()
-		if _, err := c.Get(ctx, key, false); err != nil {
-			report(fmt.Errorf("%s: %w", key.describe(), err))
-		}
-	}
-	var batches [2][]Key // by WithDecryption
-	for _, key := range keys {
-		key = key.Normalize()
-		switch {
-		case !key.IsParameter() || IsReference(key.Parameter) || c.params == nil:
-			slots <- struct{}{}
-			wg.Go(func() { single(key) })
-		case key.WithDecryption:
-			batches[1] = append(batches[1], key)
-		default:
-			batches[0] = append(batches[0], key)
-		}
-	}
-	for _, batch := range batches {
-		for start := 0; start < len(batch); start += MaxBatch {
-			chunk := batch[start:min(start+MaxBatch, len(batch))]
-			slots <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-slots }()
-				if err := c.prefetchParameters(chunk); err != nil {
-					report(err)
-				}
-			})
-		}
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// prefetchParameters reads keys in one GetParameters call and stores what
-// it found, unless a request's own fetch stored something newer meanwhile.
-func (c *Cache) prefetchParameters(keys []Key) error {
-	if !c.beginFetch() {
-		return &UpstreamError{Code: CodeShuttingDown, Err: errors.New("the extension is shutting down")}
-	}
-	defer c.fetches.Done()
-	ctx, cancel := context.WithTimeout(c.background, c.paramTimeout)
-	defer cancel()
-	started := c.now()
-	found, err := c.params.GetParameters(ctx, keys)
-	finished := c.now()
-	elapsed := finished.Sub(started)
-	if err != nil {
-		uerr := Classify(err)
-		c.metrics.Fetch(elapsed, uerr.Code)
-		c.log.Warn("upstream fetch failed", "event", "upstream_fetch", "parameters", len(keys), "status", "error",
-			"aws_error_code", uerr.Code, "duration_ms", elapsed.Milliseconds(), "error", uerr.Err.Error())
-		return fmt.Errorf("GetParameters of %d parameters: %w", len(keys), uerr)
-	}
-	c.metrics.Fetch(elapsed, "")
-	c.log.Info("upstream fetch", "event", "upstream_fetch", "parameters", len(keys), "found", len(found), "status", "ok",
-		"duration_ms", elapsed.Milliseconds())
-	var missing []string
-	for _, key := range keys {
-		sec, ok := found[key]
-		if !ok {
-			missing = append(missing, key.Parameter)
-			continue
-		}
-		c.flights.Do(key.flightKey(), func() (any, error) {
-			if prev := c.load(key); prev == nil || prev.attemptAt.Before(started) {
-				c.store(key, &entry{secret: sec, fetchedAt: finished, attemptAt: started, aheadJitter: rand.Float64()})
-			}
-			return nil, nil
-		})
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("no parameter %s in Parameter Store", strings.Join(missing, ", "))
-	}
-	return nil
 }

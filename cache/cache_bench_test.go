@@ -19,11 +19,12 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 const benchSecretFile = "../testdata/starfleet-secret.json"
 
-var benchPrimary = cache.Key{SecretID: "Starfleet"}
+var benchPrimary = upstream.Key{SecretID: "Starfleet"}
 
 // benchSecret returns the testdata Starfleet secret.
 func benchSecret(tb testing.TB) []byte {
@@ -45,7 +46,7 @@ type countingSource struct {
 	entered chan struct{}
 }
 
-func (s *countingSource) GetSecretValue(ctx context.Context, key cache.Key) (*cache.Secret, error) {
+func (s *countingSource) GetSecretValue(ctx context.Context, key upstream.Key) (*upstream.Value, error) {
 	n := s.calls.Add(1)
 	if s.entered != nil {
 		s.entered <- struct{}{}
@@ -58,17 +59,19 @@ func (s *countingSource) GetSecretValue(ctx context.Context, key cache.Key) (*ca
 		}
 	}
 	// A copy per call: the cache keeps slices of it and wipes it at Close.
-	return &cache.Secret{Name: key.SecretID, VersionID: fmt.Sprintf("v%d", n), String: append([]byte(nil), s.raw...)}, nil
+	return &upstream.Value{Name: key.SecretID, VersionID: fmt.Sprintf("v%d", n), Text: append([]byte(nil), s.raw...)}, nil
 }
 
-// productPolicy is the policy cmd/starfleet-secrets builds, with ttl.
-func productPolicy(ttl time.Duration) cache.Policy {
-	return cache.Policy{TTL: ttl, MaxStale: 15 * time.Minute, ForceInterval: time.Second, BackoffBase: time.Second, BackoffMax: 30 * time.Second}
+// productPolicy is the policy the program builds with its default
+// staleness and fetch timeout, and ttl; refreshAhead as where nothing
+// freezes the process.
+func productPolicy(ttl time.Duration, refreshAhead bool) cache.Policy {
+	return cache.NewPolicy(ttl, 15*time.Minute, 5*time.Second, refreshAhead)
 }
 
 func newBenchCache(tb testing.TB, src cache.Source, ttl time.Duration, now func() time.Time) *cache.Cache {
 	tb.Helper()
-	c := cache.New(cache.Options{Source: src, Policy: productPolicy(ttl), FetchTimeout: 5 * time.Second, Primary: benchPrimary, Size: 16, Now: now})
+	c := cache.New(cache.Options{Source: src, Policy: productPolicy(ttl, false), FetchTimeout: 5 * time.Second, Primary: benchPrimary, Size: 16, Now: now})
 	tb.Cleanup(c.Close)
 	return c
 }
@@ -226,8 +229,7 @@ func TestManagedInstancesEconomyInSimulatedHour(t *testing.T) {
 	// One extension: the background refresh keeps the value fresh.
 	sharedClock := cachetest.NewClock(start)
 	shared := &countingSource{raw: benchSecret(t)}
-	policy := productPolicy(ttl)
-	policy.NeverWait = true
+	policy := productPolicy(ttl, true)
 	ext := cache.New(cache.Options{Source: shared, Policy: policy, FetchTimeout: 5 * time.Second, Primary: benchPrimary, Size: 16, Now: sharedClock.Now})
 	t.Cleanup(ext.Close)
 	if _, err := ext.Get(ctx, benchPrimary, false); err != nil {
@@ -285,7 +287,7 @@ func TestUpstreamCallsFor500ConcurrentAtExpiry(t *testing.T) {
 			res, err := c.Get(ctx, benchPrimary, false)
 			errs[i] = err
 			if err == nil {
-				versions[i] = res.Secret.VersionID
+				versions[i] = res.Value.VersionID
 			}
 		})
 	}

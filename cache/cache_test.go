@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"github.com/starfleet/starfleet-secrets/upstream"
+
 	"bytes"
 	"context"
 	"errors"
@@ -30,7 +32,7 @@ type fakeSource struct {
 	started chan struct{} // receives once per call, if non-nil
 }
 
-func (f *fakeSource) GetSecretValue(ctx context.Context, key Key) (*Secret, error) {
+func (f *fakeSource) GetSecretValue(ctx context.Context, key upstream.Key) (*upstream.Value, error) {
 	f.calls.Add(1)
 	f.mu.Lock()
 	gate, started := f.gate, f.started
@@ -50,7 +52,7 @@ func (f *fakeSource) GetSecretValue(ctx context.Context, key Key) (*Secret, erro
 	if f.fail != nil {
 		return nil, f.fail
 	}
-	return &Secret{Name: key.SecretID, VersionID: fmt.Sprintf("v%d", f.version), String: []byte(f.value)}, nil
+	return &upstream.Value{Name: key.SecretID, VersionID: fmt.Sprintf("v%d", f.version), Text: []byte(f.value)}, nil
 }
 
 func (f *fakeSource) set(version int, value string, fail error) {
@@ -59,7 +61,7 @@ func (f *fakeSource) set(version int, value string, fail error) {
 	f.version, f.value, f.fail = version, value, fail
 }
 
-var primary = Key{SecretID: "Starfleet"}
+var primary = upstream.Key{SecretID: "Starfleet"}
 
 func newTestCache(t *testing.T, src Source, p Policy) (*Cache, *cachetest.Clock) {
 	t.Helper()
@@ -82,7 +84,7 @@ func TestGetServesFromMemoryUntilTTL(t *testing.T) {
 
 	for range 3 {
 		res, err := c.Get(ctx, primary, false)
-		if err != nil || res.Secret.VersionID != "v1" || res.Stale {
+		if err != nil || res.Value.VersionID != "v1" || res.Stale {
 			t.Fatalf("Get = %+v, %v", res, err)
 		}
 	}
@@ -95,14 +97,14 @@ func TestGetServesFromMemoryUntilTTL(t *testing.T) {
 
 	src.set(2, `{"A":"two"}`, nil)
 	clock.Advance(9 * time.Second)
-	if res, _ := c.Get(ctx, primary, false); res.Secret.VersionID != "v1" {
+	if res, _ := c.Get(ctx, primary, false); res.Value.VersionID != "v1" {
 		t.Error("rotated value served before the TTL ended")
 	}
 	clock.Advance(time.Second)
-	if res, _ := c.Get(ctx, primary, false); res.Secret.VersionID != "v2" {
+	if res, _ := c.Get(ctx, primary, false); res.Value.VersionID != "v2" {
 		t.Error("rotated value not served after the TTL")
 	}
-	doc, err := func() (*Document, error) { res, _ := c.Get(ctx, primary, false); return res.Secret.Document() }()
+	doc, err := func() (*Document, error) { res, _ := c.Get(ctx, primary, false); return res.Document() }()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,14 +185,14 @@ func TestTransientFailureServesStaleWithinMaxStale(t *testing.T) {
 	clock.Advance(time.Minute)
 	if _, err := c.Get(ctx, primary, false); err == nil {
 		t.Fatal("served past max-stale")
-	} else if uerr := Classify(err); uerr.Code != "ThrottlingException" {
+	} else if uerr := upstream.Classify("", err); uerr.Code != "ThrottlingException" {
 		t.Errorf("error code %s", uerr.Code)
 	}
 
 	// Recovery.
 	src.set(2, `{"A":2}`, nil)
 	clock.Advance(time.Minute)
-	if res, err := c.Get(ctx, primary, false); err != nil || res.Stale || res.Secret.VersionID != "v2" {
+	if res, err := c.Get(ctx, primary, false); err != nil || res.Stale || res.Value.VersionID != "v2" {
 		t.Fatalf("after recovery: %+v, %v", res, err)
 	}
 }
@@ -205,7 +207,7 @@ func TestPermanentFailureStopsServing(t *testing.T) {
 	src.set(1, "", &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized"})
 	clock.Advance(11 * time.Second)
 	_, err := c.Get(ctx, primary, false)
-	var uerr *UpstreamError
+	var uerr *upstream.Error
 	if !errors.As(err, &uerr) || uerr.Code != "AccessDeniedException" || uerr.Transient {
 		t.Fatalf("err = %v, want AccessDeniedException", err)
 	}
@@ -225,7 +227,7 @@ func TestForcedRefreshAnswersAFetchBegunAfterIt(t *testing.T) {
 	src.set(2, `{}`, nil)
 	clock.Advance(400 * time.Millisecond)
 	res, err := c.Get(ctx, primary, true)
-	if err != nil || res.Secret.VersionID != "v2" {
+	if err != nil || res.Value.VersionID != "v2" {
 		t.Fatalf("forced read inside the interval = %+v %v, want v2", res, err)
 	}
 	if got := clock.Now().Sub(t0); got != time.Second {
@@ -237,7 +239,7 @@ func TestForcedRefreshAnswersAFetchBegunAfterIt(t *testing.T) {
 	// Past the interval a forced read fetches at once.
 	src.set(3, `{}`, nil)
 	clock.Advance(time.Second)
-	if res, _ := c.Get(ctx, primary, true); res.Secret.VersionID != "v3" || !res.FetchedAt.Equal(clock.Now()) {
+	if res, _ := c.Get(ctx, primary, true); res.Value.VersionID != "v3" || !res.FetchedAt.Equal(clock.Now()) {
 		t.Errorf("forced read after the interval = %+v, want v3 fetched now", res)
 	}
 }
@@ -251,7 +253,7 @@ func TestForcedRefreshIsRateLimited(t *testing.T) {
 	src.set(2, `{}`, nil)
 
 	clock.Advance(time.Second)
-	if res, _ := c.Get(ctx, primary, true); res.Secret.VersionID != "v2" {
+	if res, _ := c.Get(ctx, primary, true); res.Value.VersionID != "v2" {
 		t.Fatal("forced refresh did not fetch")
 	}
 	for range 50 {
@@ -283,7 +285,7 @@ func TestRefreshIfExpired(t *testing.T) {
 	c.RefreshIfExpired(primary)
 	<-src.started
 	// The handler's request joins the background fetch or finds it done.
-	if res, _ := c.Get(t.Context(), primary, false); res.Secret.VersionID != "v2" {
+	if res, _ := c.Get(t.Context(), primary, false); res.Value.VersionID != "v2" {
 		t.Error("refresh on INVOKE did not fetch the new version")
 	}
 	if got := src.calls.Load(); got != 2 {
@@ -317,10 +319,10 @@ func TestLRUBoundsOtherSecrets(t *testing.T) {
 	src := &fakeSource{}
 	src.set(1, `{}`, nil)
 	c, _ := newTestCache(t, src, testPolicy())
-	hot := Key{SecretID: "hot"}
+	hot := upstream.Key{SecretID: "hot"}
 	for i := range 10 {
 		c.Get(t.Context(), hot, false)
-		c.Get(t.Context(), Key{SecretID: fmt.Sprint("s", i)}, false)
+		c.Get(t.Context(), upstream.Key{SecretID: fmt.Sprint("s", i)}, false)
 		if c.Len() > 3 {
 			t.Fatalf("LRU holds %d, size 3", c.Len())
 		}
@@ -338,7 +340,7 @@ func TestCloseWipesAndRefuses(t *testing.T) {
 	c, clock := newTestCache(t, src, testPolicy())
 	res, _ := c.Get(t.Context(), primary, false)
 	c.Close()
-	if string(res.Secret.String) == `{"A":"wipe-me"}` {
+	if string(res.Value.Text) == `{"A":"wipe-me"}` {
 		t.Error("Close did not wipe the cached bytes")
 	}
 	clock.Advance(time.Hour)
@@ -356,23 +358,23 @@ func TestRefreshAheadKeepsReadValuesFresh(t *testing.T) {
 	c, clock := newTestCache(t, src, testPolicy()) // TTL 10s
 	ctx := t.Context()
 	c.Get(ctx, primary, false)
-	other := Key{SecretID: "other"}
+	other := upstream.Key{SecretID: "other"}
 	c.Get(ctx, other, false)
-	unread := Key{SecretID: "unread"}
+	unread := upstream.Key{SecretID: "unread"}
 	c.Get(ctx, unread, false) // fetched by a miss: never served from memory
 	c.Get(ctx, other, false)  // served from memory: marked read
 	src.set(2, `{}`, nil)
 
 	clock.Advance(7 * time.Second) // before every refresh window
-	c.refreshDue(clock.Now())
+	c.RefreshDue()
 	if n := src.calls.Load(); n != 3 {
 		t.Fatalf("%d calls before the window, want 3", n)
 	}
 	clock.Advance(2 * time.Second) // 9s: past every window, before expiry
-	c.refreshDue(clock.Now())
-	for _, k := range []Key{primary, other} {
+	c.RefreshDue()
+	for _, k := range []upstream.Key{primary, other} {
 		res, err := c.Get(ctx, k, false)
-		if err != nil || res.Secret.VersionID != "v2" || res.Stale {
+		if err != nil || res.Value.VersionID != "v2" || res.Stale {
 			t.Errorf("%v after the refresh ahead: %+v %v, want v2 fresh", k, res, err)
 		}
 	}
@@ -397,8 +399,8 @@ func TestShutdownAbortIsNotAnUpstreamFault(t *testing.T) {
 	<-src.started
 	c.Abort()
 	err := <-got
-	if Classify(err).Code != CodeShuttingDown {
-		t.Errorf("the waiting request got %v, want %s", err, CodeShuttingDown)
+	if upstream.Classify("", err).Code != upstream.CodeShuttingDown {
+		t.Errorf("the waiting request got %v, want %s", err, upstream.CodeShuttingDown)
 	}
 	c.Close()
 	snap := recorder.Take()

@@ -1,9 +1,11 @@
 package cache
 
-// Secret content the Secrets Manager emulator cannot deliver (invalid
+// upstream.Value content the Secrets Manager emulator cannot deliver (invalid
 // UTF-8), the nesting limit, and the wipe at shutdown.
 
 import (
+	"github.com/starfleet/starfleet-secrets/upstream"
+
 	"bytes"
 	"context"
 	"strings"
@@ -11,9 +13,11 @@ import (
 	"time"
 )
 
-type sourceFunc func(context.Context, Key) (*Secret, error)
+type sourceFunc func(context.Context, upstream.Key) (*upstream.Value, error)
 
-func (f sourceFunc) GetSecretValue(ctx context.Context, k Key) (*Secret, error) { return f(ctx, k) }
+func (f sourceFunc) GetSecretValue(ctx context.Context, k upstream.Key) (*upstream.Value, error) {
+	return f(ctx, k)
+}
 
 // TestInvalidUTF8SecretIsRejected: Secrets Manager's JSON API (and moto, and
 // the AWS SDK, which decodes invalid bytes to U+FFFD) cannot carry invalid
@@ -21,8 +25,8 @@ func (f sourceFunc) GetSecretValue(ctx context.Context, k Key) (*Secret, error) 
 // local file source can, too: see the e2e fault matrix).
 func TestInvalidUTF8SecretIsRejected(t *testing.T) {
 	raw := []byte("{\"Plain\":\"secret-\xff\xfe-Hq7Wz1\"}")
-	src := sourceFunc(func(context.Context, Key) (*Secret, error) {
-		return &Secret{VersionID: "v1", String: bytes.Clone(raw)}, nil
+	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
+		return &upstream.Value{VersionID: "v1", Text: bytes.Clone(raw)}, nil
 	})
 	c := New(Options{Source: src, Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second, Primary: primary})
 	defer c.Close()
@@ -30,18 +34,18 @@ func TestInvalidUTF8SecretIsRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = res.Secret.Document()
-	var uerr *UpstreamError
-	if err == nil || !asUpstream(err, &uerr) || uerr.Code != CodeNotJSONObject || !strings.Contains(err.Error(), "not valid UTF-8") {
-		t.Fatalf("invalid UTF-8: %v, want %s: secret is not valid UTF-8", err, CodeNotJSONObject)
+	_, err = res.Document()
+	var uerr *upstream.Error
+	if err == nil || !asUpstream(err, &uerr) || uerr.Code != upstream.CodeNotJSONObject || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Fatalf("invalid UTF-8: %v, want %s: secret is not valid UTF-8", err, upstream.CodeNotJSONObject)
 	}
 	if strings.Contains(err.Error(), "Hq7Wz1") {
-		t.Errorf("error quotes the secret: %v", err)
+		t.Errorf("error quotes the value: %v", err)
 	}
 }
 
-func asUpstream(err error, dst **UpstreamError) bool {
-	u, ok := err.(*UpstreamError)
+func asUpstream(err error, dst **upstream.Error) bool {
+	u, ok := err.(*upstream.Error)
 	*dst = u
 	return ok
 }
@@ -82,29 +86,29 @@ func TestDeepNesting(t *testing.T) {
 func TestCloseWipesEveryCachedByte(t *testing.T) {
 	const marker = "WIPE-ME-"
 	primaryDoc := `{"STARFLEET":{"SlackToken":"` + marker + `slack","Nested":{"k":"` + marker + `nested"}},"Plain":"` + marker + `plain","List":["` + marker + `list"]}`
-	src := sourceFunc(func(_ context.Context, k Key) (*Secret, error) {
+	src := sourceFunc(func(_ context.Context, k upstream.Key) (*upstream.Value, error) {
 		switch k.SecretID {
 		case primary.SecretID:
-			return &Secret{VersionID: "v1", String: []byte(primaryDoc)}, nil
+			return &upstream.Value{VersionID: "v1", Text: []byte(primaryDoc)}, nil
 		case "binary":
-			return &Secret{VersionID: "v1", Binary: []byte(marker + "binary")}, nil
+			return &upstream.Value{VersionID: "v1", Binary: []byte(marker + "binary")}, nil
 		}
-		return &Secret{VersionID: "v1", String: []byte(marker + k.SecretID)}, nil
+		return &upstream.Value{VersionID: "v1", Text: []byte(marker + k.SecretID)}, nil
 	})
 	c := New(Options{Source: src, Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second, Primary: primary, Size: 10})
 	var held [][]byte
-	for _, k := range []Key{primary, {SecretID: "other"}, {SecretID: "binary"}, {SecretID: "third", VersionStage: "AWSPREVIOUS"}} {
+	for _, k := range []upstream.Key{primary, {SecretID: "other"}, {SecretID: "binary"}, {SecretID: "third", VersionStage: "AWSPREVIOUS"}} {
 		res, err := c.Get(t.Context(), k, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		held = append(held, res.Secret.String, res.Secret.Binary)
+		held = append(held, res.Value.Text, res.Value.Binary)
 	}
 	// Everything reachable from the cache's own entries.
-	collect := func(s *Secret) {
-		held = append(held, s.String, s.Binary)
-		if s.doc != nil {
-			for _, sl := range s.doc.slices {
+	collect := func(e *entry) {
+		held = append(held, e.value.Text, e.value.Binary)
+		if e.doc != nil {
+			for _, sl := range e.doc.slices {
 				held = append(held, sl.Raw)
 				for _, v := range sl.fields {
 					held = append(held, v)
@@ -112,9 +116,9 @@ func TestCloseWipesEveryCachedByte(t *testing.T) {
 			}
 		}
 	}
-	collect(c.primary.Load().secret)
+	collect(c.primary.Load())
 	for _, e := range c.others.Values() {
-		collect(e.secret)
+		collect(e)
 	}
 	total := 0
 	for _, b := range held {

@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"github.com/starfleet/starfleet-secrets/upstream"
+
 	"context"
 	"errors"
 	"strings"
@@ -15,21 +17,21 @@ import (
 type fakeParameters struct {
 	mu      sync.Mutex
 	values  map[string]string // by name with selector
-	single  []Key
-	batches [][]Key
+	single  []upstream.Key
+	batches [][]upstream.Key
 	fail    error
 }
 
-func (f *fakeParameters) value(k Key) (*Secret, bool) {
+func (f *fakeParameters) value(k upstream.Key) (*upstream.Value, bool) {
 	v, ok := f.values[k.Parameter]
 	if !ok {
 		return nil, false
 	}
-	return &Secret{Name: k.Parameter, VersionID: "1", String: []byte(v),
-		Parameter: &ParameterMeta{Type: "String", Version: 1, Decrypted: k.WithDecryption}}, true
+	return &upstream.Value{Name: k.Parameter, VersionID: "1", Text: []byte(v),
+		Parameter: &upstream.ParameterMeta{Type: "String", Version: 1, Decrypted: k.WithDecryption}}, true
 }
 
-func (f *fakeParameters) GetParameter(_ context.Context, k Key) (*Secret, error) {
+func (f *fakeParameters) GetParameter(_ context.Context, k upstream.Key) (*upstream.Value, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.single = append(f.single, k)
@@ -42,14 +44,14 @@ func (f *fakeParameters) GetParameter(_ context.Context, k Key) (*Secret, error)
 	return nil, &smithy.GenericAPIError{Code: "ParameterNotFound", Message: "Parameter " + k.Parameter + " not found."}
 }
 
-func (f *fakeParameters) GetParameters(_ context.Context, keys []Key) (map[Key]*Secret, error) {
+func (f *fakeParameters) GetParameters(_ context.Context, keys []upstream.Key) (map[upstream.Key]*upstream.Value, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.batches = append(f.batches, keys)
 	if f.fail != nil {
 		return nil, f.fail
 	}
-	found := map[Key]*Secret{}
+	found := map[upstream.Key]*upstream.Value{}
 	for _, k := range keys {
 		if sec, ok := f.value(k); ok {
 			found[k] = sec
@@ -73,9 +75,9 @@ func TestParametersHaveTheirOwnPolicy(t *testing.T) {
 	secretsPolicy, paramsPolicy := testPolicy(), testPolicy()
 	paramsPolicy.TTL = 0 // every read goes upstream
 	c, src := newParameterCache(t, params, secretsPolicy, paramsPolicy)
-	key := Key{Parameter: "/p"}
+	key := upstream.Key{Parameter: "/p"}
 	for range 3 {
-		if res, err := c.Get(t.Context(), key, false); err != nil || string(res.Secret.String) != "v" {
+		if res, err := c.Get(t.Context(), key, false); err != nil || string(res.Value.Text) != "v" {
 			t.Fatalf("%+v %v", res, err)
 		}
 		c.Get(t.Context(), primary, false)
@@ -83,7 +85,7 @@ func TestParametersHaveTheirOwnPolicy(t *testing.T) {
 	if len(params.single) != 3 || src.calls.Load() != 1 {
 		t.Errorf("%d parameter calls (TTL 0), %d secret calls (TTL 10s); want 3 and 1", len(params.single), src.calls.Load())
 	}
-	if _, err := c.Get(t.Context(), Key{Parameter: "/missing"}, false); Classify(err).Code != "ParameterNotFound" {
+	if _, err := c.Get(t.Context(), upstream.Key{Parameter: "/missing"}, false); upstream.Classify("", err).Code != "ParameterNotFound" {
 		t.Errorf("missing parameter: %v", err)
 	}
 }
@@ -91,32 +93,32 @@ func TestParametersHaveTheirOwnPolicy(t *testing.T) {
 func TestParameterKeysIncludeDecryption(t *testing.T) {
 	params := &fakeParameters{values: map[string]string{"/s": "v"}}
 	c, _ := newParameterCache(t, params, testPolicy(), testPolicy())
-	plain, _ := c.Get(t.Context(), Key{Parameter: "/s"}, false)
-	decrypted, _ := c.Get(t.Context(), Key{Parameter: "/s", WithDecryption: true}, false)
-	if plain.Secret.Parameter.Decrypted || !decrypted.Secret.Parameter.Decrypted || len(params.single) != 2 {
-		t.Errorf("plain %+v, decrypted %+v, %d calls", plain.Secret.Parameter, decrypted.Secret.Parameter, len(params.single))
+	plain, _ := c.Get(t.Context(), upstream.Key{Parameter: "/s"}, false)
+	decrypted, _ := c.Get(t.Context(), upstream.Key{Parameter: "/s", WithDecryption: true}, false)
+	if plain.Value.Parameter.Decrypted || !decrypted.Value.Parameter.Decrypted || len(params.single) != 2 {
+		t.Errorf("plain %+v, decrypted %+v, %d calls", plain.Value.Parameter, decrypted.Value.Parameter, len(params.single))
 	}
 }
 
 func TestNoParameterSource(t *testing.T) {
 	c := New(Options{Source: &fakeSource{}, Policy: testPolicy(), FetchTimeout: time.Second, Primary: primary})
 	defer c.Close()
-	if _, err := c.Get(t.Context(), Key{Parameter: "/p"}, false); Classify(err).Code != CodeNotConfigured {
-		t.Errorf("err = %v, want %s", err, CodeNotConfigured)
+	if _, err := c.Get(t.Context(), upstream.Key{Parameter: "/p"}, false); upstream.Classify("", err).Code != upstream.CodeNotConfigured {
+		t.Errorf("err = %v, want %s", err, upstream.CodeNotConfigured)
 	}
 }
 
 // TestPrefetchBatchesParameters: parameters are read ten to a call,
 // grouped by decryption; references and secrets one by one.
 func TestPrefetchBatchesParameters(t *testing.T) {
-	values := map[string]string{ReferencePrefix + "db": "ref"}
-	var keys []Key
+	values := map[string]string{upstream.ReferencePrefix + "db": "ref"}
+	var keys []upstream.Key
 	for i := range 23 {
 		name := "/app/p" + strings.Repeat("x", i)
 		values[name] = "v"
-		keys = append(keys, Key{Parameter: name, WithDecryption: i%5 != 0})
+		keys = append(keys, upstream.Key{Parameter: name, WithDecryption: i%5 != 0})
 	}
-	keys = append(keys, Key{Parameter: ReferencePrefix + "db", WithDecryption: true}, Key{SecretID: "other"}, Key{Parameter: "/app/missing", WithDecryption: true})
+	keys = append(keys, upstream.Key{Parameter: upstream.ReferencePrefix + "db", WithDecryption: true}, upstream.Key{SecretID: "other"}, upstream.Key{Parameter: "/app/missing", WithDecryption: true})
 	params := &fakeParameters{values: values}
 	c, src := newParameterCache(t, params, testPolicy(), testPolicy())
 
@@ -126,11 +128,11 @@ func TestPrefetchBatchesParameters(t *testing.T) {
 	}
 	total := 0
 	for _, b := range params.batches {
-		if len(b) > MaxBatch {
+		if len(b) > upstream.MaxBatch {
 			t.Errorf("a batch of %d", len(b))
 		}
 		for _, k := range b {
-			if k.WithDecryption != b[0].WithDecryption || IsReference(k.Parameter) {
+			if k.WithDecryption != b[0].WithDecryption || upstream.IsReference(k.Parameter) {
 				t.Errorf("batch mixes decryption or holds a reference: %+v", b)
 			}
 		}
@@ -140,7 +142,7 @@ func TestPrefetchBatchesParameters(t *testing.T) {
 	if len(params.batches) != 3 || total != 24 {
 		t.Errorf("%d GetParameters calls for %d names, want 3 for 24", len(params.batches), total)
 	}
-	if len(params.single) != 1 || !IsReference(params.single[0].Parameter) || src.calls.Load() != 1 {
+	if len(params.single) != 1 || !upstream.IsReference(params.single[0].Parameter) || src.calls.Load() != 1 {
 		t.Errorf("single calls %+v, secret calls %d; want the reference and the secret", params.single, src.calls.Load())
 	}
 	// Everything prefetched is served from memory.
@@ -157,8 +159,8 @@ func TestPrefetchBatchesParameters(t *testing.T) {
 func TestPrefetchReportsAFailedBatch(t *testing.T) {
 	params := &fakeParameters{fail: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}}
 	c, _ := newParameterCache(t, params, testPolicy(), testPolicy())
-	err := c.Prefetch(t.Context(), []Key{{Parameter: "/a"}, {Parameter: "/b"}})
-	var uerr *UpstreamError
+	err := c.Prefetch(t.Context(), []upstream.Key{{Parameter: "/a"}, {Parameter: "/b"}})
+	var uerr *upstream.Error
 	if !errors.As(err, &uerr) || uerr.Code != "ThrottlingException" {
 		t.Errorf("err = %v, want ThrottlingException", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
+
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 // Policy holds the freshness rules. Every decision is a pure function of a
@@ -14,7 +16,7 @@ type Policy struct {
 	// request goes upstream (still single-flight).
 	TTL time.Duration
 	// MaxStale is how long past its TTL a value may still be served while
-	// Secrets Manager fails transiently.
+	// upstream fails transiently.
 	MaxStale time.Duration
 	// ForceInterval is the least time between two upstream calls that a
 	// forced refresh may cause for one secret.
@@ -40,8 +42,10 @@ type Policy struct {
 // upstream call a second. After a failure the retries back off from 1 s to
 // 10 s, so that a recovered Secrets Manager is seen within 10 s while a long
 // outage costs one call per 10 s per environment. A request waits at most
-// 1 s on the refresh of a value it could be served stale.
-func NewPolicy(ttl, maxStale, fetchTimeout time.Duration) Policy {
+// 1 s on the refresh of a value it could be served stale; where the
+// environment is never frozen (refreshAhead: values are refreshed ahead of
+// expiry in the background) it never waits on one.
+func NewPolicy(ttl, maxStale, fetchTimeout time.Duration, refreshAhead bool) Policy {
 	return Policy{
 		TTL:           ttl,
 		MaxStale:      maxStale,
@@ -49,16 +53,19 @@ func NewPolicy(ttl, maxStale, fetchTimeout time.Duration) Policy {
 		BackoffBase:   time.Second,
 		BackoffMax:    10 * time.Second,
 		RefreshWait:   min(time.Second, fetchTimeout),
+		NeverWait:     refreshAhead,
 	}
 }
 
 // entry is what the cache knows about one key. Entries are immutable: every
 // change publishes a new one, so readers never lock.
 type entry struct {
-	secret    *Secret   // last good value; nil before one, or after a permanent failure
-	fetchedAt time.Time // when secret was fetched, by the wall clock
-	attemptAt time.Time // when the last upstream call started
-	err       *UpstreamError
+	value     *upstream.Value // last good value; nil before one, or after a permanent failure
+	doc       *Document       // value parsed into slices (the primary secret only)
+	docErr    error           // why value is not a Starfleet document
+	fetchedAt time.Time       // when value was fetched, by the wall clock
+	attemptAt time.Time       // when the last upstream call started
+	err       *upstream.Error
 	failures  int       // consecutive failed fetches
 	retryAt   time.Time // no upstream call before this, unless forced
 	// aheadJitter places the refresh ahead of expiry within its window.
@@ -66,6 +73,37 @@ type entry struct {
 	// read is set once a request was answered from this entry: refreshing
 	// ahead is only worth it for values someone reads.
 	read atomic.Bool
+}
+
+// newEntry is the entry of a value fetched at fetchedAt by a call that
+// started at attemptAt.
+func newEntry(v *upstream.Value, fetchedAt, attemptAt time.Time) *entry {
+	return &entry{value: v, fetchedAt: fetchedAt, attemptAt: attemptAt, aheadJitter: rand.Float64()}
+}
+
+// keep carries prev's good value over into e.
+func (e *entry) keep(prev *entry) {
+	e.value, e.doc, e.docErr, e.fetchedAt = prev.value, prev.doc, prev.docErr, prev.fetchedAt
+}
+
+func (e *entry) result() Result {
+	return Result{Value: e.value, FetchedAt: e.fetchedAt, doc: e.doc, docErr: e.docErr}
+}
+
+func (e *entry) staleResult() Result {
+	res := e.result()
+	res.Stale, res.StaleCause = true, e.err
+	return res
+}
+
+// wipe overwrites the entry's copies of secret bytes.
+func (e *entry) wipe() {
+	if e.value != nil {
+		e.value.Wipe()
+	}
+	if e.doc != nil {
+		e.doc.wipe()
+	}
 }
 
 // Action is what to do with a request, given the entry it finds.
@@ -107,7 +145,7 @@ func (p Policy) Decide(e *entry, now time.Time, force bool) Action {
 	if e == nil {
 		return Fetch
 	}
-	hasValue := e.secret != nil
+	hasValue := e.value != nil
 	if hasValue && !force && p.Fresh(e.fetchedAt, now) {
 		return ServeFresh
 	}
@@ -143,7 +181,7 @@ func (p Policy) ShouldCallUpstream(e *entry, now time.Time, force bool) bool {
 	if force {
 		return e.attemptAt.IsZero() || now.Sub(e.attemptAt) >= p.ForceInterval
 	}
-	if e.secret != nil && p.Fresh(e.fetchedAt, now) {
+	if e.value != nil && p.Fresh(e.fetchedAt, now) {
 		return false
 	}
 	return e.failures == 0 || !now.Before(e.retryAt)
@@ -161,7 +199,7 @@ func (p Policy) RefreshAheadAt(fetchedAt time.Time, jitter float64) time.Time {
 // refresh at now: it has one, the TTL caches at all, its moment has come,
 // and no backoff forbids a call.
 func (p Policy) ShouldRefreshAhead(e *entry, now time.Time) bool {
-	if e == nil || e.secret == nil || p.TTL <= 0 {
+	if e == nil || e.value == nil || p.TTL <= 0 {
 		return false
 	}
 	if e.failures > 0 {
@@ -184,13 +222,13 @@ func (p Policy) Backoff(n int, jitter float64) time.Duration {
 }
 
 // afterFailure is the entry that follows a failed upstream call.
-func (p Policy) afterFailure(prev *entry, err *UpstreamError, started time.Time) *entry {
+func (p Policy) afterFailure(prev *entry, err *upstream.Error, started time.Time) *entry {
 	next := &entry{attemptAt: started, err: err, failures: 1, aheadJitter: rand.Float64()}
 	if prev != nil {
 		next.failures = prev.failures + 1
 		if err.Transient {
 			// Keep the last good value: it may be served until MaxStale.
-			next.secret, next.fetchedAt = prev.secret, prev.fetchedAt
+			next.keep(prev)
 		}
 	}
 	next.retryAt = started.Add(p.Backoff(next.failures, rand.Float64()))

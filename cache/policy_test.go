@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"github.com/starfleet/starfleet-secrets/upstream"
+
 	"testing"
 	"time"
 )
@@ -40,9 +42,9 @@ func TestFreshAndServable(t *testing.T) {
 
 func TestDecide(t *testing.T) {
 	p := testPolicy()
-	sec := &Secret{VersionID: "v1"}
-	transient := &UpstreamError{Code: "ThrottlingException", Transient: true}
-	permanent := &UpstreamError{Code: "AccessDeniedException"}
+	sec := &upstream.Value{VersionID: "v1"}
+	transient := &upstream.Error{Code: "ThrottlingException", Transient: true}
+	permanent := &upstream.Error{Code: "AccessDeniedException"}
 	tests := []struct {
 		name  string
 		e     *entry
@@ -51,13 +53,13 @@ func TestDecide(t *testing.T) {
 		want  Action
 	}{
 		{"never fetched", nil, 0, false, Fetch},
-		{"fresh", &entry{secret: sec, fetchedAt: t0}, 5 * time.Second, false, ServeFresh},
-		{"fresh but forced", &entry{secret: sec, fetchedAt: t0}, 5 * time.Second, true, Fetch},
-		{"expired, upstream healthy", &entry{secret: sec, fetchedAt: t0}, 11 * time.Second, false, Fetch},
-		{"expired, failing, in backoff", &entry{secret: sec, fetchedAt: t0, err: transient, failures: 1, retryAt: t0.Add(20 * time.Second)}, 11 * time.Second, false, ServeStale},
-		{"expired, failing, backoff over", &entry{secret: sec, fetchedAt: t0, err: transient, failures: 1, retryAt: t0.Add(11 * time.Second)}, 12 * time.Second, false, ServeStaleAndRefresh},
-		{"past max stale, in backoff", &entry{secret: sec, fetchedAt: t0, err: transient, failures: 3, retryAt: t0.Add(80 * time.Second)}, 75 * time.Second, false, FailFast},
-		{"past max stale, backoff over", &entry{secret: sec, fetchedAt: t0, err: transient, failures: 3, retryAt: t0.Add(70 * time.Second)}, 75 * time.Second, false, Fetch},
+		{"fresh", &entry{value: sec, fetchedAt: t0}, 5 * time.Second, false, ServeFresh},
+		{"fresh but forced", &entry{value: sec, fetchedAt: t0}, 5 * time.Second, true, Fetch},
+		{"expired, upstream healthy", &entry{value: sec, fetchedAt: t0}, 11 * time.Second, false, Fetch},
+		{"expired, failing, in backoff", &entry{value: sec, fetchedAt: t0, err: transient, failures: 1, retryAt: t0.Add(20 * time.Second)}, 11 * time.Second, false, ServeStale},
+		{"expired, failing, backoff over", &entry{value: sec, fetchedAt: t0, err: transient, failures: 1, retryAt: t0.Add(11 * time.Second)}, 12 * time.Second, false, ServeStaleAndRefresh},
+		{"past max stale, in backoff", &entry{value: sec, fetchedAt: t0, err: transient, failures: 3, retryAt: t0.Add(80 * time.Second)}, 75 * time.Second, false, FailFast},
+		{"past max stale, backoff over", &entry{value: sec, fetchedAt: t0, err: transient, failures: 3, retryAt: t0.Add(70 * time.Second)}, 75 * time.Second, false, Fetch},
 		{"no value, in backoff", &entry{err: permanent, failures: 1, retryAt: t0.Add(time.Second)}, 0, false, FailFast},
 		{"no value, backoff over", &entry{err: permanent, failures: 1, retryAt: t0.Add(time.Second)}, time.Second, false, Fetch},
 		{"no value, forced during backoff", &entry{err: permanent, failures: 1, retryAt: t0.Add(time.Second)}, 0, true, Fetch},
@@ -73,7 +75,7 @@ func TestDecide(t *testing.T) {
 
 func TestShouldCallUpstream(t *testing.T) {
 	p := testPolicy()
-	sec := &Secret{}
+	sec := &upstream.Value{}
 	tests := []struct {
 		name  string
 		e     *entry
@@ -82,10 +84,10 @@ func TestShouldCallUpstream(t *testing.T) {
 		want  bool
 	}{
 		{"nothing cached", nil, t0, false, true},
-		{"another flight just refreshed it", &entry{secret: sec, fetchedAt: t0, attemptAt: t0}, t0.Add(time.Millisecond), false, false},
-		{"expired", &entry{secret: sec, fetchedAt: t0, attemptAt: t0}, t0.Add(10 * time.Second), false, true},
-		{"forced within the interval", &entry{secret: sec, fetchedAt: t0, attemptAt: t0}, t0.Add(999 * time.Millisecond), true, false},
-		{"forced after the interval", &entry{secret: sec, fetchedAt: t0, attemptAt: t0}, t0.Add(time.Second), true, true},
+		{"another flight just refreshed it", &entry{value: sec, fetchedAt: t0, attemptAt: t0}, t0.Add(time.Millisecond), false, false},
+		{"expired", &entry{value: sec, fetchedAt: t0, attemptAt: t0}, t0.Add(10 * time.Second), false, true},
+		{"forced within the interval", &entry{value: sec, fetchedAt: t0, attemptAt: t0}, t0.Add(999 * time.Millisecond), true, false},
+		{"forced after the interval", &entry{value: sec, fetchedAt: t0, attemptAt: t0}, t0.Add(time.Second), true, true},
 		{"in backoff", &entry{failures: 2, attemptAt: t0, retryAt: t0.Add(4 * time.Second)}, t0.Add(time.Second), false, false},
 		{"backoff over", &entry{failures: 2, attemptAt: t0, retryAt: t0.Add(4 * time.Second)}, t0.Add(4 * time.Second), false, true},
 	}
@@ -122,23 +124,23 @@ func TestBackoff(t *testing.T) {
 
 func TestAfterFailure(t *testing.T) {
 	p := testPolicy()
-	prev := &entry{secret: &Secret{}, fetchedAt: t0}
-	next := p.afterFailure(prev, &UpstreamError{Code: "ThrottlingException", Transient: true}, t0.Add(time.Minute))
-	if next.secret == nil || !next.fetchedAt.Equal(t0) || next.failures != 1 {
+	prev := &entry{value: &upstream.Value{}, fetchedAt: t0}
+	next := p.afterFailure(prev, &upstream.Error{Code: "ThrottlingException", Transient: true}, t0.Add(time.Minute))
+	if next.value == nil || !next.fetchedAt.Equal(t0) || next.failures != 1 {
 		t.Errorf("transient failure must keep the last value: %+v", next)
 	}
 	if d := next.retryAt.Sub(t0.Add(time.Minute)); d < 500*time.Millisecond || d > time.Second {
 		t.Errorf("first retry in %v, want within [0.5s, 1s]", d)
 	}
-	next = p.afterFailure(next, &UpstreamError{Code: "AccessDeniedException"}, t0.Add(2*time.Minute))
-	if next.secret != nil || next.failures != 2 {
+	next = p.afterFailure(next, &upstream.Error{Code: "AccessDeniedException"}, t0.Add(2*time.Minute))
+	if next.value != nil || next.failures != 2 {
 		t.Errorf("permanent failure must drop the value: %+v", next)
 	}
 }
 
 func TestRefreshAhead(t *testing.T) {
 	p := testPolicy() // TTL 10s
-	sec := &Secret{}
+	sec := &upstream.Value{}
 	if got := p.RefreshAheadAt(t0, 0); got != t0.Add(7500*time.Millisecond) {
 		t.Errorf("earliest %v, want 75 %% of the TTL", got.Sub(t0))
 	}
@@ -152,12 +154,12 @@ func TestRefreshAhead(t *testing.T) {
 		want bool
 	}{
 		{"nothing cached", nil, time.Hour, false},
-		{"no value", &entry{err: &UpstreamError{Code: "AccessDeniedException"}}, time.Hour, false},
-		{"early", &entry{secret: sec, fetchedAt: t0, aheadJitter: 0.5}, 8 * time.Second, false},
-		{"due", &entry{secret: sec, fetchedAt: t0, aheadJitter: 0.5}, 8250 * time.Millisecond, true},
-		{"expired", &entry{secret: sec, fetchedAt: t0}, time.Minute, true},
-		{"after a failure, in backoff", &entry{secret: sec, fetchedAt: t0, failures: 1, retryAt: t0.Add(12 * time.Second)}, 11 * time.Second, false},
-		{"after a failure, backoff over", &entry{secret: sec, fetchedAt: t0, failures: 1, retryAt: t0.Add(12 * time.Second)}, 12 * time.Second, true},
+		{"no value", &entry{err: &upstream.Error{Code: "AccessDeniedException"}}, time.Hour, false},
+		{"early", &entry{value: sec, fetchedAt: t0, aheadJitter: 0.5}, 8 * time.Second, false},
+		{"due", &entry{value: sec, fetchedAt: t0, aheadJitter: 0.5}, 8250 * time.Millisecond, true},
+		{"expired", &entry{value: sec, fetchedAt: t0}, time.Minute, true},
+		{"after a failure, in backoff", &entry{value: sec, fetchedAt: t0, failures: 1, retryAt: t0.Add(12 * time.Second)}, 11 * time.Second, false},
+		{"after a failure, backoff over", &entry{value: sec, fetchedAt: t0, failures: 1, retryAt: t0.Add(12 * time.Second)}, 12 * time.Second, true},
 	}
 	for _, tt := range tests {
 		if got := p.ShouldRefreshAhead(tt.e, t0.Add(tt.at)); got != tt.want {
@@ -165,7 +167,7 @@ func TestRefreshAhead(t *testing.T) {
 		}
 	}
 	p.TTL = 0
-	if p.ShouldRefreshAhead(&entry{secret: sec, fetchedAt: t0}, t0.Add(time.Hour)) {
+	if p.ShouldRefreshAhead(&entry{value: sec, fetchedAt: t0}, t0.Add(time.Hour)) {
 		t.Error("TTL 0 refreshes ahead; every request fetches anyway")
 	}
 }
@@ -173,7 +175,7 @@ func TestRefreshAhead(t *testing.T) {
 func TestNeverWaitServesStaleAtOnce(t *testing.T) {
 	p := testPolicy()
 	p.NeverWait = true
-	e := &entry{secret: &Secret{}, fetchedAt: t0}
+	e := &entry{value: &upstream.Value{}, fetchedAt: t0}
 	if got := p.Decide(e, t0.Add(11*time.Second), false); got != ServeStaleAndRefresh {
 		t.Errorf("expired, servable: %v, want ServeStaleAndRefresh", got)
 	}

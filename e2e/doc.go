@@ -1,7 +1,7 @@
 // Package e2e holds the black-box tests of starfleet-secrets: each builds
 // the real binary and runs it as a process, under the fake Lambda platform
 // (extension/extensiontest) or in local mode, with Secrets Manager played by
-// moto behind a counting, fault-injecting proxy (cache/cachetest). The
+// moto behind a counting, fault-injecting proxy (upstream/upstreamtest). The
 // shipped artefacts (layer zips, SAM template, container recipe) and the
 // client examples are tested here too, against the same binary.
 //

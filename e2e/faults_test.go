@@ -22,7 +22,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 // rowSecret is the Starfleet secret every upstream row serves; its values
@@ -36,47 +36,47 @@ func rowSecret(row string) (doc, plainValue string, markers []string) {
 type upstreamFault struct {
 	name string
 	// inject starts the fault, clear ends it (id is the row's secret).
-	inject, clear func(t *testing.T, p *cachetest.Proxy, id, doc string)
+	inject, clear func(t *testing.T, p *upstreamtest.Proxy, id, doc string)
 	status        int    // answer when nothing servable is cached
 	code          string // the "error" member of that answer
 	transient     bool   // warm and expired: served stale (else an error at once)
 }
 
-func proxyFault(f cachetest.Fault) (inject, clear func(*testing.T, *cachetest.Proxy, string, string)) {
-	return func(_ *testing.T, p *cachetest.Proxy, _, _ string) { p.SetFault("GetSecretValue", f) },
-		func(_ *testing.T, p *cachetest.Proxy, _, _ string) { p.ClearFaults(); p.Release("GetSecretValue") }
+func proxyFault(f upstreamtest.Fault) (inject, clear func(*testing.T, *upstreamtest.Proxy, string, string)) {
+	return func(_ *testing.T, p *upstreamtest.Proxy, _, _ string) { p.SetFault("GetSecretValue", f) },
+		func(_ *testing.T, p *upstreamtest.Proxy, _, _ string) { p.ClearFaults(); p.Release("GetSecretValue") }
 }
 
 var upstreamFaults = func() []upstreamFault {
-	row := func(name string, f cachetest.Fault, status int, code string, transient bool) upstreamFault {
+	row := func(name string, f upstreamtest.Fault, status int, code string, transient bool) upstreamFault {
 		inject, clear := proxyFault(f)
 		return upstreamFault{name, inject, clear, status, code, transient}
 	}
-	forceDelete := func(t *testing.T, _ *cachetest.Proxy, id, _ string) {
+	forceDelete := func(t *testing.T, _ *upstreamtest.Proxy, id, _ string) {
 		_, err := sm().DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(id), ForceDeleteWithoutRecovery: aws.Bool(true)})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	recreate := func(t *testing.T, _ *cachetest.Proxy, id, doc string) { createSecret(t, id, doc) }
-	scheduleDelete := func(t *testing.T, _ *cachetest.Proxy, id, _ string) {
+	recreate := func(t *testing.T, _ *upstreamtest.Proxy, id, doc string) { createSecret(t, id, doc) }
+	scheduleDelete := func(t *testing.T, _ *upstreamtest.Proxy, id, _ string) {
 		if _, err := sm().DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(id)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	restore := func(t *testing.T, _ *cachetest.Proxy, id, _ string) {
+	restore := func(t *testing.T, _ *upstreamtest.Proxy, id, _ string) {
 		if _, err := sm().RestoreSecret(context.Background(), &secretsmanager.RestoreSecretInput{SecretId: aws.String(id)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return []upstreamFault{
-		row("Throttling", cachetest.Throttle, 502, "ThrottlingException", true),
-		row("InternalError500", cachetest.InternalError, 502, "InternalServiceError", true),
-		row("SlowerThanFetchTimeout", cachetest.Slow, 504, "Timeout", true),
-		row("ConnectionReset", cachetest.Reset, 502, "ConnectionError", true),
-		row("GarbageBody", cachetest.Garbage, 502, "InvalidResponse", true),
-		row("AccessDenied", cachetest.AccessDenied, 502, "AccessDeniedException", false),
-		row("ResourceNotFound", cachetest.NotFound, 502, "ResourceNotFoundException", false),
+		row("Throttling", upstreamtest.Throttle, 502, "ThrottlingException", true),
+		row("InternalError500", upstreamtest.InternalError, 502, "InternalServiceError", true),
+		row("SlowerThanFetchTimeout", upstreamtest.Slow, 504, "Timeout", true),
+		row("ConnectionReset", upstreamtest.Reset, 502, "ConnectionError", true),
+		row("GarbageBody", upstreamtest.Garbage, 502, "InvalidResponse", true),
+		row("AccessDenied", upstreamtest.AccessDenied, 502, "AccessDeniedException", false),
+		row("ResourceNotFound", upstreamtest.NotFound, 502, "ResourceNotFoundException", false),
 		{"DeletedForce", forceDelete, recreate, 502, "ResourceNotFoundException", false},
 		{"DeletedScheduled", scheduleDelete, restore, 502, "InvalidRequestException", false},
 	}
@@ -96,8 +96,8 @@ func TestFaultMatrixUpstream(t *testing.T) {
 			id := "Row-" + f.name
 			doc, plain, markers := rowSecret(f.name)
 			createSecret(t, id, doc)
-			var proxy *cachetest.Proxy
-			l := startLambdaWith(t, func(p *cachetest.Proxy) { proxy = p; f.inject(t, p, id, doc) },
+			var proxy *upstreamtest.Proxy
+			l := startLambdaWith(t, func(p *upstreamtest.Proxy) { proxy = p; f.inject(t, p, id, doc) },
 				"STARFLEET_SECRET_ID="+id, "STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_FETCH_TIMEOUT=1s", "STARFLEET_SECRETS_MAX_STALE=60s")
 			l.waitInit()
 			var bodies []string

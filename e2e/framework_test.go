@@ -32,6 +32,7 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 // mainPackage is the program under test.
@@ -39,12 +40,12 @@ const mainPackage = "github.com/starfleet/starfleet-secrets/cmd/starfleet-secret
 
 // e2e holds what the whole test binary shares: moto and the built binary.
 var e2e struct {
-	moto   *cachetest.Moto
+	moto   *upstreamtest.Moto
 	binary string
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(cachetest.RunWithMoto(m, &e2e.moto))
+	os.Exit(upstreamtest.RunWithMoto(m, &e2e.moto))
 }
 
 // binaryPath builds the extension once per test binary, with the race
@@ -92,7 +93,7 @@ const starfleetSecret = `{
 type lambda struct {
 	t        *testing.T
 	platform *extensiontest.Server
-	proxy    *cachetest.Proxy
+	proxy    *upstreamtest.Proxy
 	proc     *extensiontest.Process
 	base     string // http://127.0.0.1:port
 	token    string
@@ -116,7 +117,7 @@ func resetMoto(t *testing.T, value string) *secretsmanager.CreateSecretOutput {
 	if err := e2e.moto.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	out, err := cachetest.Client(e2e.moto.URL()).CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{
+	out, err := upstreamtest.Client(e2e.moto.URL()).CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{
 		Name: aws.String("Starfleet"), SecretString: aws.String(value),
 	})
 	if err != nil {
@@ -127,7 +128,7 @@ func resetMoto(t *testing.T, value string) *secretsmanager.CreateSecretOutput {
 
 func putSecret(t *testing.T, value string) {
 	t.Helper()
-	_, err := cachetest.Client(e2e.moto.URL()).PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+	_, err := upstreamtest.Client(e2e.moto.URL()).PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
 		SecretId: aws.String("Starfleet"), SecretString: aws.String(value),
 	})
 	if err != nil {
@@ -144,7 +145,7 @@ func startLambda(t *testing.T, env ...string) *lambda {
 
 // startLambdaWith is startLambda with a hook that prepares the proxy before
 // the process starts (to hold or fail its first fetch).
-func startLambdaWith(t *testing.T, prepare func(*cachetest.Proxy), env ...string) *lambda {
+func startLambdaWith(t *testing.T, prepare func(*upstreamtest.Proxy), env ...string) *lambda {
 	t.Helper()
 	l, _ := startBinary(t, binaryPath(t), extensiontest.Options{}, prepare, env...)
 	return l
@@ -153,12 +154,12 @@ func startLambdaWith(t *testing.T, prepare func(*cachetest.Proxy), env ...string
 // startBinary starts bin as Lambda would, under a fake platform built with
 // opts, with Secrets Manager behind a fresh counting proxy that prepare (if
 // set) configures first. It returns the command too, for its pid.
-func startBinary(t *testing.T, bin string, opts extensiontest.Options, prepare func(*cachetest.Proxy), env ...string) (*lambda, *exec.Cmd) {
+func startBinary(t *testing.T, bin string, opts extensiontest.Options, prepare func(*upstreamtest.Proxy), env ...string) (*lambda, *exec.Cmd) {
 	t.Helper()
 	l := &lambda{
 		t:        t,
 		platform: extensiontest.NewServer(opts),
-		proxy:    cachetest.NewProxy(e2e.moto.URL()),
+		proxy:    upstreamtest.NewProxy(e2e.moto.URL()),
 		token:    "e2e-token-" + strconv.Itoa(os.Getpid()),
 		output:   &cachetest.Output{},
 	}
@@ -170,7 +171,7 @@ func startBinary(t *testing.T, bin string, opts extensiontest.Options, prepare f
 	port := freePort(t)
 	l.base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), cachetest.Env(l.proxy.URL())...)
+	cmd.Env = append(os.Environ(), upstreamtest.Env(l.proxy.URL())...)
 	cmd.Env = append(cmd.Env,
 		"AWS_SESSION_TOKEN="+l.token,
 		"STARFLEET_SECRETS_PORT="+strconv.Itoa(port),
@@ -355,7 +356,7 @@ func pollAnswer(t *testing.T, l *lambda, d time.Duration, path string, done func
 	}
 }
 
-func sm() *secretsmanager.Client { return cachetest.Client(e2e.moto.URL()) }
+func sm() *secretsmanager.Client { return upstreamtest.Client(e2e.moto.URL()) }
 
 // pollOK calls cond until it is true or d has passed.
 func pollOK(d time.Duration, cond func() bool) bool {

@@ -16,14 +16,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/starfleet/starfleet-secrets/cache"
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 const staleWarning = `110 - "Response is Stale"`
 
-// sdkAttemptsPerFetch is how many HTTP calls one fetch may make: the SDK's
-// standard retryer, capped at 3 attempts in cache.NewSecretsManager.
-const sdkAttemptsPerFetch = 3
+// attemptsPerFetch is how many HTTP calls one fetch may make: the
+// extension's own retries (the SDK's retryer is switched off).
+const attemptsPerFetch = upstream.MaxAttempts
 
 // maxFetchesWithin is the most fetches the backoff schedule allows in d,
 // counting the first failed one: every wait at its shortest (no jitter).
@@ -86,7 +87,7 @@ func TestOutageIsServedStaleWithinTheBackoffSchedule(t *testing.T) {
 	l.proxy.ResetCounts()
 	putSecret(t, rotated)
 	var answers []answer
-	for _, fault := range []cachetest.Fault{cachetest.Throttle, cachetest.InternalError, cachetest.Reset} {
+	for _, fault := range []upstreamtest.Fault{upstreamtest.Throttle, upstreamtest.InternalError, upstreamtest.Reset} {
 		l.proxy.SetFault("GetSecretValue", fault)
 		ctx, cancel := context.WithTimeout(t.Context(), outage/3)
 		answers = append(answers, load(ctx, l, 50, "/secret/STARFLEET")...)
@@ -112,8 +113,8 @@ func TestOutageIsServedStaleWithinTheBackoffSchedule(t *testing.T) {
 		t.Errorf("%d of %d answers carried the stale Warning", stale, len(answers))
 	}
 	const fetchTimeout = 2 * time.Second
-	policy := cache.NewPolicy(time.Second, 15*time.Minute, fetchTimeout)
-	most := maxFetchesWithin(policy, outage+time.Second) * sdkAttemptsPerFetch
+	policy := cache.NewPolicy(time.Second, 15*time.Minute, fetchTimeout, false)
+	most := maxFetchesWithin(policy, outage+time.Second) * attemptsPerFetch
 	t.Logf("outage: %d requests, %d stale, %d upstream calls (schedule allows at most %d)", len(answers), stale, calls, most)
 	if calls > most {
 		t.Errorf("%d upstream calls during the outage; the backoff schedule allows %d", calls, most)
@@ -145,7 +146,7 @@ func TestServingStopsAfterMaxStale(t *testing.T) {
 	started := time.Now()
 	l := startLambda(t, "STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_MAX_STALE=2s", "STARFLEET_SECRETS_FETCH_TIMEOUT=1s")
 	l.waitInit()
-	l.proxy.SetFault("GetSecretValue", cachetest.Throttle)
+	l.proxy.SetFault("GetSecretValue", upstreamtest.Throttle)
 	sawStale := false
 	for {
 		a := l.get("GET", "/secret/STARFLEET")
@@ -176,11 +177,11 @@ func TestServingStopsAfterMaxStale(t *testing.T) {
 
 func TestPermanentErrorsStopServingAtOnce(t *testing.T) {
 	for _, tt := range []struct {
-		fault cachetest.Fault
+		fault upstreamtest.Fault
 		code  string
 	}{
-		{cachetest.AccessDenied, "AccessDeniedException"},
-		{cachetest.NotFound, "ResourceNotFoundException"},
+		{upstreamtest.AccessDenied, "AccessDeniedException"},
+		{upstreamtest.NotFound, "ResourceNotFoundException"},
 	} {
 		t.Run(tt.code, func(t *testing.T) {
 			resetMoto(t, starfleetSecret)
@@ -264,7 +265,7 @@ func TestRotationByMovingAWSCURRENT(t *testing.T) {
 	l := startLambda(t, "STARFLEET_SECRETS_TTL=2s")
 	l.waitInit()
 	rotated := strings.Replace(starfleetSecret, "xoxb-e2e-slack-Q7d9Lm2v", "xoxb-e2e-slack-STAGED", 1)
-	sm := cachetest.Client(e2e.moto.URL())
+	sm := upstreamtest.Client(e2e.moto.URL())
 	pending, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
 		SecretId: aws.String("Starfleet"), SecretString: aws.String(rotated), VersionStages: []string{"AWSPENDING"},
 	})
@@ -298,7 +299,7 @@ func TestRotationByMovingAWSCURRENT(t *testing.T) {
 func TestVersionStageSetting(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	pendingValue := `{"STARFLEET":{"SlackToken":"xoxb-pending"}}`
-	_, err := cachetest.Client(e2e.moto.URL()).PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+	_, err := upstreamtest.Client(e2e.moto.URL()).PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
 		SecretId: aws.String("Starfleet"), SecretString: aws.String(pendingValue), VersionStages: []string{"AWSPENDING"},
 	})
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 func TestFirstRequestIsServedFromMemory(t *testing.T) {
@@ -59,7 +60,7 @@ func TestFirstRequestIsServedFromMemory(t *testing.T) {
 func TestConcurrentRequestsShareTheFirstFetch(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	const clients = 100
-	l := startLambdaWith(t, func(p *cachetest.Proxy) { p.Hold("GetSecretValue") }, "STARFLEET_SECRETS_FETCH_TIMEOUT=60s")
+	l := startLambdaWith(t, func(p *upstreamtest.Proxy) { p.Hold("GetSecretValue") }, "STARFLEET_SECRETS_FETCH_TIMEOUT=60s")
 
 	// The prefetch is held at the proxy; every request now has to wait on it.
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

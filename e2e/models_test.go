@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/starfleet/starfleet-secrets/extension"
 	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
 )
 
@@ -32,7 +33,7 @@ func TestManagedInstancesServeManyReadersAcrossRotations(t *testing.T) {
 	doc, _ := versionedSecret(0)
 	resetMoto(t, doc)
 	const ttl = 2 * time.Second
-	l, _ := startOnPlatform(t, extensiontest.Options{Model: extensiontest.ManagedInstances}, "STARFLEET_SECRETS_TTL=2s")
+	l, _ := startOnPlatform(t, extensiontest.Options{Model: extension.ManagedInstances}, "STARFLEET_SECRETS_TTL=2s")
 	l.waitInit()
 	if regs := l.platform.Registrations(); len(regs) != 1 || !slices.Equal(regs[0].Events, []string{"SHUTDOWN"}) {
 		t.Fatalf("registrations %+v, want SHUTDOWN alone", regs)
@@ -158,7 +159,7 @@ func TestAPlatformRefusingInvokeIsServedWithoutIt(t *testing.T) {
 
 func TestSnapStartFetchesNothingDuringInit(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l, _ := startOnPlatform(t, extensiontest.Options{Model: extensiontest.SnapStart})
+	l, _ := startOnPlatform(t, extensiontest.Options{Model: extension.SnapStart})
 	_, l.token = l.platform.ContainerCredentials() // the token Lambda gives a SnapStart function
 	l.waitInit()
 	// INIT is over (the snapshot would be taken now): nothing was fetched,
@@ -192,7 +193,7 @@ func TestSnapStartFetchesNothingDuringInit(t *testing.T) {
 
 func TestProvisionedConcurrencyRefreshesOnTheFirstInvoke(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l, _ := startOnPlatform(t, extensiontest.Options{Model: extensiontest.ProvisionedConcurrency}, "STARFLEET_SECRETS_TTL=1s")
+	l, _ := startOnPlatform(t, extensiontest.Options{Model: extension.ProvisionedConcurrency}, "STARFLEET_SECRETS_TTL=1s")
 	l.waitInit()
 	if n := l.upstreamCalls(); n != 1 {
 		t.Fatalf("%d GetSecretValue calls during INIT, want the prefetch", n)
@@ -218,8 +219,7 @@ func TestProvisionedConcurrencyRefreshesOnTheFirstInvoke(t *testing.T) {
 // extension too.
 func TestIPv6Loopback(t *testing.T) {
 	if ln, err := net.Listen("tcp6", "[::1]:0"); err != nil {
-		t.Logf("no IPv6 loopback here (%v); the extension serves 127.0.0.1 alone, which TestLifecycle covers", err)
-		return
+		t.Skipf("no IPv6 loopback here (%v); the extension serves 127.0.0.1 alone, which TestFirstRequestIsServedFromMemory covers", err)
 	} else {
 		ln.Close()
 	}

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/starfleet/starfleet-secrets/cache"
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
-	"github.com/starfleet/starfleet-secrets/metrics"
+	"github.com/starfleet/starfleet-secrets/metrics/metricstest"
+	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 // emfTotals sums the EMF lines of a process's output.
@@ -36,7 +36,7 @@ func sumEMF(t *testing.T, output, namespace, function string) emfTotals {
 		if !strings.Contains(line, `"_aws"`) {
 			continue
 		}
-		doc, err := metrics.CheckEMF([]byte(line), namespace)
+		doc, err := metricstest.CheckEMF([]byte(line), namespace)
 		if err != nil {
 			t.Fatalf("invalid EMF line (%v): %s", err, line)
 		}
@@ -141,7 +141,7 @@ func TestMetricsAndLogsTellTheStory(t *testing.T) {
 	}
 
 	// An outage: stale answers until it is over.
-	l.proxy.SetFault("GetSecretValue", cachetest.Throttle)
+	l.proxy.SetFault("GetSecretValue", upstreamtest.Throttle)
 	for staleSeen < 3 {
 		if time.Now().After(deadline.Add(15 * time.Second)) {
 			t.Fatal("no stale answers")
@@ -213,7 +213,7 @@ func TestMetricsAndLogsTellTheStory(t *testing.T) {
 		t.Errorf("proxy saw %d GetSecretValue calls; UpstreamRequests %d", l.upstreamCalls(), m.requests)
 	}
 	// Each failed fetch made every attempt; each good one at least one.
-	if least := (m.calls - m.errs) + m.errs*cache.MaxAttempts; m.requests < least {
+	if least := (m.calls - m.errs) + m.errs*upstream.MaxAttempts; m.requests < least {
 		t.Errorf("UpstreamRequests %d; UpstreamCalls %d with %d errors implies at least %d", m.requests, m.calls, m.errs, least)
 	}
 	if m.latencies != m.calls {

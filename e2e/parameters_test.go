@@ -16,12 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 func putParameter(t *testing.T, name, value string, kind types.ParameterType) {
 	t.Helper()
-	_, err := cachetest.SSMClient(e2e.moto.URL()).PutParameter(t.Context(), &ssm.PutParameterInput{
+	_, err := upstreamtest.SSMClient(e2e.moto.URL()).PutParameter(t.Context(), &ssm.PutParameterInput{
 		Name: aws.String(name), Value: aws.String(value), Type: kind, Overwrite: aws.Bool(true),
 	})
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 // rieCommand finds the emulator: on PATH, or where go install puts it.
@@ -49,7 +50,7 @@ type emulated struct {
 	cmd     *exec.Cmd
 	invokes string // the emulator's invocation URL
 	output  *cachetest.Output
-	proxy   *cachetest.Proxy
+	proxy   *upstreamtest.Proxy
 	exited  chan struct{}
 }
 
@@ -67,7 +68,7 @@ func startRIE(t *testing.T, concurrency int, env ...string) *emulated {
 	if err := os.MkdirAll("/var/task", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e := &emulated{t: t, output: &cachetest.Output{}, proxy: cachetest.NewProxy(e2e.moto.URL()), exited: make(chan struct{})}
+	e := &emulated{t: t, output: &cachetest.Output{}, proxy: upstreamtest.NewProxy(e2e.moto.URL()), exited: make(chan struct{})}
 	t.Cleanup(e.proxy.Close)
 	apiPort, port := freePort(t), freePort(t)
 	e.invokes = fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)
@@ -78,7 +79,7 @@ func startRIE(t *testing.T, concurrency int, env ...string) *emulated {
 		rie, "--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort),
 		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port))
 	e.cmd.Dir = t.TempDir()
-	e.cmd.Env = append(cleanEnv(cachetest.Env(e.proxy.URL())...),
+	e.cmd.Env = append(cleanEnv(upstreamtest.Env(e.proxy.URL())...),
 		"AWS_SESSION_TOKEN=rie-token-"+strconv.Itoa(os.Getpid()),
 		"PYTHONPATH=/opt/python",
 		"GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0",

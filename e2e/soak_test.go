@@ -31,9 +31,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/starfleet/starfleet-secrets/cache"
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
 	"github.com/starfleet/starfleet-secrets/server"
+	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 const (
@@ -231,22 +232,22 @@ func TestSoak(t *testing.T) {
 	l.waitInit()
 
 	// The same packages in process, reading moto through their own proxy.
-	proxy := cachetest.NewProxy(e2e.moto.URL())
+	proxy := upstreamtest.NewProxy(e2e.moto.URL())
 	defer proxy.Close()
-	for _, kv := range cachetest.Env(proxy.URL()) {
+	for _, kv := range upstreamtest.Env(proxy.URL()) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	awsConfig, err := cache.LoadAWSConfig(t.Context(), nil)
+	awsConfig, err := upstream.LoadAWS(t.Context(), os.LookupEnv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := cache.NewSecretsManager(awsConfig, cachetest.Region)
+	src, err := upstream.NewSecretsManager(awsConfig, upstreamtest.Region)
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := cache.New(cache.Options{Source: src, Policy: cache.NewPolicy(time.Second, 15*time.Minute, 5*time.Second),
-		FetchTimeout: 5 * time.Second, Primary: cache.Key{SecretID: "Starfleet"}, Size: 10})
+	secrets := cache.New(cache.Options{Source: src, Policy: cache.NewPolicy(time.Second, 15*time.Minute, 5*time.Second, false),
+		FetchTimeout: 5 * time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Size: 10})
 	const token = "soak-token"
 	ln, err := server.Listen(0)
 	if err != nil {
@@ -283,7 +284,7 @@ func TestSoak(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			_, err := cachetest.Client(e2e.moto.URL()).PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{
+			_, err := upstreamtest.Client(e2e.moto.URL()).PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{
 				SecretId: aws.String("Starfleet"), SecretString: aws.String(versions.add(n, salt)),
 			})
 			if err != nil {

@@ -5,6 +5,7 @@ package e2e
 // real binary, which reads the secret's id from Starfleet's configuration.
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -18,18 +19,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 // starfleetConfiguration is a Starfleet configuration file naming secretID.
 func starfleetConfiguration(secretID string) string {
 	return `STARFLEET:
-  DeploymentRegion: ` + cachetest.Region + `
+  DeploymentRegion: ` + upstreamtest.Region + `
   TemplateBucket: template-bucket
   FanOutQueueUrl: https://sqs.amazonaws.com/fanout-queue
   SecretsManager:
     SecretId: ` + secretID + `
-    SecretRegion: ` + cachetest.Region + `
+    SecretRegion: ` + upstreamtest.Region + `
   SlackEnabled: True
 `
 }
@@ -95,7 +96,7 @@ func TestStarfleetUsesTheExtensionUnchanged(t *testing.T) {
 
 	publicKeys, _ := json.Marshal(map[string]string{"fakeorg": publicA, "otherorg": publicB})
 	pyDir := filepath.Join(repoRoot(t), "examples", "clients", "python")
-	env := cleanEnv(append(cachetest.Env(e2e.moto.URL()),
+	env := cleanEnv(append(upstreamtest.Env(e2e.moto.URL()),
 		"AWS_LAMBDA_RUNTIME_API="+l.platform.RuntimeAPI(),
 		"AWS_SESSION_TOKEN="+l.token,
 		"STARFLEET_SECRETS_PORT="+strings.TrimPrefix(l.base, "http://127.0.0.1:"),
@@ -150,7 +151,9 @@ func TestStarfleetConfigurationInAZipDeployment(t *testing.T) {
 	writeFile(t, filepath.Join(taskRoot, "starfleet", "configuration_files", "configuration.yaml"), "STARFLEET:\n  SecretsManager:\n    SecretId: x\n")
 	broken := startLambda(t, "LAMBDA_TASK_ROOT="+taskRoot)
 	broken.stopped = true
-	report, err := broken.platform.WaitInitError(t.Context())
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	report, err := broken.platform.WaitInitError(ctx)
 	if err != nil {
 		t.Fatalf("no init/error: %v\n%s", err, broken.output)
 	}

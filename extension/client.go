@@ -23,12 +23,13 @@ import (
 	"sync"
 )
 
-// Header names of the Extensions API.
+// Header names of the Extensions API, shared with the fake platform.
 const (
-	headerName          = "Lambda-Extension-Name"
-	headerID            = "Lambda-Extension-Identifier"
-	headerErrorType     = "Lambda-Extension-Function-Error-Type"
-	headerAcceptFeature = "Lambda-Extension-Accept-Feature"
+	HeaderName          = "Lambda-Extension-Name"
+	HeaderID            = "Lambda-Extension-Identifier"
+	HeaderEventID       = "Lambda-Extension-Event-Identifier"
+	HeaderErrorType     = "Lambda-Extension-Function-Error-Type"
+	HeaderAcceptFeature = "Lambda-Extension-Accept-Feature"
 )
 
 // Limits on what is read from the platform. Its answers are small; the bounds
@@ -99,9 +100,9 @@ func (c *Client) Register(ctx context.Context, name string, events ...EventType)
 		return Registration{}, fmt.Errorf("extension: register: %w", err)
 	}
 	h := http.Header{}
-	h.Set(headerName, name)
+	h.Set(HeaderName, name)
 	// Without this feature flag the platform leaves accountId out.
-	h.Set(headerAcceptFeature, "accountId")
+	h.Set(HeaderAcceptFeature, "accountId")
 
 	resp, err := c.do(ctx, http.MethodPost, "register", h, body)
 	if err != nil {
@@ -109,9 +110,9 @@ func (c *Client) Register(ctx context.Context, name string, events ...EventType)
 	}
 	defer closeBody(resp.Body)
 
-	id := resp.Header.Get(headerID)
+	id := resp.Header.Get(HeaderID)
 	if id == "" {
-		return Registration{}, fmt.Errorf("extension: register: answer has no %s header", headerID)
+		return Registration{}, fmt.Errorf("extension: register: answer has no %s header", HeaderID)
 	}
 	var reg Registration
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&reg); err != nil {
@@ -181,7 +182,7 @@ func (c *Client) reportError(ctx context.Context, op, errorType string, reported
 	if err != nil {
 		return fmt.Errorf("extension: %w", err)
 	}
-	h.Set(headerErrorType, errorType)
+	h.Set(HeaderErrorType, errorType)
 
 	msg := ""
 	if reported != nil {
@@ -234,7 +235,7 @@ func (c *Client) idHeader(op string) (http.Header, error) {
 		return nil, fmt.Errorf("%s: not registered", op)
 	}
 	h := http.Header{}
-	h.Set(headerID, id)
+	h.Set(HeaderID, id)
 	return h, nil
 }
 

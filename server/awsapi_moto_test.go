@@ -26,14 +26,16 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 var (
-	moto   *cachetest.Moto
+	moto   *upstreamtest.Moto
 	update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 )
 
-func TestMain(m *testing.M) { os.Exit(cachetest.RunWithMoto(m, &moto)) }
+func TestMain(m *testing.M) { os.Exit(upstreamtest.RunWithMoto(m, &moto)) }
 
 const gsv = "GetSecretValue"
 
@@ -54,7 +56,7 @@ type motoOptions struct {
 // motoEnv is the extension's cache and API in front of moto.
 type motoEnv struct {
 	t       *testing.T
-	proxy   *cachetest.Proxy       // between the cache and moto: counts and faults
+	proxy   *upstreamtest.Proxy    // between the cache and moto: counts and faults
 	admin   *secretsmanager.Client // straight to moto: setup, not counted
 	cache   *cache.Cache
 	handler http.Handler
@@ -73,28 +75,28 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 	}
 	e := &motoEnv{
 		t:     t,
-		proxy: cachetest.NewProxy(moto.URL()),
-		admin: cachetest.Client(moto.URL()),
+		proxy: upstreamtest.NewProxy(moto.URL()),
+		admin: upstreamtest.Client(moto.URL()),
 		clock: cachetest.NewClock(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)),
 		logs:  &cachetest.Output{},
 	}
 	t.Cleanup(e.proxy.Close)
-	// cache.NewSecretsManager reads the standard AWS configuration chain,
+	// upstream.NewSecretsManager reads the standard AWS configuration chain,
 	// AWS_ENDPOINT_URL_SECRETS_MANAGER included: the way the extension is
 	// configured in production.
-	for _, kv := range cachetest.Env(e.proxy.URL()) {
+	for _, kv := range upstreamtest.Env(e.proxy.URL()) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	awsConfig, err := cache.LoadAWSConfig(t.Context(), nil)
+	awsConfig, err := upstream.LoadAWS(t.Context(), os.LookupEnv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := cache.NewSecretsManager(awsConfig, "")
+	src, err := upstream.NewSecretsManager(awsConfig, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	params := cache.NewParameterStore(awsConfig)
+	params := upstream.NewParameterStore(awsConfig, "")
 	if o.fetchTimeout == 0 {
 		o.fetchTimeout = 10 * time.Second
 	}
@@ -109,7 +111,7 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 		Source:       src,
 		Policy:       o.policy,
 		FetchTimeout: o.fetchTimeout,
-		Primary:      cache.Key{SecretID: "Starfleet", VersionStage: cache.StageCurrent},
+		Primary:      upstream.Key{SecretID: "Starfleet", VersionStage: upstream.StageCurrent},
 		Size:         o.size,
 		Now:          e.clock.Now,
 		Logger:       log,
@@ -128,7 +130,7 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 			}
 		}
 	})
-	e.handler = New(Options{Store: e.cache, Token: testToken, Allow: o.allow, Now: e.clock.Now, Logger: log})
+	e.handler = New(Options{Store: e.cache, Token: testToken, Allow: o.allow, Now: e.clock.Now, Logger: log, Settings: programSettings})
 	return e
 }
 
@@ -421,19 +423,19 @@ func TestAWSGetUpstreamFailures(t *testing.T) {
 
 	// Expired, and Secrets Manager fails: the last value, with a warning.
 	e.clock.Advance(2 * time.Minute)
-	e.proxy.SetFault(gsv, cachetest.InternalError)
+	e.proxy.SetFault(gsv, upstreamtest.InternalError)
 	w := e.get(target, nil)
 	if w.Code != 200 || secretString(t, w) != "still here" || w.Header().Get("Warning") != `110 - "Response is Stale"` || w.Header().Get("Age") != "120" {
 		t.Errorf("stale: %d %v %s", w.Code, w.Header(), w.Body)
 	}
 
 	// Nothing cached: the AWS error, named.
-	e.proxy.SetFault(gsv, cachetest.AccessDenied)
+	e.proxy.SetFault(gsv, upstreamtest.AccessDenied)
 	e.createString("denied", "never read", "")
 	w = e.get(getURL("denied"), nil)
 	checkError(t, w, 502, "AccessDeniedException", "not authorized", "secretsmanager:GetSecretValue")
 
-	e.proxy.SetFault(gsv, cachetest.InternalError)
+	e.proxy.SetFault(gsv, upstreamtest.InternalError)
 	e.createString("broken", "never read either", "")
 	w = e.get(getURL("broken"), nil)
 	checkError(t, w, 502, "InternalServiceError", "An internal error occurred")
@@ -442,7 +444,7 @@ func TestAWSGetUpstreamFailures(t *testing.T) {
 func TestAWSGetTimeout(t *testing.T) {
 	e := newMotoEnv(t, motoOptions{fetchTimeout: 300 * time.Millisecond})
 	e.createString("slow", "late", "")
-	e.proxy.SetFault(gsv, cachetest.Slow)
+	e.proxy.SetFault(gsv, upstreamtest.Slow)
 	w := e.get(getURL("slow"), nil)
 	checkError(t, w, 504, "Timeout", "did not answer within")
 }

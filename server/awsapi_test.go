@@ -16,55 +16,56 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 func TestParseGetQuery(t *testing.T) {
 	versionID := "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"
 	tests := []struct {
 		query   string
-		key     cache.Key
+		key     upstream.Key
 		refresh bool
 		code    string // "" when accepted
 	}{
-		{"secretId=db", cache.Key{SecretID: "db"}, false, ""},
+		{"secretId=db", upstream.Key{SecretID: "db"}, false, ""},
 		{"secretId=arn%3Aaws%3Asecretsmanager%3Aus-east-1%3A123456789012%3Asecret%3Adb-AbCdEf",
-			cache.Key{SecretID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}, false, ""},
-		{"secretId=rds%21db-1%2Fprod&versionStage=AWSPREVIOUS", cache.Key{SecretID: "rds!db-1/prod", VersionStage: "AWSPREVIOUS"}, false, ""},
-		{"secretId=db&versionId=" + versionID, cache.Key{SecretID: "db", VersionID: versionID}, false, ""},
-		{"secretId=db&versionId=" + versionID + "&versionStage=AWSCURRENT", cache.Key{SecretID: "db", VersionID: versionID, VersionStage: "AWSCURRENT"}, false, ""},
-		{"secretId=db&refreshNow=true", cache.Key{SecretID: "db"}, true, ""},
-		{"secretId=db&refreshNow=True", cache.Key{SecretID: "db"}, true, ""}, // Python's str(True)
-		{"secretId=db&refreshNow=1", cache.Key{SecretID: "db"}, true, ""},
-		{"secretId=db&refreshNow=false", cache.Key{SecretID: "db"}, false, ""},
-		{"secretId=db&refreshNow=0", cache.Key{SecretID: "db"}, false, ""},
-		{"secretId=" + strings.Repeat("a", 2048), cache.Key{SecretID: strings.Repeat("a", 2048)}, false, ""},
-		{"secretId=db&versionStage=" + strings.Repeat("s", 256), cache.Key{SecretID: "db", VersionStage: strings.Repeat("s", 256)}, false, ""},
-		{"secretId=db&versionId=" + strings.Repeat("v", 32), cache.Key{SecretID: "db", VersionID: strings.Repeat("v", 32)}, false, ""},
-		{"secretId=db&versionId=" + strings.Repeat("v", 64), cache.Key{SecretID: "db", VersionID: strings.Repeat("v", 64)}, false, ""},
+			upstream.Key{SecretID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}, false, ""},
+		{"secretId=rds%21db-1%2Fprod&versionStage=AWSPREVIOUS", upstream.Key{SecretID: "rds!db-1/prod", VersionStage: "AWSPREVIOUS"}, false, ""},
+		{"secretId=db&versionId=" + versionID, upstream.Key{SecretID: "db", VersionID: versionID}, false, ""},
+		{"secretId=db&versionId=" + versionID + "&versionStage=AWSCURRENT", upstream.Key{SecretID: "db", VersionID: versionID, VersionStage: "AWSCURRENT"}, false, ""},
+		{"secretId=db&refreshNow=true", upstream.Key{SecretID: "db"}, true, ""},
+		{"secretId=db&refreshNow=True", upstream.Key{SecretID: "db"}, true, ""}, // Python's str(True)
+		{"secretId=db&refreshNow=1", upstream.Key{SecretID: "db"}, true, ""},
+		{"secretId=db&refreshNow=false", upstream.Key{SecretID: "db"}, false, ""},
+		{"secretId=db&refreshNow=0", upstream.Key{SecretID: "db"}, false, ""},
+		{"secretId=" + strings.Repeat("a", 2048), upstream.Key{SecretID: strings.Repeat("a", 2048)}, false, ""},
+		{"secretId=db&versionStage=" + strings.Repeat("s", 256), upstream.Key{SecretID: "db", VersionStage: strings.Repeat("s", 256)}, false, ""},
+		{"secretId=db&versionId=" + strings.Repeat("v", 32), upstream.Key{SecretID: "db", VersionID: strings.Repeat("v", 32)}, false, ""},
+		{"secretId=db&versionId=" + strings.Repeat("v", 64), upstream.Key{SecretID: "db", VersionID: strings.Repeat("v", 64)}, false, ""},
 
-		{"", cache.Key{}, false, "MissingParameter"},
-		{"secretId=", cache.Key{}, false, "MissingParameter"},
-		{"secretId", cache.Key{}, false, "MissingParameter"},
-		{"versionStage=AWSCURRENT", cache.Key{}, false, "MissingParameter"},
-		{"secretId=db&secretID=x", cache.Key{}, false, "UnknownParameter"},
-		{"secretId=db&withDecryption=true", cache.Key{}, false, "UnknownParameter"},
-		{"secretId=db&secretId=other", cache.Key{}, false, "RepeatedParameter"},
-		{"secretId=db&versionStage=AWSCURRENT&versionStage=AWSCURRENT", cache.Key{}, false, "RepeatedParameter"},
-		{"secretId=" + strings.Repeat("a", 2049), cache.Key{}, false, "InvalidParameter"},
-		{"secretId=a%00b", cache.Key{}, false, "InvalidParameter"},
-		{"secretId=a%0Ab", cache.Key{}, false, "InvalidParameter"},
-		{"secretId=a+b", cache.Key{}, false, "InvalidParameter"}, // + is a space in a query
-		{"secretId=%FF", cache.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionStage=", cache.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionStage=" + strings.Repeat("s", 257), cache.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionStage=AWS%09CURRENT", cache.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionId=", cache.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionId=" + strings.Repeat("v", 31), cache.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionId=" + strings.Repeat("v", 65), cache.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionId=" + strings.Repeat("é", 16), cache.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionId=" + strings.Repeat("v", 31) + "%20", cache.Key{}, false, "InvalidParameter"},
-		{"secretId=db&refreshNow=yes", cache.Key{}, false, "InvalidParameter"},
-		{"secretId=db&refreshNow=", cache.Key{}, false, "InvalidParameter"},
+		{"", upstream.Key{}, false, "MissingParameter"},
+		{"secretId=", upstream.Key{}, false, "MissingParameter"},
+		{"secretId", upstream.Key{}, false, "MissingParameter"},
+		{"versionStage=AWSCURRENT", upstream.Key{}, false, "MissingParameter"},
+		{"secretId=db&secretID=x", upstream.Key{}, false, "UnknownParameter"},
+		{"secretId=db&withDecryption=true", upstream.Key{}, false, "UnknownParameter"},
+		{"secretId=db&secretId=other", upstream.Key{}, false, "RepeatedParameter"},
+		{"secretId=db&versionStage=AWSCURRENT&versionStage=AWSCURRENT", upstream.Key{}, false, "RepeatedParameter"},
+		{"secretId=" + strings.Repeat("a", 2049), upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=a%00b", upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=a%0Ab", upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=a+b", upstream.Key{}, false, "InvalidParameter"}, // + is a space in a query
+		{"secretId=%FF", upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=db&versionStage=", upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=db&versionStage=" + strings.Repeat("s", 257), upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=db&versionStage=AWS%09CURRENT", upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=db&versionId=", upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=db&versionId=" + strings.Repeat("v", 31), upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=db&versionId=" + strings.Repeat("v", 65), upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=db&versionId=" + strings.Repeat("é", 16), upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=db&versionId=" + strings.Repeat("v", 31) + "%20", upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=db&refreshNow=yes", upstream.Key{}, false, "InvalidParameter"},
+		{"secretId=db&refreshNow=", upstream.Key{}, false, "InvalidParameter"},
 	}
 	for _, tt := range tests {
 		q, err := url.ParseQuery(tt.query)
@@ -195,19 +196,19 @@ func TestSecretValueShapeIsTheAWSLayers(t *testing.T) {
 	created := time.Date(2023, 12, 28, 14, 57, 31, 359_000_000, time.UTC)
 	tests := []struct {
 		name string
-		sec  cache.Secret
+		sec  upstream.Value
 		out  secretsmanager.GetSecretValueOutput
 	}{
-		{"string", cache.Secret{
+		{"string", upstream.Value{
 			ARN: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:db-1QmcxB", Name: "db",
 			VersionID: "c593fbd2-274e-421c-8ddc-083371280687", VersionStages: []string{"AWSCURRENT"},
-			CreatedDate: created, String: []byte(`{"username":"root","password":"9#2-:X~c0~>s&<"}`),
+			CreatedDate: created, Text: []byte(`{"username":"root","password":"9#2-:X~c0~>s&<"}`),
 		}, secretsmanager.GetSecretValueOutput{
 			ARN: aws.String("arn:aws:secretsmanager:eu-central-1:123456789012:secret:db-1QmcxB"), Name: aws.String("db"),
 			VersionId: aws.String("c593fbd2-274e-421c-8ddc-083371280687"), VersionStages: []string{"AWSCURRENT"},
 			CreatedDate: aws.Time(created), SecretString: aws.String(`{"username":"root","password":"9#2-:X~c0~>s&<"}`),
 		}},
-		{"binary", cache.Secret{
+		{"binary", upstream.Value{
 			ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:bin-AbCdEf", Name: "bin",
 			VersionID: "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE", VersionStages: []string{"AWSPREVIOUS", "custom"},
 			CreatedDate: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Binary: []byte{0, 1, 2, 0xfe, 0xff},
@@ -216,12 +217,12 @@ func TestSecretValueShapeIsTheAWSLayers(t *testing.T) {
 			VersionId: aws.String("EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"), VersionStages: []string{"AWSPREVIOUS", "custom"},
 			CreatedDate: aws.Time(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)), SecretBinary: []byte{0, 1, 2, 0xfe, 0xff},
 		}},
-		{"empty values", cache.Secret{
-			Name: "e", String: []byte{}, Binary: []byte{},
+		{"empty values", upstream.Value{
+			Name: "e", Text: []byte{}, Binary: []byte{},
 		}, secretsmanager.GetSecretValueOutput{
 			Name: aws.String("e"), SecretString: aws.String(""), SecretBinary: []byte{},
 		}},
-		{"nothing", cache.Secret{}, secretsmanager.GetSecretValueOutput{}},
+		{"nothing", upstream.Value{}, secretsmanager.GetSecretValueOutput{}},
 	}
 	for _, tt := range tests {
 		want, err := json.Marshal(tt.out)
@@ -238,7 +239,7 @@ func TestSecretValueShapeIsTheAWSLayers(t *testing.T) {
 		}
 	}
 	// The local time zone of the extension never shows.
-	sec := cache.Secret{CreatedDate: created.In(time.FixedZone("CET", 3600))}
+	sec := upstream.Value{CreatedDate: created.In(time.FixedZone("CET", 3600))}
 	if got := string(marshalSecretValue(&sec)); !strings.Contains(got, `"CreatedDate":"2023-12-28T14:57:31.359Z"`) {
 		t.Errorf("CreatedDate not in UTC: %s", got)
 	}
@@ -246,15 +247,15 @@ func TestSecretValueShapeIsTheAWSLayers(t *testing.T) {
 
 // keyStore records the keys it is asked for and answers from a map.
 type keyStore struct {
-	primary cache.Key
-	secrets map[string]*cache.Secret // by SecretID
+	primary upstream.Key
+	secrets map[string]*upstream.Value // by SecretID
 	err     error
 	stale   bool
-	keys    []cache.Key
+	keys    []upstream.Key
 	forced  []bool
 }
 
-func (s *keyStore) Get(_ context.Context, k cache.Key, force bool) (cache.Result, error) {
+func (s *keyStore) Get(_ context.Context, k upstream.Key, force bool) (cache.Result, error) {
 	s.keys = append(s.keys, k)
 	s.forced = append(s.forced, force)
 	if s.err != nil {
@@ -262,26 +263,26 @@ func (s *keyStore) Get(_ context.Context, k cache.Key, force bool) (cache.Result
 	}
 	sec, ok := s.secrets[k.SecretID]
 	if !ok {
-		return cache.Result{}, &cache.UpstreamError{Code: cache.CodeNotFound, Err: errors.New("Secrets Manager can't find the specified secret.")}
+		return cache.Result{}, &upstream.Error{Code: upstream.CodeNotFound, Err: errors.New("Secrets Manager can't find the specified secret.")}
 	}
-	return cache.Result{Secret: sec, FetchedAt: now.Add(-7 * time.Second), Stale: s.stale}, nil
+	return cache.Result{Value: sec, FetchedAt: now.Add(-7 * time.Second), Stale: s.stale}, nil
 }
-func (s *keyStore) Primary() cache.Key { return s.primary }
-func (s *keyStore) Ready() bool        { return true }
-func (s *keyStore) Status(cache.Key) cache.Status {
+func (s *keyStore) Primary() upstream.Key { return s.primary }
+func (s *keyStore) Ready() bool           { return true }
+func (s *keyStore) Status(upstream.Key) cache.Status {
 	return cache.Status{}
 }
 
 func newKeyStore() *keyStore {
 	return &keyStore{
-		primary: cache.Key{SecretID: "Starfleet", VersionStage: cache.StageCurrent},
-		secrets: map[string]*cache.Secret{
+		primary: upstream.Key{SecretID: "Starfleet", VersionStage: upstream.StageCurrent},
+		secrets: map[string]*upstream.Value{
 			"db": {ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf", Name: "db", VersionID: "v1",
-				VersionStages: []string{"AWSCURRENT"}, String: []byte(`{"password":"hunter2"}`)},
+				VersionStages: []string{"AWSCURRENT"}, Text: []byte(`{"password":"hunter2"}`)},
 			"Starfleet": {ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:Starfleet-XyZ123", Name: "Starfleet",
-				VersionID: "v9", String: []byte(secretJSON)},
+				VersionID: "v9", Text: []byte(secretJSON)},
 			"arn:aws:secretsmanager:us-east-1:123456789012:secret:Starfleet": {ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:Starfleet-XyZ123",
-				Name: "Starfleet", VersionID: "v9", String: []byte(secretJSON)},
+				Name: "Starfleet", VersionID: "v9", Text: []byte(secretJSON)},
 		},
 	}
 }
@@ -317,7 +318,7 @@ func TestSecretValueHeadersAndKeys(t *testing.T) {
 
 	do(h, "GET", "/secretsmanager/get?secretId=db&versionStage=AWSPREVIOUS&refreshNow=true", nil)
 	do(h, "GET", "/secretsmanager/get?secretId=db", http.Header{"Cache-Control": {"no-cache"}})
-	want := []cache.Key{{SecretID: "db", VersionStage: "AWSPREVIOUS"}, {SecretID: "db"}}
+	want := []upstream.Key{{SecretID: "db", VersionStage: "AWSPREVIOUS"}, {SecretID: "db"}}
 	n := len(store.keys)
 	if store.keys[n-2] != want[0] || store.keys[n-1] != want[1] || !store.forced[n-2] || !store.forced[n-1] || store.forced[0] {
 		t.Errorf("keys %+v forced %v", store.keys, store.forced)
@@ -350,10 +351,10 @@ func TestSecretValueErrors(t *testing.T) {
 		{"post", nil, "/secretsmanager/get?secretId=db", nil, 405, "MethodNotAllowed", "GET"},
 		{"forwarded", nil, "/secretsmanager/get?secretId=db", http.Header{"X-Forwarded-For": {"10.0.0.1"}}, 400, "ForwardedRequest", "X-Forwarded-For"},
 		{"not found", nil, "/secretsmanager/get?secretId=nope", nil, 502, "ResourceNotFoundException", "no secret with this secretId"},
-		{"access denied", &cache.UpstreamError{Code: "AccessDeniedException", Err: errors.New("User is not authorized")}, "/secretsmanager/get?secretId=db", nil, 502, "AccessDeniedException", "secretsmanager:GetSecretValue"},
-		{"timeout", &cache.UpstreamError{Code: cache.CodeTimeout, Transient: true, Err: context.DeadlineExceeded}, "/secretsmanager/get?secretId=db", nil, 504, "Timeout", "did not answer"},
-		{"throttled", &cache.UpstreamError{Code: "ThrottlingException", Transient: true, Err: errors.New("Rate exceeded")}, "/secretsmanager/get?secretId=db", nil, 502, "ThrottlingException", "Rate exceeded"},
-		{"shutting down", &cache.UpstreamError{Code: cache.CodeShuttingDown, Err: errors.New("closing")}, "/secretsmanager/get?secretId=db", nil, 503, "ShuttingDown", "closing"},
+		{"access denied", &upstream.Error{Code: "AccessDeniedException", Err: errors.New("User is not authorized")}, "/secretsmanager/get?secretId=db", nil, 502, "AccessDeniedException", "secretsmanager:GetSecretValue"},
+		{"timeout", &upstream.Error{Code: upstream.CodeTimeout, Transient: true, Err: context.DeadlineExceeded}, "/secretsmanager/get?secretId=db", nil, 504, "Timeout", "did not answer"},
+		{"throttled", &upstream.Error{Code: "ThrottlingException", Transient: true, Err: errors.New("Rate exceeded")}, "/secretsmanager/get?secretId=db", nil, 502, "ThrottlingException", "Rate exceeded"},
+		{"shutting down", &upstream.Error{Code: upstream.CodeShuttingDown, Err: errors.New("closing")}, "/secretsmanager/get?secretId=db", nil, 503, "ShuttingDown", "closing"},
 		{"not an upstream error", errors.New("weird"), "/secretsmanager/get?secretId=db", nil, 502, "UpstreamError", "fetching the secret failed"},
 	}
 	for _, tt := range tests {
@@ -400,7 +401,7 @@ func TestSecretValueRespectsAllow(t *testing.T) {
 }
 
 func TestIsSecret(t *testing.T) {
-	sec := &cache.Secret{Name: "prod/Starfleet", ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Starfleet-AbCdEf"}
+	sec := &upstream.Value{Name: "prod/Starfleet", ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Starfleet-AbCdEf"}
 	for id, want := range map[string]bool{
 		"prod/Starfleet": true,
 		"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Starfleet-AbCdEf": true,
@@ -409,7 +410,7 @@ func TestIsSecret(t *testing.T) {
 		"Starfleet": false,
 		"prod":      false,
 	} {
-		if got := isSecret(id, sec); got != want {
+		if got := isSecret(id, sec.Name, sec.ARN); got != want {
 			t.Errorf("isSecret(%q) = %v", id, got)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 // fuzzDoc has slices whose names need escaping in a path, and two that a
@@ -39,10 +40,10 @@ var fuzzSlices = func() map[string]json.RawMessage {
 }()
 
 func fuzzHandler(t testing.TB) http.Handler {
-	src := sourceFunc(func(context.Context, cache.Key) (*cache.Secret, error) {
-		return &cache.Secret{VersionID: "v1", String: []byte(fuzzDoc)}, nil
+	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
+		return &upstream.Value{VersionID: "v1", Text: []byte(fuzzDoc)}, nil
 	})
-	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: cache.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
+	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
 	t.Cleanup(c.Close)
 	return New(Options{Store: c, Token: testToken})
 }

@@ -38,9 +38,10 @@ const (
 	rejectLogGap  = 10 * time.Second
 )
 
-// tooManyConnections is the whole answer to a connection past the cap.
-var tooManyConnections = func() []byte {
-	body := `{"error":"TooManyConnections","message":"the extension already serves its maximum number of concurrent connections (STARFLEET_SECRETS_MAX_CONNECTIONS); reuse connections (HTTP keep-alive) or close idle ones and retry"}` + "\n"
+// tooManyConnections is the whole answer to a connection past a cap of
+// max connections.
+func tooManyConnections(max int) []byte {
+	body := fmt.Sprintf(`{"error":"TooManyConnections","message":"the extension already serves its maximum of %d concurrent connections; reuse connections (HTTP keep-alive) or close idle ones and retry"}`, max) + "\n"
 	return fmt.Appendf(nil, "HTTP/1.1 429 Too Many Requests\r\n"+
 		"Content-Type: application/json\r\n"+
 		"Cache-Control: no-store\r\n"+
@@ -48,7 +49,7 @@ var tooManyConnections = func() []byte {
 		"Retry-After: 1\r\n"+
 		"Connection: close\r\n"+
 		"Content-Length: %d\r\n\r\n%s", len(body), body)
-}()
+}
 
 // LimitListener returns ln wrapped so that at most max connections it
 // accepted are open at once (DefaultMaxConnections if max < 1). A connection
@@ -64,6 +65,7 @@ func LimitListener(ln net.Listener, max int, log *slog.Logger) net.Listener {
 	return &limitListener{
 		Listener:  ln,
 		max:       int64(max),
+		answer:    tooManyConnections(max),
 		rejecting: make(chan struct{}, maxRejecting),
 		log:       log,
 	}
@@ -72,6 +74,7 @@ func LimitListener(ln net.Listener, max int, log *slog.Logger) net.Listener {
 type limitListener struct {
 	net.Listener
 	max       int64
+	answer    []byte // to a connection past the cap
 	active    atomic.Int64
 	rejected  atomic.Int64
 	lastLog   atomic.Int64 // unix nanoseconds of the last rejection logged
@@ -122,7 +125,7 @@ func (l *limitListener) reject(c net.Conn) {
 		if !readHead(c) {
 			return
 		}
-		if _, err := c.Write(tooManyConnections); err != nil {
+		if _, err := c.Write(l.answer); err != nil {
 			return
 		}
 		// Half-close, then drain what the caller still sends (a body), so

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 // serveLimited serves the test handler behind a LimitListener of max
@@ -54,10 +55,10 @@ func rawGet(t *testing.T, c net.Conn, br *bufio.Reader, path string) *http.Respo
 // requests, unlike the stub.
 func cacheStore(t *testing.T) *cache.Cache {
 	t.Helper()
-	src := sourceFunc(func(context.Context, cache.Key) (*cache.Secret, error) {
-		return &cache.Secret{VersionID: "v1", String: []byte(secretJSON)}, nil
+	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
+		return &upstream.Value{VersionID: "v1", Text: []byte(secretJSON)}, nil
 	})
-	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: cache.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
+	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
 	t.Cleanup(c.Close)
 	if _, err := c.Get(t.Context(), c.Primary(), false); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/starfleet/starfleet-secrets/cache"
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 const gp = "GetParameter"
@@ -25,7 +26,7 @@ const gp = "GetParameter"
 func (e *motoEnv) putParameter(name, value string, kind types.ParameterType) {
 	e.t.Helper()
 	e.values = append(e.values, value)
-	_, err := cachetest.SSMClient(moto.URL()).PutParameter(e.t.Context(), &ssm.PutParameterInput{
+	_, err := upstreamtest.SSMClient(moto.URL()).PutParameter(e.t.Context(), &ssm.PutParameterInput{
 		Name: aws.String(name), Value: aws.String(value), Type: kind, Overwrite: aws.Bool(true),
 	})
 	if err != nil {
@@ -35,7 +36,7 @@ func (e *motoEnv) putParameter(name, value string, kind types.ParameterType) {
 
 func (e *motoEnv) labelParameter(name string, version int64, label string) {
 	e.t.Helper()
-	_, err := cachetest.SSMClient(moto.URL()).LabelParameterVersion(e.t.Context(), &ssm.LabelParameterVersionInput{
+	_, err := upstreamtest.SSMClient(moto.URL()).LabelParameterVersion(e.t.Context(), &ssm.LabelParameterVersionInput{
 		Name: aws.String(name), ParameterVersion: aws.Int64(version), Labels: []string{label},
 	})
 	if err != nil {
@@ -75,7 +76,7 @@ func TestParameterGolden(t *testing.T) {
 		{"param-string-list.json", paramURL("/golden/list"), nil, 200},
 		{"param-secure-encrypted.json", paramURL("/golden/secure"), nil, 200},
 		{"param-secure-decrypted.json", paramURL("/golden/secure", "withDecryption", "true"), nil, 200},
-		{"param-reference.json", paramURL(cache.ReferencePrefix+"golden/referenced", "withDecryption", "true"), nil, 200},
+		{"param-reference.json", paramURL(upstream.ReferencePrefix+"golden/referenced", "withDecryption", "true"), nil, 200},
 		{"param-not-found.json", paramURL("/golden/missing"), nil, 502},
 		{"param-version-not-found.json", paramURL("/golden/string", "version", "9"), nil, 502},
 		{"param-missing-name.json", "/systemsmanager/parameters/get?withDecryption=true", nil, 400},
@@ -157,7 +158,7 @@ func TestParameterFreshness(t *testing.T) {
 		t.Errorf("within the TTL: %s %v", w.Body, w.Header())
 	}
 	e.clock.Advance(2 * time.Minute)
-	e.proxy.SetFault(gp, cachetest.Throttle)
+	e.proxy.SetFault(gp, upstreamtest.Throttle)
 	w := e.get(target, nil)
 	if !strings.Contains(w.Body.String(), `"Value":"flag-on-Qz7"`) || w.Header().Get("Warning") != `110 - "Response is Stale"` {
 		t.Errorf("expired, throttled: %d %s %v", w.Code, w.Body, w.Header())
@@ -170,7 +171,7 @@ func TestParameterFreshness(t *testing.T) {
 
 	// Nothing cached and access denied: the AWS code, its own message and
 	// the request id, without the SDK's wrapper text.
-	e.proxy.SetFault(gp, cachetest.AccessDenied)
+	e.proxy.SetFault(gp, upstreamtest.AccessDenied)
 	w = e.get(paramURL("/app/denied"), nil)
 	checkError(t, w, 502, "AccessDeniedException", "not authorized", "ssm:GetParameter")
 	checkGolden(t, "param-access-denied.json", w.Body.Bytes())
@@ -183,12 +184,12 @@ func TestParameterReferenceRespectsTheAllowList(t *testing.T) {
 	e := newMotoEnv(t, motoOptions{allow: []string{"STARFLEET"}})
 	e.createString("Starfleet", `{"STARFLEET":{"SlackToken":"xoxb-r3f"},"GitHubSyncWorker":"pem-r3f"}`, "")
 	e.createString("other", `{"x":1}`, "")
-	w := e.get(paramURL(cache.ReferencePrefix+"Starfleet", "withDecryption", "true"), nil)
+	w := e.get(paramURL(upstream.ReferencePrefix+"Starfleet", "withDecryption", "true"), nil)
 	checkError(t, w, 403, "SecretNotAllowed")
 	if strings.Contains(w.Body.String(), "r3f") {
 		t.Errorf("the refusal carries the secret: %s", w.Body)
 	}
-	if w := e.get(paramURL(cache.ReferencePrefix+"other", "withDecryption", "true"), nil); w.Code != 200 {
+	if w := e.get(paramURL(upstream.ReferencePrefix+"other", "withDecryption", "true"), nil); w.Code != 200 {
 		t.Errorf("another secret by reference: %d %s", w.Code, w.Body)
 	}
 }

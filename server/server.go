@@ -5,16 +5,13 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +23,7 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/metrics"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 // TokenHeader carries the caller's token, under the AWS extension's name so
@@ -34,10 +32,10 @@ const TokenHeader = "X-Aws-Parameters-Secrets-Token"
 
 // Store is what the server reads secrets from; *cache.Cache implements it.
 type Store interface {
-	Get(ctx context.Context, key cache.Key, force bool) (cache.Result, error)
-	Primary() cache.Key
+	Get(ctx context.Context, key upstream.Key, force bool) (cache.Result, error)
+	Primary() upstream.Key
 	Ready() bool
-	Status(key cache.Key) cache.Status
+	Status(key upstream.Key) cache.Status
 }
 
 // Options configure the handler.
@@ -53,15 +51,26 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, counts answered data requests by status.
 	Metrics *metrics.Recorder
+	// Settings names the program's settings in error answers.
+	Settings Settings
 }
 
 type handler struct {
-	store   Store
-	token   *tokenCheck
-	allow   map[string]bool
-	now     func() time.Time
-	log     *slog.Logger
-	metrics *metrics.Recorder
+	store    Store
+	token    *tokenCheck
+	allow    map[string]bool
+	now      func() time.Time
+	log      *slog.Logger
+	metrics  *metrics.Recorder
+	settings Settings
+	hints    hints
+	// etagKey keys the HMAC that derives the ETags of whole answers, so
+	// that an ETag reveals nothing about a low-entropy value.
+	etagKey []byte
+	// ages holds the Age header values of the first hour, each made the
+	// first time it is needed: building them all would cost every cold
+	// start.
+	ages [3600]atomic.Pointer[[]string]
 }
 
 // New returns the HTTP API. It panics if o.Token is empty, a programming
@@ -71,11 +80,14 @@ func New(o Options) http.Handler {
 		panic("server: empty token")
 	}
 	h := &handler{
-		store:   o.Store,
-		token:   newTokenCheck(o.Token),
-		now:     o.Now,
-		log:     o.Logger,
-		metrics: o.Metrics,
+		store:    o.Store,
+		token:    newTokenCheck(o.Token),
+		now:      o.Now,
+		log:      o.Logger,
+		metrics:  o.Metrics,
+		settings: o.Settings,
+		hints:    newHints(o.Settings),
+		etagKey:  []byte(rand.Text()),
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -90,6 +102,21 @@ func New(o Options) http.Handler {
 		}
 	}
 
+	r := h.routes()
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// A connection's routing context (see ConnContext) serves its
+		// requests one after another: made ready for this one here, it
+		// spares chi a context and a request copy per request.
+		if rctx := chi.RouteContext(req.Context()); rctx != nil {
+			rctx.Reset()
+			rctx.Routes = r
+		}
+		r.ServeHTTP(w, req)
+	})
+}
+
+// routes is the contract's routes, behind its common checks.
+func (h *handler) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(h.countReads, h.recoverer, commonHeaders, rejectForwarded, onlyGetAndHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -107,16 +134,7 @@ func New(o Options) http.Handler {
 		getAndHead(r, "/systemsmanager/parameters/get", h.getParameter)
 		getAndHead(r, "/systemsmanager/parameters/get/", h.getParameter)
 	})
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		// A connection's routing context (see ConnContext) serves its
-		// requests one after another: made ready for this one here, it
-		// spares chi a context and a request copy per request.
-		if rctx := chi.RouteContext(req.Context()); rctx != nil {
-			rctx.Reset()
-			rctx.Routes = r
-		}
-		r.ServeHTTP(w, req)
-	})
+	return r
 }
 
 // ConnContext gives each connection one chi routing context, which the
@@ -258,7 +276,7 @@ func (h *handler) requireToken(next http.Handler) http.Handler {
 		got, ok := r.Header[TokenHeader]
 		if !ok || len(got) == 0 || got[0] == "" {
 			h.logDenied(r, "MissingToken")
-			writeError(w, http.StatusForbidden, "MissingToken", "set the "+TokenHeader+" header to the function's AWS_SESSION_TOKEN (or STARFLEET_SECRETS_TOKEN)")
+			writeError(w, http.StatusForbidden, "MissingToken", "set the "+TokenHeader+" header to the function's AWS_SESSION_TOKEN (or "+orWords(h.settings.Token, "the extension's configured token")+")")
 			return
 		}
 		if !h.token.matches(got[0]) {
@@ -272,6 +290,33 @@ func (h *handler) requireToken(next http.Handler) http.Handler {
 
 func (h *handler) logDenied(r *http.Request, code string) {
 	h.log.Warn("request refused", "event", "request_error", "status", http.StatusForbidden, "error_code", code, "path", r.URL.Path)
+}
+
+// logRequestError logs a request answered with an error; attrs name what
+// it asked for.
+func (h *handler) logRequestError(r *http.Request, status int, code string, attrs ...any) {
+	h.log.Info("request failed", append([]any{"event", "request_error", "status", status, "error_code", code, "path", r.URL.Path}, attrs...)...)
+}
+
+// writeFetchError answers a failed read with the route's hints and logs
+// it, unless the caller is gone and nobody reads an answer.
+func (h *handler) writeFetchError(w http.ResponseWriter, r *http.Request, err error, hints map[string]string, attrs ...any) {
+	if r.Context().Err() != nil {
+		return
+	}
+	status, code := writeUpstreamError(w, err, hints)
+	h.logRequestError(r, status, code, attrs...)
+}
+
+// mayRead reports whether this function may read slice.
+func (h *handler) mayRead(slice string) bool { return h.allow == nil || h.allow[slice] }
+
+// refuseWholeSecret answers a read of the whole Starfleet secret by a
+// function limited to some of its slices.
+func (h *handler) refuseWholeSecret(w http.ResponseWriter, r *http.Request, attrs ...any) {
+	h.logRequestError(r, http.StatusForbidden, "SecretNotAllowed", attrs...)
+	writeError(w, http.StatusForbidden, "SecretNotAllowed", orWords(h.settings.Allow, "the extension's allow-list")+
+		" limits this function to some slices of the Starfleet secret; read them with /secret/{slice}")
 }
 
 // health answers whether the Starfleet secret is loaded, with what an
@@ -304,220 +349,6 @@ type healthBody struct {
 	LastErrorCode string `json:"last_error_code,omitempty"`
 }
 
-// sliceParams are the query parameters of the /secret routes: refreshNow,
-// as on the AWS endpoints, besides Cache-Control: no-cache.
-var sliceParams = []string{paramRefreshNow}
-
-// routeQuery checks a query against allowed (nil: none) and reads
-// refreshNow, writing the 400 itself when the query is refused: a
-// parameter this route does not know would otherwise do nothing silently.
-func (h *handler) routeQuery(w http.ResponseWriter, r *http.Request, allowed []string) (refresh, ok bool) {
-	if r.URL.RawQuery == "" {
-		return false, true
-	}
-	q, ok := h.parseQuery(w, r)
-	if !ok {
-		return false, false
-	}
-	err := checkQueryNames(q, allowed)
-	if err == nil {
-		refresh, err = boolParam(q, paramRefreshNow)
-	}
-	if err != nil {
-		h.writeQueryError(w, r, err)
-		return false, false
-	}
-	return refresh, true
-}
-
-// getSlice serves /secret/{slice} and /secret/{slice}/{key}.
-func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
-	refresh, ok := h.routeQuery(w, r, sliceParams)
-	if !ok {
-		return
-	}
-	name, ok := h.pathName(w, r, "slice")
-	if !ok {
-		return
-	}
-	if h.allow != nil && !h.allow[name] {
-		h.logError(r, http.StatusForbidden, "SliceNotAllowed", name)
-		writeError(w, http.StatusForbidden, "SliceNotAllowed", fmt.Sprintf("slice %q is not in STARFLEET_SECRETS_ALLOW for this function", name))
-		return
-	}
-	var key string
-	if chi.URLParam(r, "key") != "" {
-		if key, ok = h.pathName(w, r, "key"); !ok {
-			return
-		}
-	}
-	res, err := h.store.Get(r.Context(), h.store.Primary(), refresh || wantsRefresh(r))
-	if err != nil {
-		h.writeFetchError(w, r, err, name)
-		return
-	}
-	doc, err := res.Secret.Document()
-	if err != nil {
-		h.writeFetchError(w, r, err, name)
-		return
-	}
-	slice, ok := doc.Slice(name)
-	if !ok {
-		h.logError(r, http.StatusNotFound, "SliceNotFound", name)
-		writeError(w, http.StatusNotFound, "SliceNotFound", fmt.Sprintf("the secret has no slice %q", name))
-		return
-	}
-	value, etagHeader, lengthHeader := slice.Raw, slice.ETagHeader, slice.LengthHeader
-	if key != "" {
-		v, found, isObject := slice.Field(key)
-		switch {
-		case !isObject:
-			h.logError(r, http.StatusNotFound, "KeyNotFound", name)
-			writeError(w, http.StatusNotFound, "KeyNotFound", fmt.Sprintf("slice %q is not a JSON object, so it has no key %q", name, key))
-			return
-		case !found:
-			h.logError(r, http.StatusNotFound, "KeyNotFound", name)
-			writeError(w, http.StatusNotFound, "KeyNotFound", fmt.Sprintf("slice %q has no key %q", name, key))
-			return
-		}
-		value, etagHeader, lengthHeader = v, []string{slice.ETag}, nil
-	}
-	h.writeValueHeaders(w, r, value, etagHeader, lengthHeader, res)
-	if h.log.Enabled(r.Context(), slog.LevelDebug) {
-		h.log.Debug("served", "event", "read", "slice", name, "key", key, "stale", res.Stale,
-			"version_id", res.Secret.VersionID, "age_s", ageSeconds(res.FetchedAt, h.now()))
-	}
-}
-
-// getAllSlices serves /secret: every slice this function may read, as one
-// JSON object whose members are the slices' stored bytes, in byte order of
-// their names. The ETag is derived from the slices' own, so a caller that
-// polls with If-None-Match gets a 304 and no copy while nothing changed.
-func (h *handler) getAllSlices(w http.ResponseWriter, r *http.Request) {
-	refresh, ok := h.routeQuery(w, r, sliceParams)
-	if !ok {
-		return
-	}
-	res, err := h.store.Get(r.Context(), h.store.Primary(), refresh || wantsRefresh(r))
-	if err != nil {
-		h.writeFetchError(w, r, err, "")
-		return
-	}
-	doc, err := res.Secret.Document()
-	if err != nil {
-		h.writeFetchError(w, r, err, "")
-		return
-	}
-	var readable []*cache.Slice
-	var names []string
-	for _, name := range doc.Names() {
-		if h.allow != nil && !h.allow[name] {
-			continue
-		}
-		sl, _ := doc.Slice(name)
-		readable, names = append(readable, sl), append(names, name)
-	}
-	etag := combinedETag(readable)
-	if etagMatches(r.Header.Get("If-None-Match"), etag) {
-		h.writeValue(w, r, nil, etag, res)
-		return
-	}
-	size := 2
-	for i, sl := range readable {
-		size += len(names[i]) + len(sl.Raw) + 8
-	}
-	body := make([]byte, 0, size)
-	body = append(body, '{')
-	for i, sl := range readable {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		quoted, _ := json.Marshal(names[i]) // a valid UTF-8 string: cannot fail
-		body = append(append(append(body, quoted...), ':'), sl.Raw...)
-	}
-	body = append(body, '}')
-	h.writeValue(w, r, body, etag, res)
-	if h.log.Enabled(r.Context(), slog.LevelDebug) {
-		h.log.Debug("served", "event", "read", "slices", len(readable), "stale", res.Stale,
-			"version_id", res.Secret.VersionID, "age_s", ageSeconds(res.FetchedAt, h.now()))
-	}
-}
-
-// combinedETag derives one entity tag from the slices' tags, which already
-// change with the version and the bytes and reveal nothing of a value.
-func combinedETag(slices []*cache.Slice) string {
-	sum := sha256.New()
-	for _, sl := range slices {
-		io.WriteString(sum, sl.ETag)
-	}
-	return `"` + base64.RawURLEncoding.EncodeToString(sum.Sum(nil)[:15]) + `"`
-}
-
-// Header values every answer may carry. They are shared, never modified:
-// net/http only reads a header's values, and setting a key replaces its
-// slice whole, so a warm read allocates no header.
-var (
-	headerNoStore = []string{"no-store"}
-	headerNosniff = []string{"nosniff"}
-	headerJSON    = []string{"application/json"}
-	headerStale   = []string{`110 - "Response is Stale"`}
-)
-
-// ageHeaders holds the Age values of the first hour, each made the first
-// time it is needed: building them all would cost every cold start.
-var ageHeaders [3600]atomic.Pointer[[]string]
-
-func ageHeader(seconds int64) []string {
-	if seconds < 0 || seconds >= int64(len(ageHeaders)) {
-		return []string{strconv.FormatInt(seconds, 10)}
-	}
-	if v := ageHeaders[seconds].Load(); v != nil {
-		return *v
-	}
-	v := []string{strconv.FormatInt(seconds, 10)}
-	ageHeaders[seconds].Store(&v)
-	return v
-}
-
-// writeValue answers a secret value with the contract's data headers.
-func (h *handler) writeValue(w http.ResponseWriter, r *http.Request, value []byte, etag string, res cache.Result) {
-	h.writeValueHeaders(w, r, value, []string{etag}, nil, res)
-}
-
-// writeValueHeaders is writeValue with the ETag, and Content-Length if
-// known, given as header values.
-func (h *handler) writeValueHeaders(w http.ResponseWriter, r *http.Request, value []byte, etag, length []string, res cache.Result) {
-	hdr := w.Header()
-	hdr["Content-Type"] = headerJSON
-	hdr["Etag"] = etag
-	hdr["Age"] = ageHeader(ageSeconds(res.FetchedAt, h.now()))
-	if res.Stale {
-		hdr["Warning"] = headerStale
-	}
-	if etagMatches(r.Header.Get("If-None-Match"), etag[0]) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	if length == nil {
-		length = []string{strconv.Itoa(len(value))}
-	}
-	hdr["Content-Length"] = length
-	w.WriteHeader(http.StatusOK)
-	w.Write(value)
-}
-
-func (h *handler) writeFetchError(w http.ResponseWriter, r *http.Request, err error, name string) {
-	if r.Context().Err() != nil {
-		return // the caller is gone; nobody reads an answer
-	}
-	status, code := writeUpstreamError(w, err, upstreamHints)
-	h.log.Info("request failed", "event", "request_error", "status", status, "aws_error_code", code, "slice", name)
-}
-
-func (h *handler) logError(r *http.Request, status int, code, slice string) {
-	h.log.Info("request failed", "event", "request_error", "status", status, "error_code", code, "slice", slice)
-}
-
 // pathName extracts and validates a slice or key name from the path, writing
 // the 400 itself when it is malformed.
 func (h *handler) pathName(w http.ResponseWriter, r *http.Request, param string) (string, bool) {
@@ -534,7 +365,7 @@ func (h *handler) pathName(w http.ResponseWriter, r *http.Request, param string)
 		err = ValidateName(name)
 	}
 	if err != nil {
-		h.logError(r, http.StatusBadRequest, "InvalidName", "")
+		h.logRequestError(r, http.StatusBadRequest, "InvalidName")
 		writeError(w, http.StatusBadRequest, "InvalidName", fmt.Sprintf("the %s name in the path is malformed: %v", param, err))
 		return "", false
 	}
@@ -558,36 +389,4 @@ func ValidateName(name string) error {
 		return fmt.Errorf("contains a control character")
 	}
 	return nil
-}
-
-// wantsRefresh reports whether the caller asked to bypass the cache.
-func wantsRefresh(r *http.Request) bool {
-	for _, v := range r.Header.Values("Cache-Control") {
-		for _, d := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(d), "no-cache") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// etagMatches implements If-None-Match's weak comparison over a list.
-func etagMatches(header, etag string) bool {
-	if header == "" || etag == "" {
-		return false
-	}
-	for _, candidate := range strings.Split(header, ",") {
-		candidate = strings.TrimPrefix(strings.TrimSpace(candidate), "W/")
-		if candidate == "*" || candidate == etag {
-			return true
-		}
-	}
-	return false
-}
-
-// ageSeconds is the Age header's value: whole seconds since fetchedAt, never
-// negative even if the wall clock stepped back.
-func ageSeconds(fetchedAt, now time.Time) int64 {
-	return max(int64(now.Sub(fetchedAt)/time.Second), 0)
 }

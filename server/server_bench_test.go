@@ -16,6 +16,7 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/server"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 const benchSlicePath = "/secret/GitHubSyncWorker"
@@ -24,8 +25,8 @@ var benchToken = strings.Repeat("IQoJb3JpZ2luX2VjE", 64)[:1024]
 
 type fileSource []byte
 
-func (s fileSource) GetSecretValue(context.Context, cache.Key) (*cache.Secret, error) {
-	return &cache.Secret{VersionID: "v1", String: append([]byte(nil), s...)}, nil
+func (s fileSource) GetSecretValue(context.Context, upstream.Key) (*upstream.Value, error) {
+	return &upstream.Value{VersionID: "v1", Text: append([]byte(nil), s...)}, nil
 }
 
 // benchHandler is the API over a warm cache holding the testdata secret.
@@ -39,7 +40,7 @@ func benchHandler(b *testing.B) http.Handler {
 		Source:       fileSource(raw),
 		Policy:       cache.Policy{TTL: time.Hour, MaxStale: 15 * time.Minute, ForceInterval: time.Second},
 		FetchTimeout: 5 * time.Second,
-		Primary:      cache.Key{SecretID: "Starfleet"},
+		Primary:      upstream.Key{SecretID: "Starfleet"},
 		Size:         16,
 	})
 	b.Cleanup(c.Close)

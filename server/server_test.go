@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 const (
@@ -26,6 +27,14 @@ const (
 
 var now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
+// programSettings are the names the program passes, so that the answers
+// tested are the ones users read.
+var programSettings = Settings{
+	SecretID: "STARFLEET_SECRET_ID", SecretRegion: "STARFLEET_SECRET_REGION",
+	FetchTimeout: "STARFLEET_SECRETS_FETCH_TIMEOUT", ParameterFetchTimeout: "STARFLEET_SECRETS_FETCH_TIMEOUT",
+	Allow: "STARFLEET_SECRETS_ALLOW", File: "STARFLEET_SECRETS_FILE", Token: "STARFLEET_SECRETS_TOKEN",
+}
+
 // stubStore answers every Get with one result or one error.
 type stubStore struct {
 	res    cache.Result
@@ -34,27 +43,27 @@ type stubStore struct {
 	forced []bool
 }
 
-func (s *stubStore) Get(_ context.Context, _ cache.Key, force bool) (cache.Result, error) {
+func (s *stubStore) Get(_ context.Context, _ upstream.Key, force bool) (cache.Result, error) {
 	s.forced = append(s.forced, force)
 	return s.res, s.err
 }
-func (s *stubStore) Primary() cache.Key { return cache.Key{SecretID: "Starfleet"} }
-func (s *stubStore) Ready() bool        { return s.ready }
-func (s *stubStore) Status(cache.Key) cache.Status {
-	if s.res.Secret == nil {
+func (s *stubStore) Primary() upstream.Key { return upstream.Key{SecretID: "Starfleet"} }
+func (s *stubStore) Ready() bool           { return s.ready }
+func (s *stubStore) Status(upstream.Key) cache.Status {
+	if s.res.Value == nil {
 		return cache.Status{LastErrorCode: "AccessDeniedException"}
 	}
-	return cache.Status{FetchedAt: s.res.FetchedAt, VersionID: s.res.Secret.VersionID}
+	return cache.Status{FetchedAt: s.res.FetchedAt, VersionID: s.res.Value.VersionID}
 }
 
 // storeWith builds a store holding secretJSON through the real cache, so the
 // server is tested against real parsed documents.
 func storeWith(t *testing.T, raw string) *stubStore {
 	t.Helper()
-	src := sourceFunc(func(context.Context, cache.Key) (*cache.Secret, error) {
-		return &cache.Secret{VersionID: "v1", String: []byte(raw)}, nil
+	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
+		return &upstream.Value{VersionID: "v1", Text: []byte(raw)}, nil
 	})
-	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: cache.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
+	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
 	t.Cleanup(c.Close)
 	res, err := c.Get(t.Context(), c.Primary(), false)
 	if err != nil {
@@ -64,14 +73,14 @@ func storeWith(t *testing.T, raw string) *stubStore {
 	return &stubStore{res: res, ready: true}
 }
 
-type sourceFunc func(context.Context, cache.Key) (*cache.Secret, error)
+type sourceFunc func(context.Context, upstream.Key) (*upstream.Value, error)
 
-func (f sourceFunc) GetSecretValue(ctx context.Context, k cache.Key) (*cache.Secret, error) {
+func (f sourceFunc) GetSecretValue(ctx context.Context, k upstream.Key) (*upstream.Value, error) {
 	return f(ctx, k)
 }
 
 func newTestHandler(store Store, allow ...string) http.Handler {
-	return New(Options{Store: store, Token: testToken, Allow: allow, Now: func() time.Time { return now }})
+	return New(Options{Store: store, Token: testToken, Allow: allow, Now: func() time.Time { return now }, Settings: programSettings})
 }
 
 func do(h http.Handler, method, target string, header http.Header) *httptest.ResponseRecorder {
@@ -175,17 +184,17 @@ func TestUpstreamErrors(t *testing.T) {
 		status int
 		code   string
 	}{
-		{&cache.UpstreamError{Code: "AccessDeniedException", Err: errors.New("User is not authorized")}, 502, "AccessDeniedException"},
-		{&cache.UpstreamError{Code: "ResourceNotFoundException", Err: errors.New("can't find the secret")}, 502, "ResourceNotFoundException"},
-		{&cache.UpstreamError{Code: cache.CodeTimeout, Transient: true, Err: context.DeadlineExceeded}, 504, "Timeout"},
-		{&cache.UpstreamError{Code: cache.CodeShuttingDown, Err: errors.New("closing")}, 503, "ShuttingDown"},
+		{&upstream.Error{Code: "AccessDeniedException", Err: errors.New("User is not authorized")}, 502, "AccessDeniedException"},
+		{&upstream.Error{Code: "ResourceNotFoundException", Err: errors.New("can't find the secret")}, 502, "ResourceNotFoundException"},
+		{&upstream.Error{Code: upstream.CodeTimeout, Transient: true, Err: context.DeadlineExceeded}, 504, "Timeout"},
+		{&upstream.Error{Code: upstream.CodeShuttingDown, Err: errors.New("closing")}, 503, "ShuttingDown"},
 	}
 	for _, tt := range tests {
 		h := newTestHandler(&stubStore{err: tt.err})
 		w := do(h, "GET", "/secret/STARFLEET", nil)
 		var body apiError
 		json.Unmarshal(w.Body.Bytes(), &body)
-		if w.Code != tt.status || body.Code != tt.code || !strings.Contains(body.Message, tt.err.(*cache.UpstreamError).Err.Error()) {
+		if w.Code != tt.status || body.Code != tt.code || !strings.Contains(body.Message, tt.err.(*upstream.Error).Err.Error()) {
 			t.Errorf("%v: %d %s", tt.err, w.Code, w.Body)
 		}
 	}

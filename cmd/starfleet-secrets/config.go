@@ -9,54 +9,121 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/extension"
 	"github.com/starfleet/starfleet-secrets/server"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
-// Config is everything the environment decides. LoadConfig is the only
-// place that reads it.
+// Config is everything the environment decides, one struct per concern.
+// LoadConfig is the only place that reads it.
 type Config struct {
-	SecretID string
-	Region   string // empty: the AWS SDK's own chain decides
-	// SecretIDFrom and RegionFrom name what decided SecretID and Region:
-	// a variable, a file of Starfleet's configuration, or "default".
-	SecretIDFrom string
-	RegionFrom   string
-	VersionStage string
-	TTL          time.Duration
-	MaxStale     time.Duration
-	FetchTimeout time.Duration
-	Port         int
-	Allow        []string
-	File         string
-	LogLevel     slog.Level
-	LogOff       bool
-	Token        string
-	CacheSize    int
+	Lambda  LambdaConfig
+	Secret  SecretConfig
+	Cache   CacheConfig
+	Server  ServerConfig
+	Log     LogConfig
+	Metrics MetricsConfig
+	// Prefetch lists the secrets and parameters warmed during INIT
+	// besides the Starfleet secret.
+	Prefetch []upstream.Key
+}
+
+// LambdaConfig is what the Lambda platform tells the extension.
+type LambdaConfig struct {
+	// RuntimeAPI is AWS_LAMBDA_RUNTIME_API; empty outside Lambda.
+	RuntimeAPI string
+	// Model is the execution model (on-demand when Lambda does not say);
+	// empty outside Lambda.
+	Model extension.Model
+	// FunctionName is the metrics' dimension.
+	FunctionName string
+}
+
+// SecretConfig is which secret is the Starfleet secret, and where it is.
+type SecretConfig struct {
+	ID     string
+	Region string // empty: the AWS SDK's own chain decides
+	// IDFrom and RegionFrom name what decided ID and Region: a variable,
+	// a file of Starfleet's configuration, or "default".
+	IDFrom, RegionFrom string
+	VersionStage       string
+	// File, when set, is served instead of Secrets Manager.
+	File string
+}
+
+// CacheConfig is how long values stay fresh and how many are kept.
+type CacheConfig struct {
+	// Secrets and Parameters govern each service's values: the AWS layer
+	// configures them apart.
+	Secrets, Parameters Freshness
+	MaxStale            time.Duration
+	Size                int
+}
+
+// Freshness is one service's TTL and the bound on one read of it.
+type Freshness struct {
+	TTL, FetchTimeout time.Duration
+}
+
+// ServerConfig is where and to whom the HTTP API answers.
+type ServerConfig struct {
+	Port int
 	// MaxConnections caps concurrent inbound connections; 0 means
 	// server.DefaultMaxConnections.
 	MaxConnections int
-	// RuntimeAPI is AWS_LAMBDA_RUNTIME_API; empty outside Lambda.
-	RuntimeAPI string
-	// Model is the Lambda execution model, AWS_LAMBDA_INITIALIZATION_TYPE
-	// ("on-demand" when Lambda does not say); empty outside Lambda.
-	Model string
-	// Metrics turns the CloudWatch EMF lines on stdout on or off.
-	Metrics          bool
-	MetricsNamespace string
-	// FunctionName is AWS_LAMBDA_FUNCTION_NAME, the metrics' dimension.
-	FunctionName string
-	// ParameterTTL and ParameterFetchTimeout govern Parameter Store
-	// values: ours when set, else the AWS layer's SSM_ variables.
-	ParameterTTL          time.Duration
-	ParameterFetchTimeout time.Duration
-	// Prefetch lists the secrets and parameters warmed during INIT
-	// besides the Starfleet secret.
-	Prefetch []cache.Key
+	Allow          []string
+	Token          string
+}
+
+// LogConfig is how much the extension logs.
+type LogConfig struct {
+	Level slog.Level
+	Off   bool
+}
+
+// MetricsConfig is whether, and under which namespace, CloudWatch EMF
+// lines are written on stdout.
+type MetricsConfig struct {
+	Enabled   bool
+	Namespace string
 }
 
 // InLambda reports whether the process runs as a Lambda extension.
-func (c Config) InLambda() bool { return c.RuntimeAPI != "" }
+func (c Config) InLambda() bool { return c.Lambda.RuntimeAPI != "" }
+
+// The variables, ours and the platform's.
+const (
+	envRuntimeAPI     = "AWS_LAMBDA_RUNTIME_API"
+	envFunctionName   = "AWS_LAMBDA_FUNCTION_NAME"
+	envInitType       = "AWS_LAMBDA_INITIALIZATION_TYPE"
+	envSecretID       = "STARFLEET_SECRET_ID"
+	envSecretRegion   = "STARFLEET_SECRET_REGION"
+	envStarfleetConf  = "STARFLEET_CONFIG"
+	envVersionStage   = "STARFLEET_SECRETS_VERSION_STAGE"
+	envFile           = "STARFLEET_SECRETS_FILE"
+	envTTL            = "STARFLEET_SECRETS_TTL"
+	envMaxStale       = "STARFLEET_SECRETS_MAX_STALE"
+	envFetchTimeout   = "STARFLEET_SECRETS_FETCH_TIMEOUT"
+	envCacheSize      = "STARFLEET_SECRETS_CACHE_SIZE"
+	envPrefetch       = "STARFLEET_SECRETS_PREFETCH"
+	envPort           = "STARFLEET_SECRETS_PORT"
+	envMaxConnections = "STARFLEET_SECRETS_MAX_CONNECTIONS"
+	envAllow          = "STARFLEET_SECRETS_ALLOW"
+	envToken          = "STARFLEET_SECRETS_TOKEN"
+	envLogLevel       = "STARFLEET_SECRETS_LOG_LEVEL"
+	envMetrics        = "STARFLEET_SECRETS_METRICS"
+	envMetricsNS      = "STARFLEET_SECRETS_METRICS_NAMESPACE"
+)
+
+// tokenVariables are where the token comes from, first set first.
+var tokenVariables = []string{envToken, "AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}
+
+// settingNames are the variables error answers point their readers to.
+var settingNames = server.Settings{
+	SecretID: envSecretID, SecretRegion: envSecretRegion,
+	FetchTimeout: envFetchTimeout, ParameterFetchTimeout: envFetchTimeout,
+	Allow: envAllow, File: envFile, Token: envToken,
+}
 
 const (
 	defaultTTL          = 300 * time.Second
@@ -71,10 +138,15 @@ const (
 // The rules a bad value is measured against, shared by our variables and
 // the AWS layer's names for the same setting.
 const (
-	ruleBool     = "want true or false"
-	rulePort     = "want a port number from 1 to 65535"
-	ruleLogLevel = "want one of debug, info, warn, error, none"
+	ruleBool         = "want true or false"
+	rulePort         = "want a port number from 1 to 65535"
+	ruleLogLevel     = "want one of debug, info, warn, error, none"
+	ruleSeconds      = "want whole seconds, at least 0"
+	ruleMilliseconds = "want whole milliseconds, at least 0"
+	secretIDRule     = "want a secret name or ARN: at most 2048 bytes, no control characters"
 )
+
+var cacheSizeRule = fmt.Sprintf("want a whole number of secrets from 1 to %d (%s=0 turns caching off)", maxCacheSize, envTTL)
 
 // LookupFunc reads one environment variable, like os.LookupEnv.
 type LookupFunc func(string) (string, bool)
@@ -108,7 +180,8 @@ type fromEnv func(lookup LookupFunc, c *Config) []error
 
 // LoadConfig reads and validates the whole configuration, reporting every
 // problem at once. Where our variables are silent on the secret, Starfleet's
-// own configuration files decide.
+// own configuration files decide. An invalid configuration still carries
+// what the Lambda platform told, so that the error can be reported to it.
 func LoadConfig(lookup LookupFunc) (Config, error) {
 	return loadConfig(lookup, "/")
 }
@@ -119,114 +192,91 @@ func loadConfig(lookup LookupFunc, root string) (Config, error) {
 	c := defaultConfig()
 	var problems []error
 	for _, read := range []fromEnv{
-		lambdaFromEnv, secretFromEnv, starfleetFromConfig(root), freshnessFromEnv, prefetchFromEnv, serverFromEnv,
-		tokenFromEnv, loggingFromEnv, metricsFromEnv, awsLayerFromEnv,
+		lambdaFromEnv, secretFromEnv, starfleetFromConfig(root), cacheFromEnv, prefetchFromEnv, serverFromEnv,
+		tokenFromEnv, logFromEnv, metricsFromEnv, awsLayerFromEnv,
 	} {
 		problems = append(problems, read(lookup, &c)...)
 	}
 	if len(problems) > 0 {
-		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(problems...))
+		return Config{Lambda: c.Lambda}, fmt.Errorf("invalid configuration: %w", errors.Join(problems...))
 	}
 	return c, nil
 }
 
 func defaultConfig() Config {
+	fresh := Freshness{TTL: defaultTTL, FetchTimeout: defaultFetchTimeout}
 	return Config{
-		SecretID:              "Starfleet",
-		SecretIDFrom:          "default",
-		VersionStage:          "AWSCURRENT",
-		TTL:                   defaultTTL,
-		MaxStale:              defaultMaxStale,
-		FetchTimeout:          defaultFetchTimeout,
-		Port:                  defaultPort,
-		LogLevel:              slog.LevelInfo,
-		CacheSize:             defaultCacheSize,
-		Metrics:               true,
-		MetricsNamespace:      "StarfleetSecrets",
-		ParameterTTL:          defaultTTL,
-		ParameterFetchTimeout: defaultFetchTimeout,
+		Secret:  SecretConfig{ID: "Starfleet", IDFrom: "default", VersionStage: upstream.StageCurrent},
+		Cache:   CacheConfig{Secrets: fresh, Parameters: fresh, MaxStale: defaultMaxStale, Size: defaultCacheSize},
+		Server:  ServerConfig{Port: defaultPort},
+		Log:     LogConfig{Level: slog.LevelInfo},
+		Metrics: MetricsConfig{Enabled: true, Namespace: "StarfleetSecrets"},
 	}
 }
 
-// Lambda's execution models, as AWS_LAMBDA_INITIALIZATION_TYPE names them.
-const (
-	modelOnDemand         = "on-demand"
-	modelProvisioned      = "provisioned-concurrency"
-	modelSnapStart        = "snap-start"
-	modelManagedInstances = "lambda-managed-instances"
-)
-
 // lambdaFromEnv reads what the Lambda platform sets. A model this version
-// does not know is kept as given and run as on-demand, the model every
-// other is a variation of; it is no configuration error.
+// does not know is kept as given (and runs as on-demand); it is no
+// configuration error.
 func lambdaFromEnv(lookup LookupFunc, c *Config) []error {
-	c.RuntimeAPI, _, _ = lookup.first("AWS_LAMBDA_RUNTIME_API")
-	c.FunctionName, _, _ = lookup.first("AWS_LAMBDA_FUNCTION_NAME")
-	if c.RuntimeAPI != "" {
-		c.Model = modelOnDemand
-		if v, _, ok := lookup.first("AWS_LAMBDA_INITIALIZATION_TYPE"); ok {
-			c.Model = v
+	c.Lambda.RuntimeAPI, _, _ = lookup.first(envRuntimeAPI)
+	c.Lambda.FunctionName, _, _ = lookup.first(envFunctionName)
+	if c.Lambda.RuntimeAPI != "" {
+		c.Lambda.Model = extension.OnDemand
+		if v, _, ok := lookup.first(envInitType); ok {
+			c.Lambda.Model = extension.Model(v)
 		}
 	}
 	return nil
 }
 
-// neverFrozen reports whether the model runs the environment without
-// freezing it between invocations.
-func (c Config) neverFrozen() bool { return c.Model == modelManagedInstances }
-
-// prefetchesDuringInit reports whether the model may fetch secrets during
-// INIT: not under SnapStart, whose INIT memory is snapshotted and restored
-// into many environments later, secrets and all.
-func (c Config) prefetchesDuringInit() bool { return c.Model != modelSnapStart }
-
 // secretFromEnv reads which secret to serve and where it comes from.
 func secretFromEnv(lookup LookupFunc, c *Config) []error {
 	var problems []error
-	if v, name, ok := lookup.first("STARFLEET_SECRET_ID"); ok {
+	if v, name, ok := lookup.first(envSecretID); ok {
 		if !validSecretID(v) {
 			problems = append(problems, invalid(name, v, secretIDRule))
 		} else {
-			c.SecretID, c.SecretIDFrom = v, name
+			c.Secret.ID, c.Secret.IDFrom = v, name
 		}
 	}
-	c.Region, c.RegionFrom, _ = lookup.first("STARFLEET_SECRET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
-	if v, _, ok := lookup.first("STARFLEET_SECRETS_VERSION_STAGE"); ok {
-		c.VersionStage = v
+	c.Secret.Region, c.Secret.RegionFrom, _ = lookup.first(envSecretRegion, "AWS_REGION", "AWS_DEFAULT_REGION")
+	if v, _, ok := lookup.first(envVersionStage); ok {
+		c.Secret.VersionStage = v
 	}
-	c.File, _, _ = lookup.first("STARFLEET_SECRETS_FILE")
+	c.Secret.File, _, _ = lookup.first(envFile)
 	return problems
 }
 
-// freshnessFromEnv reads how long values live and how long a fetch may take.
-func freshnessFromEnv(lookup LookupFunc, c *Config) []error {
+// cacheFromEnv reads how long values live, how long a fetch may take and
+// how many values are kept.
+func cacheFromEnv(lookup LookupFunc, c *Config) []error {
 	var problems []error
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_TTL"); ok {
+	if v, name, ok := lookup.first(envTTL); ok {
 		if d, err := parseDuration(v); err != nil {
 			problems = append(problems, invalid(name, v, "want a duration such as 300s or 5m, or whole seconds, at least 0"))
 		} else {
-			c.TTL, c.ParameterTTL = d, d
+			c.Cache.Secrets.TTL, c.Cache.Parameters.TTL = d, d
 		}
 	}
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_MAX_STALE"); ok {
+	if v, name, ok := lookup.first(envMaxStale); ok {
 		if d, err := parseDuration(v); err != nil {
 			problems = append(problems, invalid(name, v, "want a duration such as 15m, or whole seconds, at least 0"))
 		} else {
-			c.MaxStale = d
+			c.Cache.MaxStale = d
 		}
 	}
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_FETCH_TIMEOUT"); ok {
+	if v, name, ok := lookup.first(envFetchTimeout); ok {
 		if d, err := parseDuration(v); err != nil || d == 0 {
 			problems = append(problems, invalid(name, v, "want a positive duration such as 5s"))
 		} else {
-			c.FetchTimeout, c.ParameterFetchTimeout = d, d
+			c.Cache.Secrets.FetchTimeout, c.Cache.Parameters.FetchTimeout = d, d
 		}
 	}
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_CACHE_SIZE"); ok {
+	if v, name, ok := lookup.first(envCacheSize); ok {
 		if n, ok := parseCacheSize(v); !ok {
 			problems = append(problems, invalid(name, v, cacheSizeRule))
 		} else {
-			c.CacheSize = n
+			c.Cache.Size = n
 		}
 	}
 	return problems
@@ -238,7 +288,7 @@ const maxPrefetch = 100
 
 // prefetchFromEnv reads the secrets and parameters to warm during INIT.
 func prefetchFromEnv(lookup LookupFunc, c *Config) []error {
-	v, name, ok := lookup.first("STARFLEET_SECRETS_PREFETCH")
+	v, name, ok := lookup.first(envPrefetch)
 	if !ok {
 		return nil
 	}
@@ -266,24 +316,24 @@ func prefetchFromEnv(lookup LookupFunc, c *Config) []error {
 // a name starting with "/" or a Parameter Store ARN is a parameter (read
 // with decryption, as clients of the AWS layer ask); "secretsmanager:ID" or
 // anything else is a secret id.
-func parsePrefetchItem(item string) (cache.Key, error) {
-	var key cache.Key
+func parsePrefetchItem(item string) (upstream.Key, error) {
+	var key upstream.Key
 	switch {
 	case strings.HasPrefix(item, "ssm:"):
-		key = cache.Key{Parameter: strings.TrimPrefix(item, "ssm:"), WithDecryption: true}
+		key = upstream.Key{Parameter: strings.TrimPrefix(item, "ssm:"), WithDecryption: true}
 	case strings.HasPrefix(item, "/"), strings.HasPrefix(item, "arn:") && strings.Contains(item, ":ssm:"):
-		key = cache.Key{Parameter: item, WithDecryption: true}
+		key = upstream.Key{Parameter: item, WithDecryption: true}
 	default:
-		key = cache.Key{SecretID: strings.TrimPrefix(item, "secretsmanager:")}
+		key = upstream.Key{SecretID: strings.TrimPrefix(item, "secretsmanager:")}
 	}
 	name := key.Parameter + key.SecretID
 	switch {
 	case name == "":
-		return cache.Key{}, errors.New("empty name")
+		return upstream.Key{}, errors.New("empty name")
 	case len(name) > 2048:
-		return cache.Key{}, errors.New("longer than 2048 bytes")
+		return upstream.Key{}, errors.New("longer than 2048 bytes")
 	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }):
-		return cache.Key{}, errors.New("contains a space or control character")
+		return upstream.Key{}, errors.New("contains a space or control character")
 	}
 	return key, nil
 }
@@ -291,21 +341,21 @@ func parsePrefetchItem(item string) (cache.Key, error) {
 // serverFromEnv reads where and to whom the HTTP API answers.
 func serverFromEnv(lookup LookupFunc, c *Config) []error {
 	var problems []error
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_PORT"); ok {
+	if v, name, ok := lookup.first(envPort); ok {
 		if n, ok := parsePort(v); !ok {
 			problems = append(problems, invalid(name, v, rulePort))
 		} else {
-			c.Port = n
+			c.Server.Port = n
 		}
 	}
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_MAX_CONNECTIONS"); ok {
+	if v, name, ok := lookup.first(envMaxConnections); ok {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxConnections {
 			problems = append(problems, invalid(name, v, fmt.Sprintf("want a whole number of connections from 1 to %d", maxConnections)))
 		} else {
-			c.MaxConnections = n
+			c.Server.MaxConnections = n
 		}
 	}
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_ALLOW"); ok {
+	if v, name, ok := lookup.first(envAllow); ok {
 		for _, s := range strings.Split(v, ",") {
 			s = strings.TrimSpace(s)
 			if s == "" {
@@ -315,7 +365,7 @@ func serverFromEnv(lookup LookupFunc, c *Config) []error {
 				problems = append(problems, invalid(name, v, fmt.Sprintf("slice name %q is %v", s, err)))
 				continue
 			}
-			c.Allow = append(c.Allow, s)
+			c.Server.Allow = append(c.Server.Allow, s)
 		}
 	}
 	return problems
@@ -324,17 +374,17 @@ func serverFromEnv(lookup LookupFunc, c *Config) []error {
 // tokenFromEnv reads the token callers must present. The token is never
 // quoted in an error.
 func tokenFromEnv(lookup LookupFunc, c *Config) []error {
-	v, _, ok := lookup.first("STARFLEET_SECRETS_TOKEN", "AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+	v, _, ok := lookup.first(tokenVariables...)
 	if !ok {
-		return []error{errors.New("no token: set STARFLEET_SECRETS_TOKEN (or run where AWS_SESSION_TOKEN, AWS_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN is set); secrets are never served unauthenticated")}
+		return []error{fmt.Errorf("no token: set %s (or run where AWS_SESSION_TOKEN, AWS_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN is set); secrets are never served unauthenticated", envToken)}
 	}
-	c.Token = v
+	c.Server.Token = v
 	return nil
 }
 
-// loggingFromEnv reads the log level.
-func loggingFromEnv(lookup LookupFunc, c *Config) []error {
-	v, name, ok := lookup.first("STARFLEET_SECRETS_LOG_LEVEL")
+// logFromEnv reads the log level.
+func logFromEnv(lookup LookupFunc, c *Config) []error {
+	v, name, ok := lookup.first(envLogLevel)
 	if !ok {
 		return nil
 	}
@@ -342,125 +392,136 @@ func loggingFromEnv(lookup LookupFunc, c *Config) []error {
 	if err != nil {
 		return []error{invalid(name, v, ruleLogLevel)}
 	}
-	c.LogLevel, c.LogOff = level, off
+	c.Log = LogConfig{Level: level, Off: off}
 	return nil
 }
 
 // metricsFromEnv reads whether and under which namespace metrics are written.
 func metricsFromEnv(lookup LookupFunc, c *Config) []error {
 	var problems []error
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_METRICS"); ok {
+	if v, name, ok := lookup.first(envMetrics); ok {
 		if on, err := strconv.ParseBool(v); err != nil {
 			problems = append(problems, invalid(name, v, ruleBool))
 		} else {
-			c.Metrics = on
+			c.Metrics.Enabled = on
 		}
 	}
-	if v, name, ok := lookup.first("STARFLEET_SECRETS_METRICS_NAMESPACE"); ok {
+	if v, name, ok := lookup.first(envMetricsNS); ok {
 		if len(v) > 255 || strings.ContainsFunc(v, unicode.IsControl) {
 			problems = append(problems, invalid(name, v, "want a CloudWatch namespace: at most 255 characters, no control characters"))
 		} else {
-			c.MetricsNamespace = v
+			c.Metrics.Namespace = v
 		}
 	}
 	return problems
 }
 
-// awsLayerFromEnv honours the AWS Parameters and Secrets Lambda Extension's
-// variables, each only where our own variable for the same setting is
-// unset, so that a function switching layers keeps its settings. Not
+// awsLayerAlias is one variable of the AWS Parameters and Secrets Lambda
+// Extension: honoured only where ours, for the same setting, is unset, so
+// that a function switching layers keeps its settings.
+type awsLayerAlias struct {
+	name, ours, rule string
+	// apply sets the value; false when it breaks the rule.
+	apply func(c *Config, value string) bool
+}
+
+// awsLayerAliases are the AWS layer's variables. Not
 // PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS: the AWS layer's variable
 // bounds its outbound connections, not its callers.
-func awsLayerFromEnv(lookup LookupFunc, c *Config) []error {
-	var problems []error
-	// where reads the AWS layer's variable theirs when ours is unset.
-	where := func(ours, theirs string) (string, bool) {
-		if lookup.isSet(ours) {
-			return "", false
-		}
-		v, _, ok := lookup.first(theirs)
-		return v, ok
-	}
-	ourTTL := lookup.isSet("STARFLEET_SECRETS_TTL")
-	if v, ok := where("STARFLEET_SECRETS_TTL", "SECRETS_MANAGER_TTL"); ok {
-		// Whole seconds, as on the AWS layer; unlike it, values above 300
-		// are honoured, not clamped.
-		if n, err := strconv.Atoi(v); err != nil || n < 0 {
-			problems = append(problems, invalid("SECRETS_MANAGER_TTL", v, "want whole seconds, at least 0"))
-		} else {
-			c.TTL = time.Duration(n) * time.Second
-		}
-	}
-	if v, ok := where("STARFLEET_SECRETS_TTL", "SSM_PARAMETER_STORE_TTL"); ok {
-		// Whole seconds, as on the AWS layer, and not clamped either.
-		if n, err := strconv.Atoi(v); err != nil || n < 0 {
-			problems = append(problems, invalid("SSM_PARAMETER_STORE_TTL", v, "want whole seconds, at least 0"))
-		} else {
-			c.ParameterTTL = time.Duration(n) * time.Second
-		}
-	}
+var awsLayerAliases = []awsLayerAlias{
+	// Whole seconds, as on the AWS layer; unlike it, values above 300 are
+	// honoured, not clamped.
+	{"SECRETS_MANAGER_TTL", envTTL, ruleSeconds, func(c *Config, v string) bool {
+		return setWhole(&c.Cache.Secrets.TTL, v, time.Second, false)
+	}},
+	{"SSM_PARAMETER_STORE_TTL", envTTL, ruleSeconds, func(c *Config, v string) bool {
+		return setWhole(&c.Cache.Parameters.TTL, v, time.Second, false)
+	}},
 	// The AWS layer turns caching off with CACHE_ENABLED=false or
 	// CACHE_SIZE=0; both mean TTL 0 here, unless our own TTL is set.
-	if v, _, ok := lookup.first("PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"); ok {
-		if enabled, err := strconv.ParseBool(v); err != nil {
-			problems = append(problems, invalid("PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", v, ruleBool))
-		} else if !enabled && !ourTTL {
-			c.TTL, c.ParameterTTL = 0, 0
+	{"PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", envTTL, ruleBool, func(c *Config, v string) bool {
+		enabled, err := strconv.ParseBool(v)
+		if err == nil && !enabled {
+			c.Cache.Secrets.TTL, c.Cache.Parameters.TTL = 0, 0
 		}
-	}
-	if v, ok := where("STARFLEET_SECRETS_CACHE_SIZE", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE"); ok {
-		n, err := strconv.Atoi(v)
-		switch {
-		case err == nil && n == 0:
-			if !ourTTL {
-				c.TTL, c.ParameterTTL = 0, 0
-			}
-		case err == nil && n >= 1 && n <= maxCacheSize:
-			c.CacheSize = n
-		default:
-			problems = append(problems, invalid("PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", v, cacheSizeRule))
+		return err == nil
+	}},
+	{"PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", envCacheSize, cacheSizeRule, func(c *Config, v string) bool {
+		if n, err := strconv.Atoi(v); err == nil && n == 0 {
+			c.Cache.Secrets.TTL, c.Cache.Parameters.TTL = 0, 0
+			return true
 		}
-	}
-	if v, ok := where("STARFLEET_SECRETS_FETCH_TIMEOUT", "SECRETS_MANAGER_TIMEOUT_MILLIS"); ok {
-		// For the AWS layer 0 means no timeout; a fetch is always bounded
-		// here, so 0 keeps our default.
-		if n, err := strconv.Atoi(v); err != nil || n < 0 {
-			problems = append(problems, invalid("SECRETS_MANAGER_TIMEOUT_MILLIS", v, "want whole milliseconds, at least 0"))
-		} else if n > 0 {
-			c.FetchTimeout = time.Duration(n) * time.Millisecond
+		n, ok := parseCacheSize(v)
+		if ok {
+			c.Cache.Size = n
 		}
-	}
-	if v, ok := where("STARFLEET_SECRETS_FETCH_TIMEOUT", "SSM_PARAMETER_STORE_TIMEOUT_MILLIS"); ok {
-		if n, err := strconv.Atoi(v); err != nil || n < 0 {
-			problems = append(problems, invalid("SSM_PARAMETER_STORE_TIMEOUT_MILLIS", v, "want whole milliseconds, at least 0"))
-		} else if n > 0 {
-			c.ParameterFetchTimeout = time.Duration(n) * time.Millisecond
+		return ok
+	}},
+	// For the AWS layer 0 means no timeout; a fetch is always bounded
+	// here, so 0 keeps our default.
+	{"SECRETS_MANAGER_TIMEOUT_MILLIS", envFetchTimeout, ruleMilliseconds, func(c *Config, v string) bool {
+		return setWhole(&c.Cache.Secrets.FetchTimeout, v, time.Millisecond, true)
+	}},
+	{"SSM_PARAMETER_STORE_TIMEOUT_MILLIS", envFetchTimeout, ruleMilliseconds, func(c *Config, v string) bool {
+		return setWhole(&c.Cache.Parameters.FetchTimeout, v, time.Millisecond, true)
+	}},
+	{"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", envPort, rulePort, func(c *Config, v string) bool {
+		n, ok := parsePort(v)
+		if ok {
+			c.Server.Port = n
 		}
-	}
-	if v, ok := where("STARFLEET_SECRETS_PORT", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"); ok {
-		if n, ok := parsePort(v); !ok {
-			problems = append(problems, invalid("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", v, rulePort))
-		} else {
-			c.Port = n
+		return ok
+	}},
+	{"PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", envLogLevel, ruleLogLevel, func(c *Config, v string) bool {
+		level, off, err := parseLogLevel(v)
+		if err == nil {
+			c.Log = LogConfig{Level: level, Off: off}
 		}
+		return err == nil
+	}},
+}
+
+// setWhole sets *d to v whole units, refusing anything but a number of
+// at least 0; with zeroKeeps, 0 leaves *d as it was.
+func setWhole(d *time.Duration, v string, unit time.Duration, zeroKeeps bool) bool {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return false
 	}
-	if v, ok := where("STARFLEET_SECRETS_LOG_LEVEL", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL"); ok {
-		if level, off, err := parseLogLevel(v); err != nil {
-			problems = append(problems, invalid("PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", v, ruleLogLevel))
-		} else {
-			c.LogLevel, c.LogOff = level, off
+	if n > 0 || !zeroKeeps {
+		*d = time.Duration(n) * unit
+	}
+	return true
+}
+
+// awsLayerFromEnv honours the AWS layer's variables where ours are unset.
+// The caching switches yield to our TTL: a TTL set by us is never turned
+// off by them.
+func awsLayerFromEnv(lookup LookupFunc, c *Config) []error {
+	var problems []error
+	for _, alias := range awsLayerAliases {
+		v, _, ok := lookup.first(alias.name)
+		if !ok {
+			continue
+		}
+		if lookup.isSet(alias.ours) && alias.name != "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED" {
+			continue
+		}
+		keep := *c
+		if !alias.apply(c, v) {
+			problems = append(problems, invalid(alias.name, v, alias.rule))
+			continue
+		}
+		if lookup.isSet(envTTL) {
+			c.Cache.Secrets.TTL, c.Cache.Parameters.TTL = keep.Cache.Secrets.TTL, keep.Cache.Parameters.TTL
 		}
 	}
 	return problems
 }
-
-const secretIDRule = "want a secret name or ARN: at most 2048 bytes, no control characters"
 
 func validSecretID(s string) bool {
 	return len(s) <= 2048 && !strings.ContainsFunc(s, unicode.IsControl)
 }
-
-var cacheSizeRule = fmt.Sprintf("want a whole number of secrets from 1 to %d (STARFLEET_SECRETS_TTL=0 turns caching off)", maxCacheSize)
 
 func parseCacheSize(s string) (int, bool) {
 	n, err := strconv.Atoi(s)

@@ -34,15 +34,15 @@ func TestMaxConnectionsSetting(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || c.MaxConnections != tt.want {
-			t.Errorf("%q: %d, %v; want %d", tt.value, c.MaxConnections, err, tt.want)
+		if err != nil || c.Server.MaxConnections != tt.want {
+			t.Errorf("%q: %d, %v; want %d", tt.value, c.Server.MaxConnections, err, tt.want)
 		}
 	}
 	// The AWS layer's variable of that name bounds outbound connections:
 	// it does not set the inbound cap.
 	c, err := LoadConfig(env("AWS_SESSION_TOKEN", "tok", "PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS", "3"))
-	if err != nil || c.MaxConnections != 0 {
-		t.Errorf("PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS set the inbound cap: %d, %v", c.MaxConnections, err)
+	if err != nil || c.Server.MaxConnections != 0 {
+		t.Errorf("PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS set the inbound cap: %d, %v", c.Server.MaxConnections, err)
 	}
 	if server.DefaultMaxConnections < 256 {
 		t.Errorf("default cap %d is below the 256 connections the soak opens", server.DefaultMaxConnections)

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/extension"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 func env(kv ...string) LookupFunc {
@@ -24,11 +25,15 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		SecretID: "Starfleet", SecretIDFrom: "default", VersionStage: "AWSCURRENT", TTL: 300 * time.Second,
-		MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second, Port: 2773,
-		LogLevel: slog.LevelInfo, Token: "tok", CacheSize: 1000,
-		Metrics: true, MetricsNamespace: "StarfleetSecrets",
-		ParameterTTL: 300 * time.Second, ParameterFetchTimeout: 5 * time.Second,
+		Secret: SecretConfig{ID: "Starfleet", IDFrom: "default", VersionStage: "AWSCURRENT"},
+		Cache: CacheConfig{
+			Secrets:    Freshness{TTL: 300 * time.Second, FetchTimeout: 5 * time.Second},
+			Parameters: Freshness{TTL: 300 * time.Second, FetchTimeout: 5 * time.Second},
+			MaxStale:   15 * time.Minute, Size: 1000,
+		},
+		Server:  ServerConfig{Port: 2773, Token: "tok"},
+		Log:     LogConfig{Level: slog.LevelInfo},
+		Metrics: MetricsConfig{Enabled: true, Namespace: "StarfleetSecrets"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
@@ -60,13 +65,19 @@ func TestLoadConfigEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		SecretID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:Starfleet-AbCdEf", Region: "eu-west-1",
-		SecretIDFrom: "STARFLEET_SECRET_ID", RegionFrom: "STARFLEET_SECRET_REGION",
-		VersionStage: "AWSPENDING", TTL: 90 * time.Second, MaxStale: time.Hour, FetchTimeout: 1500 * time.Millisecond,
-		Port: 9000, Allow: []string{"STARFLEET", "GitHubSyncWorker"}, File: "x.json", LogLevel: slog.LevelDebug,
-		Token: "explicit", CacheSize: 7, RuntimeAPI: "127.0.0.1:9001", Model: "on-demand",
-		Metrics: false, MetricsNamespace: "Starfleet/Secrets", FunctionName: "github-sync",
-		ParameterTTL: 90 * time.Second, ParameterFetchTimeout: 1500 * time.Millisecond,
+		Lambda: LambdaConfig{RuntimeAPI: "127.0.0.1:9001", Model: "on-demand", FunctionName: "github-sync"},
+		Secret: SecretConfig{
+			ID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:Starfleet-AbCdEf", Region: "eu-west-1",
+			IDFrom: "STARFLEET_SECRET_ID", RegionFrom: "STARFLEET_SECRET_REGION", VersionStage: "AWSPENDING", File: "x.json",
+		},
+		Cache: CacheConfig{
+			Secrets:    Freshness{TTL: 90 * time.Second, FetchTimeout: 1500 * time.Millisecond},
+			Parameters: Freshness{TTL: 90 * time.Second, FetchTimeout: 1500 * time.Millisecond},
+			MaxStale:   time.Hour, Size: 7,
+		},
+		Server:  ServerConfig{Port: 9000, Allow: []string{"STARFLEET", "GitHubSyncWorker"}, Token: "explicit"},
+		Log:     LogConfig{Level: slog.LevelDebug},
+		Metrics: MetricsConfig{Enabled: false, Namespace: "Starfleet/Secrets"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
@@ -85,63 +96,63 @@ func TestAWSLayerAliases(t *testing.T) {
 		check func(Config) bool
 	}{
 		{"SECRETS_MANAGER_TTL", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TTL", "3600"),
-			func(c Config) bool { return c.TTL == time.Hour }}, // not clamped to 300
+			func(c Config) bool { return c.Cache.Secrets.TTL == time.Hour }}, // not clamped to 300
 		{"ours wins over SECRETS_MANAGER_TTL", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TTL", "3600", "STARFLEET_SECRETS_TTL", "10s"),
-			func(c Config) bool { return c.TTL == 10*time.Second }},
+			func(c Config) bool { return c.Cache.Secrets.TTL == 10*time.Second }},
 		{"CACHE_ENABLED=false", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "false"),
-			func(c Config) bool { return c.TTL == 0 }},
+			func(c Config) bool { return c.Cache.Secrets.TTL == 0 }},
 		{"ours wins over CACHE_ENABLED=false", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "false", "STARFLEET_SECRETS_TTL", "60"),
-			func(c Config) bool { return c.TTL == time.Minute }},
+			func(c Config) bool { return c.Cache.Secrets.TTL == time.Minute }},
 		{"CACHE_SIZE=0 turns caching off, as on the AWS layer", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "0"),
-			func(c Config) bool { return c.TTL == 0 && c.CacheSize == defaultCacheSize }},
+			func(c Config) bool { return c.Cache.Secrets.TTL == 0 && c.Cache.Size == defaultCacheSize }},
 		{"ours wins over CACHE_SIZE=0", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "0", "STARFLEET_SECRETS_TTL", "60"),
-			func(c Config) bool { return c.TTL == time.Minute }},
+			func(c Config) bool { return c.Cache.Secrets.TTL == time.Minute }},
 		{"CACHE_ENABLED=true", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", "true"),
-			func(c Config) bool { return c.TTL == defaultTTL }},
+			func(c Config) bool { return c.Cache.Secrets.TTL == defaultTTL }},
 		{"HTTP_PORT", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2774"),
-			func(c Config) bool { return c.Port == 2774 }},
+			func(c Config) bool { return c.Server.Port == 2774 }},
 		{"ours wins over HTTP_PORT", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2774", "STARFLEET_SECRETS_PORT", "2775"),
-			func(c Config) bool { return c.Port == 2775 }},
+			func(c Config) bool { return c.Server.Port == 2775 }},
 		{"LOG_LEVEL", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", "warn"),
-			func(c Config) bool { return c.LogLevel == slog.LevelWarn }},
+			func(c Config) bool { return c.Log.Level == slog.LevelWarn }},
 		{"ours wins over LOG_LEVEL", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", "warn", "STARFLEET_SECRETS_LOG_LEVEL", "none"),
-			func(c Config) bool { return c.LogOff }},
+			func(c Config) bool { return c.Log.Off }},
 		{"CACHE_SIZE", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "5"),
-			func(c Config) bool { return c.CacheSize == 5 }},
+			func(c Config) bool { return c.Cache.Size == 5 }},
 		{"ours wins over CACHE_SIZE", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "5", "STARFLEET_SECRETS_CACHE_SIZE", "6"),
-			func(c Config) bool { return c.CacheSize == 6 }},
+			func(c Config) bool { return c.Cache.Size == 6 }},
 		{"TIMEOUT_MILLIS", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TIMEOUT_MILLIS", "250"),
-			func(c Config) bool { return c.FetchTimeout == 250*time.Millisecond }},
+			func(c Config) bool { return c.Cache.Secrets.FetchTimeout == 250*time.Millisecond }},
 		{"TIMEOUT_MILLIS=0 keeps a bound", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TIMEOUT_MILLIS", "0"),
-			func(c Config) bool { return c.FetchTimeout == defaultFetchTimeout }},
+			func(c Config) bool { return c.Cache.Secrets.FetchTimeout == defaultFetchTimeout }},
 		{"ours wins over TIMEOUT_MILLIS", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TIMEOUT_MILLIS", "250", "STARFLEET_SECRETS_FETCH_TIMEOUT", "2s"),
-			func(c Config) bool { return c.FetchTimeout == 2*time.Second }},
+			func(c Config) bool { return c.Cache.Secrets.FetchTimeout == 2*time.Second }},
 		{"token order", env("AWS_TOKEN", "a", "AWS_SESSION_TOKEN", "b", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "c"),
-			func(c Config) bool { return c.Token == "a" }},
+			func(c Config) bool { return c.Server.Token == "a" }},
 		{"SnapStart token", env("AWS_CONTAINER_AUTHORIZATION_TOKEN", "c"),
-			func(c Config) bool { return c.Token == "c" }},
+			func(c Config) bool { return c.Server.Token == "c" }},
 		{"region fallback", env("AWS_SESSION_TOKEN", "t", "AWS_REGION", "ap-south-1"),
-			func(c Config) bool { return c.Region == "ap-south-1" }},
+			func(c Config) bool { return c.Secret.Region == "ap-south-1" }},
 		{"ours wins over AWS_TOKEN", env("STARFLEET_SECRETS_TOKEN", "ours", "AWS_TOKEN", "a", "AWS_SESSION_TOKEN", "b"),
-			func(c Config) bool { return c.Token == "ours" }},
+			func(c Config) bool { return c.Server.Token == "ours" }},
 		{"AWS_SESSION_TOKEN before the SnapStart token", env("AWS_SESSION_TOKEN", "b", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "c"),
-			func(c Config) bool { return c.Token == "b" }},
+			func(c Config) bool { return c.Server.Token == "b" }},
 		{"blank ours falls back to the AWS name", env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_PORT", " ", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2774"),
-			func(c Config) bool { return c.Port == 2774 }},
+			func(c Config) bool { return c.Server.Port == 2774 }},
 		{"SECRETS_MANAGER_TTL=0", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TTL", "0"),
-			func(c Config) bool { return c.TTL == 0 }},
+			func(c Config) bool { return c.Cache.Secrets.TTL == 0 }},
 		{"ours wins over SECRETS_MANAGER_TTL even at 0", env("AWS_SESSION_TOKEN", "t", "SECRETS_MANAGER_TTL", "60", "STARFLEET_SECRETS_TTL", "0"),
-			func(c Config) bool { return c.TTL == 0 }},
+			func(c Config) bool { return c.Cache.Secrets.TTL == 0 }},
 		{"CACHE_SIZE at the AWS layer's maximum", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", "1000"),
-			func(c Config) bool { return c.CacheSize == 1000 }},
+			func(c Config) bool { return c.Cache.Size == 1000 }},
 		{"LOG_LEVEL none", env("AWS_SESSION_TOKEN", "t", "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", "NONE"),
-			func(c Config) bool { return c.LogOff }},
+			func(c Config) bool { return c.Log.Off }},
 		{"ours wins over AWS_REGION", env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRET_REGION", "eu-west-1", "AWS_REGION", "us-east-1"),
-			func(c Config) bool { return c.Region == "eu-west-1" }},
+			func(c Config) bool { return c.Secret.Region == "eu-west-1" }},
 		{"AWS_REGION wins over AWS_DEFAULT_REGION", env("AWS_SESSION_TOKEN", "t", "AWS_REGION", "us-east-1", "AWS_DEFAULT_REGION", "us-west-2"),
-			func(c Config) bool { return c.Region == "us-east-1" }},
+			func(c Config) bool { return c.Secret.Region == "us-east-1" }},
 		{"AWS_DEFAULT_REGION fallback", env("AWS_SESSION_TOKEN", "t", "AWS_DEFAULT_REGION", "us-west-2"),
-			func(c Config) bool { return c.Region == "us-west-2" }},
+			func(c Config) bool { return c.Secret.Region == "us-west-2" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,9 +284,9 @@ func TestParameterStoreSettings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.ParameterTTL != tt.ttl || c.ParameterFetchTimeout != tt.timeout || c.TTL != tt.secretTTL || c.FetchTimeout != tt.secretFetchLimit {
+			if c.Cache.Parameters.TTL != tt.ttl || c.Cache.Parameters.FetchTimeout != tt.timeout || c.Cache.Secrets.TTL != tt.secretTTL || c.Cache.Secrets.FetchTimeout != tt.secretFetchLimit {
 				t.Errorf("parameters %v/%v, secrets %v/%v; want %v/%v, %v/%v",
-					c.ParameterTTL, c.ParameterFetchTimeout, c.TTL, c.FetchTimeout, tt.ttl, tt.timeout, tt.secretTTL, tt.secretFetchLimit)
+					c.Cache.Parameters.TTL, c.Cache.Parameters.FetchTimeout, c.Cache.Secrets.TTL, c.Cache.Secrets.FetchTimeout, tt.ttl, tt.timeout, tt.secretTTL, tt.secretFetchLimit)
 			}
 		})
 	}
@@ -295,7 +306,7 @@ func TestPrefetchSetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []cache.Key{
+	want := []upstream.Key{
 		{SecretID: "db-credentials"},
 		{Parameter: "/app/flag", WithDecryption: true},
 		{Parameter: "plain-name", WithDecryption: true},
@@ -330,8 +341,26 @@ func TestExecutionModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Model != tt.model || c.neverFrozen() != tt.neverFrozen || c.prefetchesDuringInit() != tt.prefetchInit {
-			t.Errorf("model %q: never frozen %v, prefetch %v; want %q %v %v", c.Model, c.neverFrozen(), c.prefetchesDuringInit(), tt.model, tt.neverFrozen, tt.prefetchInit)
+		m := c.Lambda.Model
+		if string(m) != tt.model || !m.AcceptsInvoke() != tt.neverFrozen || m.PrefetchesDuringInit() != tt.prefetchInit {
+			t.Errorf("model %q: never frozen %v, prefetch %v; want %q %v %v", m, !m.AcceptsInvoke(), m.PrefetchesDuringInit(), tt.model, tt.neverFrozen, tt.prefetchInit)
 		}
+	}
+}
+
+// TestInvalidConfigurationKeepsThePlatform: the error of an invalid
+// configuration must reach Lambda's init/error, so what the platform told
+// survives it.
+func TestInvalidConfigurationKeepsThePlatform(t *testing.T) {
+	c, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001",
+		"AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start", "STARFLEET_SECRETS_TTL", "soon"))
+	if err == nil {
+		t.Fatal("accepted STARFLEET_SECRETS_TTL=soon")
+	}
+	if !c.InLambda() || c.Lambda.RuntimeAPI != "127.0.0.1:9001" || c.Lambda.Model != extension.SnapStart {
+		t.Errorf("lambda config %+v lost with the error", c.Lambda)
+	}
+	if c.Server.Token != "" {
+		t.Error("an invalid configuration carries more than the platform's facts")
 	}
 }

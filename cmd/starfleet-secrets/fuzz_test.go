@@ -47,21 +47,21 @@ func FuzzLoadConfig(f *testing.F) {
 		trimmed := strings.TrimSpace(token)
 		if err == nil {
 			switch {
-			case cfg.TTL < 0, cfg.MaxStale < 0, cfg.FetchTimeout <= 0, cfg.ParameterTTL < 0, cfg.ParameterFetchTimeout <= 0:
+			case cfg.Cache.Secrets.TTL < 0, cfg.Cache.MaxStale < 0, cfg.Cache.Secrets.FetchTimeout <= 0, cfg.Cache.Parameters.TTL < 0, cfg.Cache.Parameters.FetchTimeout <= 0:
 				t.Fatalf("accepted durations ttl=%v stale=%v fetch=%v parameters %v/%v",
-					cfg.TTL, cfg.MaxStale, cfg.FetchTimeout, cfg.ParameterTTL, cfg.ParameterFetchTimeout)
+					cfg.Cache.Secrets.TTL, cfg.Cache.MaxStale, cfg.Cache.Secrets.FetchTimeout, cfg.Cache.Parameters.TTL, cfg.Cache.Parameters.FetchTimeout)
 			case len(cfg.Prefetch) > maxPrefetch:
 				t.Fatalf("accepted %d prefetch entries", len(cfg.Prefetch))
-			case cfg.Port < 1 || cfg.Port > 65535:
-				t.Fatalf("accepted port %d", cfg.Port)
-			case cfg.CacheSize < 1 || cfg.CacheSize > maxCacheSize:
-				t.Fatalf("accepted cache size %d", cfg.CacheSize)
-			case cfg.MaxConnections < 0 || cfg.MaxConnections > maxConnections:
-				t.Fatalf("accepted max connections %d", cfg.MaxConnections)
-			case cfg.Token == "" || cfg.Token != trimmed:
-				t.Fatalf("token %q from %q", cfg.Token, token)
+			case cfg.Server.Port < 1 || cfg.Server.Port > 65535:
+				t.Fatalf("accepted port %d", cfg.Server.Port)
+			case cfg.Cache.Size < 1 || cfg.Cache.Size > maxCacheSize:
+				t.Fatalf("accepted cache size %d", cfg.Cache.Size)
+			case cfg.Server.MaxConnections < 0 || cfg.Server.MaxConnections > maxConnections:
+				t.Fatalf("accepted max connections %d", cfg.Server.MaxConnections)
+			case cfg.Server.Token == "" || cfg.Server.Token != trimmed:
+				t.Fatalf("token %q from %q", cfg.Server.Token, token)
 			}
-			for _, s := range cfg.Allow {
+			for _, s := range cfg.Server.Allow {
 				if server.ValidateName(s) != nil {
 					t.Fatalf("accepted slice name %q", s)
 				}

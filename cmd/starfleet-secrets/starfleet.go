@@ -52,11 +52,11 @@ func starfleetConfigCandidates(lookup LookupFunc, root string) []string {
 // where the default locations are looked for.
 func starfleetFromConfig(root string) fromEnv {
 	return func(lookup LookupFunc, c *Config) []error {
-		ourID, ourRegion := lookup.isSet("STARFLEET_SECRET_ID"), lookup.isSet("STARFLEET_SECRET_REGION")
+		ourID, ourRegion := lookup.isSet(envSecretID), lookup.isSet(envSecretRegion)
 		if ourID && ourRegion {
 			return nil
 		}
-		path, name, explicit := lookup.first("STARFLEET_CONFIG")
+		path, name, explicit := lookup.first(envStarfleetConf)
 		if !explicit {
 			for _, dir := range starfleetConfigCandidates(lookup, root) {
 				if info, err := os.Stat(dir); err == nil && info.IsDir() {
@@ -77,10 +77,10 @@ func starfleetFromConfig(root string) fromEnv {
 			return nil
 		}
 		if !ourID {
-			c.SecretID, c.SecretIDFrom = stanza.SecretID, stanza.From
+			c.Secret.ID, c.Secret.IDFrom = stanza.SecretID, stanza.From
 		}
 		if !ourRegion {
-			c.Region, c.RegionFrom = stanza.Region, stanza.From
+			c.Secret.Region, c.Secret.RegionFrom = stanza.Region, stanza.From
 		}
 		return nil
 	}

@@ -61,11 +61,11 @@ func TestStarfleetConfigFoundInADeployment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.SecretID != "starfleet-prod" || c.Region != "us-east-2" {
-				t.Errorf("secret %q in %q, want starfleet-prod in us-east-2", c.SecretID, c.Region)
+			if c.Secret.ID != "starfleet-prod" || c.Secret.Region != "us-east-2" {
+				t.Errorf("secret %q in %q, want starfleet-prod in us-east-2", c.Secret.ID, c.Secret.Region)
 			}
-			if !strings.HasSuffix(c.SecretIDFrom, "configuration.yaml") || c.RegionFrom != c.SecretIDFrom {
-				t.Errorf("decided by %q and %q, want the configuration file", c.SecretIDFrom, c.RegionFrom)
+			if !strings.HasSuffix(c.Secret.IDFrom, "configuration.yaml") || c.Secret.RegionFrom != c.Secret.IDFrom {
+				t.Errorf("decided by %q and %q, want the configuration file", c.Secret.IDFrom, c.Secret.RegionFrom)
 			}
 		})
 	}
@@ -105,9 +105,9 @@ func TestStarfleetConfigPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.SecretID != tt.id || c.SecretIDFrom != tt.idFrom || c.Region != tt.region || c.RegionFrom != tt.regionFrom {
+			if c.Secret.ID != tt.id || c.Secret.IDFrom != tt.idFrom || c.Secret.Region != tt.region || c.Secret.RegionFrom != tt.regionFrom {
 				t.Errorf("id %q from %q, region %q from %q; want %q from %q, %q from %q",
-					c.SecretID, c.SecretIDFrom, c.Region, c.RegionFrom, tt.id, tt.idFrom, tt.region, tt.regionFrom)
+					c.Secret.ID, c.Secret.IDFrom, c.Secret.Region, c.Secret.RegionFrom, tt.id, tt.idFrom, tt.region, tt.regionFrom)
 			}
 		})
 	}
@@ -125,14 +125,14 @@ func TestStarfleetConfigMergesAsStarfleetDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SecretID != "merged" {
-		t.Errorf("secret %q, want merged", c.SecretID)
+	if c.Secret.ID != "merged" {
+		t.Errorf("secret %q, want merged", c.Secret.ID)
 	}
 	// A STARFLEET section without SecretsManager: Starfleet runs without
 	// secrets, and the defaults stand.
 	writeFiles(t, root, map[string]string{"configuration.yaml": "STARFLEET:\n    DeploymentRegion: us-east-2\n    SecretsManager:\n"})
-	if c, err = loadConfig(env("STARFLEET_CONFIG", root, "AWS_SESSION_TOKEN", "t"), root); err != nil || c.SecretID != "Starfleet" {
-		t.Errorf("no stanza: %q, %v; want the default and no error", c.SecretID, err)
+	if c, err = loadConfig(env("STARFLEET_CONFIG", root, "AWS_SESSION_TOKEN", "t"), root); err != nil || c.Secret.ID != "Starfleet" {
+		t.Errorf("no stanza: %q, %v; want the default and no error", c.Secret.ID, err)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/starfleet/starfleet-secrets/extension"
 )
 
 // Process is an extension binary started by Server.Start.
@@ -34,7 +36,7 @@ type ExitResult struct {
 // Start starts cmd the way Lambda starts an extension: with
 // AWS_LAMBDA_RUNTIME_API pointing at s and AWS_LAMBDA_INITIALIZATION_TYPE
 // naming the model, appended to cmd.Env (or to os.Environ() if cmd.Env is
-// nil) so they win over any inherited value. Under SnapStart there is no
+// nil) so they win over any inherited value. Under extension.SnapStart there is no
 // session token and no static key: the extension's token and credentials
 // come from the container credentials endpoint, as Lambda provides them.
 // The caller still owns cmd; killing cmd.Process is a fine cleanup.
@@ -44,8 +46,8 @@ func (s *Server) Start(cmd *exec.Cmd) (*Process, error) {
 		env = os.Environ()
 	}
 	// Clip, so appending never writes into the caller's backing array.
-	env = append(env[:len(env):len(env)], "AWS_LAMBDA_RUNTIME_API="+s.RuntimeAPI(), "AWS_LAMBDA_INITIALIZATION_TYPE="+s.opts.Model)
-	if s.opts.Model == SnapStart {
+	env = append(env[:len(env):len(env)], "AWS_LAMBDA_RUNTIME_API="+s.RuntimeAPI(), "AWS_LAMBDA_INITIALIZATION_TYPE="+string(s.opts.Model))
+	if s.opts.Model == extension.SnapStart {
 		uri, token := s.ContainerCredentials()
 		env = append(env, "AWS_SESSION_TOKEN=", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=",
 			"AWS_CONTAINER_CREDENTIALS_FULL_URI="+uri, "AWS_CONTAINER_AUTHORIZATION_TOKEN="+token)

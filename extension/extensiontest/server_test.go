@@ -402,7 +402,7 @@ func TestProcessExitBeforeShutdown(t *testing.T) {
 }
 
 func TestManagedInstancesRefusesInvoke(t *testing.T) {
-	for _, opts := range []extensiontest.Options{{Model: extensiontest.ManagedInstances}, {RefuseInvoke: true}} {
+	for _, opts := range []extensiontest.Options{{Model: extension.ManagedInstances}, {RefuseInvoke: true}} {
 		s := extensiontest.NewServer(opts)
 		c := extension.NewClient(s.RuntimeAPI(), nil)
 		_, err := c.Register(t.Context(), "mi", extension.Invoke, extension.Shutdown)
@@ -437,7 +437,7 @@ func TestManagedInstancesRefusesInvoke(t *testing.T) {
 }
 
 func TestSnapStartServesContainerCredentials(t *testing.T) {
-	s := extensiontest.NewServer(extensiontest.Options{Model: extensiontest.SnapStart})
+	s := extensiontest.NewServer(extensiontest.Options{Model: extension.SnapStart})
 	defer s.Close()
 	uri, token := s.ContainerCredentials()
 	get := func(auth string) int {

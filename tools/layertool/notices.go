@@ -118,19 +118,31 @@ func escapeModule(s string) string {
 // is referred to instead of repeated (the AWS SDK's fourteen modules share
 // one Apache-2.0 text).
 func renderNotices(mods []module) ([]byte, error) {
-	type section struct {
-		mod     module
-		licence string
-		files   []string // names, in order
-		texts   [][]byte
+	sections, err := noticeSections(mods)
+	if err != nil {
+		return nil, err
 	}
-	var sections []section
+	return writeNotices(sections), nil
+}
+
+// noticeSection is one module's part of the notices.
+type noticeSection struct {
+	mod     module
+	licence string
+	files   []string // names, in order
+	texts   [][]byte
+}
+
+// noticeSections reads each module's licence and notice files and names
+// its licence.
+func noticeSections(mods []module) ([]noticeSection, error) {
+	var sections []noticeSection
 	for _, m := range mods {
 		files, err := licenceFiles(m.dir)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.title(), err)
 		}
-		s := section{mod: m}
+		s := noticeSection{mod: m}
 		var kinds []string
 		for _, name := range files {
 			text, err := os.ReadFile(filepath.Join(m.dir, name))
@@ -156,7 +168,11 @@ func renderNotices(mods []module) ([]byte, error) {
 		s.licence = strings.Join(kinds, ", ")
 		sections = append(sections, s)
 	}
+	return sections, nil
+}
 
+// writeNotices writes the notices file of sections.
+func writeNotices(sections []noticeSection) []byte {
 	var b bytes.Buffer
 	b.WriteString(`Third-party software notices for starfleet-secrets
 ==================================================
@@ -197,7 +213,7 @@ Summary
 			b.WriteByte('\n')
 		}
 	}
-	return b.Bytes(), nil
+	return b.Bytes()
 }
 
 // licenceFiles lists the licence and notice files at the root of dir,

@@ -37,22 +37,8 @@ func servedOf(s coldSample) time.Duration     { return s.served }
 
 func runColdStart(ctx context.Context, c config, env *emulator, r *report) error {
 	r.command(fmt.Sprintf("%s, %s  # each under a new extensiontest server, alternately, %d runs each; TTL 300s, secret from moto", c.minext, c.bin, c.coldRuns))
-	for i := range c.coldRuns {
-		for _, subject := range []bool{false, true} {
-			bin := c.minext
-			if subject {
-				bin = c.bin
-			}
-			s, err := coldStartOnce(ctx, bin, env, c.slice)
-			if err != nil {
-				return fmt.Errorf("run %d of %s: %w", i+1, bin, err)
-			}
-			if subject {
-				r.coldSubject.samples = append(r.coldSubject.samples, s)
-			} else {
-				r.coldBaseline.samples = append(r.coldBaseline.samples, s)
-			}
-		}
+	if err := alternateColdStarts(ctx, c, env, c.coldRuns, "run", &r.coldBaseline, &r.coldSubject); err != nil {
+		return err
 	}
 	// The same at a tenth of a CPU, as a 128 MB function runs.
 	cg, err := newCPUCgroup(fmt.Sprintf("starfleet-bench-%d", os.Getpid()), throttleFraction)
@@ -62,22 +48,8 @@ func runColdStart(ctx context.Context, c config, env *emulator, r *report) error
 	} else {
 		defer cg.close()
 		r.command(fmt.Sprintf("the same, %d runs each, inside a cgroup capped at %.1f CPU (%s)", c.coldThrottledRuns, throttleFraction, cg.dir))
-		for i := range c.coldThrottledRuns {
-			for _, subject := range []bool{false, true} {
-				bin := c.minext
-				if subject {
-					bin = c.bin
-				}
-				s, err := coldStartOnce(ctx, bin, env, c.slice, cg.wrap()...)
-				if err != nil {
-					return fmt.Errorf("capped run %d of %s: %w", i+1, bin, err)
-				}
-				if subject {
-					r.throttledSubject.samples = append(r.throttledSubject.samples, s)
-				} else {
-					r.throttledBaseline.samples = append(r.throttledBaseline.samples, s)
-				}
-			}
+		if err := alternateColdStarts(ctx, c, env, c.coldThrottledRuns, "capped run", &r.throttledBaseline, &r.throttledSubject, cg.wrap()...); err != nil {
+			return err
 		}
 	}
 	for _, subject := range []bool{true, false} {
@@ -94,6 +66,25 @@ func runColdStart(ctx context.Context, c config, env *emulator, r *report) error
 			r.initSubject = t
 		} else {
 			r.initBaseline = t
+		}
+	}
+	return nil
+}
+
+// alternateColdStarts starts the baseline and the subject alternately,
+// runs times each (through wrap, if given), adding their samples.
+func alternateColdStarts(ctx context.Context, c config, env *emulator, runs int, what string, baseline, subject *coldStats, wrap ...string) error {
+	for i := range runs {
+		for _, stats := range []*coldStats{baseline, subject} {
+			bin := c.minext
+			if stats == subject {
+				bin = c.bin
+			}
+			s, err := coldStartOnce(ctx, bin, env, c.slice, wrap...)
+			if err != nil {
+				return fmt.Errorf("%s %d of %s: %w", what, i+1, bin, err)
+			}
+			stats.samples = append(stats.samples, s)
 		}
 	}
 	return nil

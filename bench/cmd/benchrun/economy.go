@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 const (
@@ -50,14 +50,14 @@ func runEconomy(ctx context.Context, c config, env *emulator, r *report) error {
 	}
 
 	// Against the binary, through a counting proxy in front of moto.
-	proxy := cachetest.NewProxy(env.moto.URL())
+	proxy := upstreamtest.NewProxy(env.moto.URL())
 	defer proxy.Close()
 	port, err := freePort()
 	if err != nil {
 		return err
 	}
 	p := newExtProc(port)
-	r.command(fmt.Sprintf("STARFLEET_SECRETS_TTL=%s STARFLEET_SECRETS_PORT=%d AWS_ENDPOINT_URL_SECRETS_MANAGER=<cachetest.Proxy> %s  # under extensiontest; %d concurrent GET /secret/%s at expiry, x%d",
+	r.command(fmt.Sprintf("STARFLEET_SECRETS_TTL=%s STARFLEET_SECRETS_PORT=%d AWS_ENDPOINT_URL_SECRETS_MANAGER=<upstreamtest.Proxy> %s  # under extensiontest; %d concurrent GET /secret/%s at expiry, x%d",
 		expiryTTL, port, c.bin, expiryReaders, c.slice, c.expiryRounds))
 	if err := p.startIdle(ctx, c.bin, env.extEnv(proxy.URL(), port, expiryTTL.String())); err != nil {
 		return err
@@ -92,7 +92,31 @@ func runEconomy(ctx context.Context, c config, env *emulator, r *report) error {
 // burstAtExpiry holds the upstream call at the proxy until all readers have
 // sent their requests and the extension has read them all off their sockets,
 // then releases it and counts the upstream calls.
-func burstAtExpiry(ctx context.Context, p *extProc, proxy *cachetest.Proxy, slice string) (expiryRound, error) {
+// waitBurstSettled polls, bounded by ctx, until every request was written,
+// one upstream call is held, and no connection has unread bytes on the
+// extension's side (one still in the accept queue counts as established
+// with unread bytes); it returns the established connections.
+func waitBurstSettled(ctx context.Context, p *extProc, proxy *upstreamtest.Proxy, written *atomic.Int64) (int, error) {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		established, unread, err := serverSockets(p.port)
+		if err != nil {
+			return 0, err
+		}
+		if written.Load() == expiryReaders && proxy.Held(opGetSecret) >= 1 && unread == 0 {
+			return established, nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return 0, fmt.Errorf("burst never settled: written %d, held %d, sockets %d (%d unread): %w",
+				written.Load(), proxy.Held(opGetSecret), established, unread, ctx.Err())
+		}
+	}
+}
+
+func burstAtExpiry(ctx context.Context, p *extProc, proxy *upstreamtest.Proxy, slice string) (expiryRound, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	proxy.ResetCounts()
@@ -128,27 +152,9 @@ func burstAtExpiry(ctx context.Context, p *extProc, proxy *cachetest.Proxy, slic
 		})
 	}
 
-	// Bounded poll: every request written, one upstream call held, and no
-	// unread bytes on the extension's side of any connection (a connection
-	// still in the accept queue counts as established with unread bytes).
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	var established, unread int
-	for {
-		var err error
-		established, unread, err = serverSockets(p.port)
-		if err != nil {
-			return round, err
-		}
-		if written.Load() == expiryReaders && proxy.Held(opGetSecret) >= 1 && unread == 0 {
-			break
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return round, fmt.Errorf("burst never settled: written %d, held %d, sockets %d (%d unread): %w",
-				written.Load(), proxy.Held(opGetSecret), established, unread, ctx.Err())
-		}
+	established, err := waitBurstSettled(ctx, p, proxy, &written)
+	if err != nil {
+		return round, err
 	}
 	round.sockets = established
 	released.Store(true)

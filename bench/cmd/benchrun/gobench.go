@@ -88,19 +88,24 @@ func runGoBenchmarks(ctx context.Context, c config, r *report) error {
 	}
 
 	if c.benchstat != "" {
-		r.command(shellQuote(c.goCmd, "run", c.benchstat, raw))
-		cmd := exec.CommandContext(ctx, c.goCmd, "run", c.benchstat, raw)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			r.benchstat = fmt.Sprintf("benchstat failed: %v\n%s", err, stderr.String())
-		} else {
-			r.benchstat = string(out)
-			os.WriteFile(filepath.Join(c.rawDir, "benchstat.txt"), out, 0o644)
-		}
+		runBenchstat(ctx, c, r, raw)
 	}
 	return nil
+}
+
+// runBenchstat summarises the raw benchmark output into the report.
+func runBenchstat(ctx context.Context, c config, r *report, raw string) {
+	r.command(shellQuote(c.goCmd, "run", c.benchstat, raw))
+	cmd := exec.CommandContext(ctx, c.goCmd, "run", c.benchstat, raw)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		r.benchstat = fmt.Sprintf("benchstat failed: %v\n%s", err, stderr.String())
+		return
+	}
+	r.benchstat = string(out)
+	os.WriteFile(filepath.Join(c.rawDir, "benchstat.txt"), out, 0o644)
 }
 
 // testBinary builds pkg's test binary once per run, into the raw directory.

@@ -56,6 +56,15 @@ type config struct {
 var allParts = []string{"go", "economy", "coldstart", "warm", "footprint"}
 
 func main() {
+	c := parseFlags()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads the command line into a config.
+func parseFlags() config {
 	var c config
 	var parts string
 	flag.BoolVar(&c.smoke, "smoke", false, "run every part briefly and check only that each figure was produced")
@@ -85,7 +94,21 @@ func main() {
 	flag.DurationVar(&c.totalDeadline, "deadline", 9*time.Minute, "bound on the whole run")
 	flag.Parse()
 	if c.smoke {
-		// Brief everything unless set explicitly.
+		briefDefaults(&c)
+	}
+	c.parts = map[string]bool{}
+	for p := range strings.SplitSeq(parts, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.parts[p] = true
+		}
+	}
+	return c
+}
+
+// briefDefaults makes every part brief, for -smoke, unless a flag set it
+// explicitly.
+func briefDefaults(c *config) {
+	{
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		defaults := map[string]func(){
@@ -106,16 +129,6 @@ func main() {
 				apply()
 			}
 		}
-	}
-	c.parts = map[string]bool{}
-	for p := range strings.SplitSeq(parts, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			c.parts[p] = true
-		}
-	}
-	if err := run(c); err != nil {
-		fmt.Fprintln(os.Stderr, "benchrun:", err)
-		os.Exit(1)
 	}
 }
 
@@ -166,22 +179,28 @@ func run(c config) error {
 	step("coldstart", func() error { return runColdStart(ctx, c, env, r) })
 	step("warm", func() error { return runWarm(ctx, c, env, r) })
 	r.elapsed = time.Since(began)
-
-	missing := r.missingFigures()
-	if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
+	if err := writeReport(c.out, r); err != nil {
 		return err
 	}
-	if err := os.WriteFile(c.out, []byte(r.markdown()), 0o644); err != nil {
-		return err
-	}
-	logf("wrote %s in %s", c.out, r.elapsed.Round(time.Second))
-	for _, t := range r.targets() {
-		logf("target %-60s %-14s %s", t.name, t.verdict(), t.figure)
-	}
-	if len(missing) > 0 {
+	if missing := r.missingFigures(); len(missing) > 0 {
 		errs = append(errs, fmt.Errorf("figures not produced: %s", strings.Join(missing, ", ")))
 	}
 	return errors.Join(errs...)
+}
+
+// writeReport writes r to out and logs each target's verdict.
+func writeReport(out string, r *report) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, []byte(r.markdown()), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s in %s", out, r.elapsed.Round(time.Second))
+	for _, t := range r.targets() {
+		logf("target %-60s %-14s %s", t.name, t.verdict(), t.figure)
+	}
+	return nil
 }
 
 func logf(format string, args ...any) {

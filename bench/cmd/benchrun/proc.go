@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 // benchToken is the token every request presents: 1024 bytes, the size of
@@ -33,7 +33,7 @@ const (
 
 // emulator is one moto holding the Starfleet secret, shared by every part.
 type emulator struct {
-	moto    *cachetest.Moto
+	moto    *upstreamtest.Moto
 	baseEnv []string
 }
 
@@ -44,11 +44,11 @@ func startEmulator(ctx context.Context, c config) (*emulator, error) {
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	moto, err := cachetest.StartMoto(startCtx)
+	moto, err := upstreamtest.StartMoto(startCtx)
 	if err != nil {
 		return nil, err
 	}
-	_, err = cachetest.Client(moto.URL()).CreateSecret(startCtx, &secretsmanager.CreateSecretInput{
+	_, err = upstreamtest.Client(moto.URL()).CreateSecret(startCtx, &secretsmanager.CreateSecretInput{
 		Name: aws.String(secretID), SecretString: aws.String(string(raw)),
 	})
 	if err != nil {
@@ -65,7 +65,7 @@ func (e *emulator) close() {
 }
 
 func (e *emulator) describe() string {
-	return "moto_server -H 127.0.0.1 -p <free port>  # started by cachetest.StartMoto, secret " + secretID + " created from the testdata file"
+	return "moto_server -H 127.0.0.1 -p <free port>  # started by upstreamtest.StartMoto, secret " + secretID + " created from the testdata file"
 }
 
 // cleanEnv drops every variable that could change what the extension does,
@@ -86,10 +86,10 @@ func cleanEnv(env []string) []string {
 }
 
 // extEnv is the environment of the extension reading Secrets Manager at
-// upstream (moto, or a cachetest.Proxy in front of it).
+// upstream (moto, or a upstreamtest.Proxy in front of it).
 func (e *emulator) extEnv(upstream string, port int, ttl string) []string {
 	env := append([]string(nil), e.baseEnv...)
-	env = append(env, cachetest.Env(upstream)...)
+	env = append(env, upstreamtest.Env(upstream)...)
 	return append(env,
 		"STARFLEET_SECRET_ID="+secretID,
 		"STARFLEET_SECRETS_TOKEN="+benchToken,

@@ -173,6 +173,15 @@ func mbs(n int64) string {
 
 func (r *report) targets() []target {
 	var ts []target
+	ts = append(ts, r.startTargets()...)
+	ts = append(ts, r.warmTargets()...)
+	ts = append(ts, r.footprintTargets()...)
+	return append(ts, r.economyTargets()...)
+}
+
+// startTargets are the cold start's.
+func (r *report) startTargets() []target {
+	var ts []target
 	startTarget := func(name string, subject, baseline coldStats) target {
 		t := target{name: name}
 		if len(subject.samples) > 0 && len(baseline.samples) > 0 {
@@ -189,6 +198,12 @@ func (r *report) targets() []target {
 		capped.figure = "not measured: " + r.throttleNote
 	}
 	ts = append(ts, capped)
+	return ts
+}
+
+// warmTargets are the warm reads'.
+func (r *report) warmTargets() []target {
+	var ts []target
 	for _, conns := range []int{32, 64} {
 		lv, ok := r.level(conns)
 		t := target{name: fmt.Sprintf("warm reads, %d connections: throughput ≥ 0.9× bare", conns)}
@@ -227,6 +242,12 @@ func (r *report) targets() []target {
 		}
 		ts = append(ts, t)
 	}
+	return ts
+}
+
+// footprintTargets are the binary's, the zip's and the memory's.
+func (r *report) footprintTargets() []target {
+	var ts []target
 	if len(r.footprint) > 0 {
 		tb := target{name: "stripped binary ≤ 9 MB", have: true, met: true}
 		tz := target{name: "layer zip ≤ 3.5 MB", have: true, met: true}
@@ -256,6 +277,12 @@ func (r *report) targets() []target {
 		}
 		ts = append(ts, t)
 	}
+	return ts
+}
+
+// economyTargets are the upstream calls' and the hit path's.
+func (r *report) economyTargets() []target {
+	var ts []target
 	{
 		t := target{name: "500 concurrent requests at expiry: exactly 1 upstream call"}
 		if len(r.expiryRounds) > 0 && r.inProcessExpiryCalls != nil {
@@ -426,13 +453,30 @@ func (r *report) coldSection(p printer) {
 	p("")
 	p("%d runs of each binary, alternating, each under a new extensiontest server (Lambda mode, secret in moto). Times run from just before the fork: *listening* is the first successful connect of a tight, bounded connect loop on the port; *registered* is when `extensiontest.Server.WaitRegistered` returned; *first slice* is the first 200 for `GET /secret/%s`. Baseline: `bench/cmd/minext` (stdlib only: listen, register, wait; its \"first slice\" is a fixed body).", len(r.coldSubject.samples), r.cfg.slice)
 	p("")
-	p("| milestone | starfleet-secrets median (min, max) | minimal extension median (min, max) | ratio of medians |")
+	milestoneTable(p, "milestone", r.coldSubject, r.coldBaseline)
+	if len(r.throttledSubject.samples) > 0 && len(r.throttledBaseline.samples) > 0 {
+		p("The same, %d runs of each, inside a cgroup capped at %.1f CPU (a 128 MB function gets about 1/14 of a vCPU; the process moves itself into the cgroup before exec):", len(r.throttledSubject.samples), throttleFraction)
+		p("")
+		milestoneTable(p, fmt.Sprintf("milestone at %.1f CPU", throttleFraction), r.throttledSubject, r.throttledBaseline)
+	} else if r.throttleNote != "" {
+		p("Not measured at a tenth of a CPU: %s.", r.throttleNote)
+		p("")
+	}
+	if r.initSubject != nil && r.initBaseline != nil {
+		initSection(p, r.initSubject, r.initBaseline)
+	}
+}
+
+// milestoneTable compares the subject's cold start milestones with the
+// baseline's.
+func milestoneTable(p printer, heading string, subject, baseline coldStats) {
+	p("| %s | starfleet-secrets median (min, max) | minimal extension median (min, max) | ratio of medians |", heading)
 	p("|---|---|---|---|")
 	for _, m := range []struct {
 		name string
 		f    func(coldSample) time.Duration
 	}{{"listening", listeningOf}, {"registered", registeredOf}, {"first slice served", servedOf}} {
-		s, bl := r.coldSubject.pick(m.f), r.coldBaseline.pick(m.f)
+		s, bl := subject.pick(m.f), baseline.pick(m.f)
 		if len(s) == 0 || len(bl) == 0 {
 			continue
 		}
@@ -440,48 +484,31 @@ func (r *report) coldSection(p printer) {
 			ms(medianDur(bl)), ms(slices.Min(bl)), ms(slices.Max(bl)), ratio(float64(medianDur(s)), float64(medianDur(bl))))
 	}
 	p("")
-	if len(r.throttledSubject.samples) > 0 && len(r.throttledBaseline.samples) > 0 {
-		p("The same, %d runs of each, inside a cgroup capped at %.1f CPU (a 128 MB function gets about 1/14 of a vCPU; the process moves itself into the cgroup before exec):", len(r.throttledSubject.samples), throttleFraction)
-		p("")
-		p("| milestone at %.1f CPU | starfleet-secrets median (min, max) | minimal extension median (min, max) | ratio of medians |", throttleFraction)
-		p("|---|---|---|---|")
-		for _, m := range []struct {
-			name string
-			f    func(coldSample) time.Duration
-		}{{"listening", listeningOf}, {"registered", registeredOf}, {"first slice served", servedOf}} {
-			s, bl := r.throttledSubject.pick(m.f), r.throttledBaseline.pick(m.f)
-			p("| %s | %s (%s, %s) | %s (%s, %s) | %.2f× |", m.name, ms(medianDur(s)), ms(slices.Min(s)), ms(slices.Max(s)),
-				ms(medianDur(bl)), ms(slices.Min(bl)), ms(slices.Max(bl)), ratio(float64(medianDur(s)), float64(medianDur(bl))))
-		}
-		p("")
-	} else if r.throttleNote != "" {
-		p("Not measured at a tenth of a CPU: %s.", r.throttleNote)
+}
+
+// initSection reports package initialisation, subject against baseline.
+func initSection(p printer, s, bl *initTrace) {
+	p("Package initialisation (`GODEBUG=inittrace=1`, median of %d runs): starfleet-secrets runs %d package inits taking %s of clock in all, the last ending %s after the runtime started; the minimal extension runs %d taking %s, ending at %s.", s.runs, s.packages, ms(s.total), ms(s.end), bl.packages, ms(bl.total), ms(bl.end))
+	p("")
+	if len(s.groups) > 0 && s.total > 0 {
+		g := s.groups[0]
+		p("What dominates: %s, %.0f%% of the init clock (%s); the extension's inits take %s more than the minimal extension's in all.", g.name, 100*float64(g.clock)/float64(s.total), ms(g.clock), ms(s.total-bl.total))
 		p("")
 	}
-	if r.initSubject != nil && r.initBaseline != nil {
-		s, bl := r.initSubject, r.initBaseline
-		p("Package initialisation (`GODEBUG=inittrace=1`, median of %d runs): starfleet-secrets runs %d package inits taking %s of clock in all, the last ending %s after the runtime started; the minimal extension runs %d taking %s, ending at %s.", s.runs, s.packages, ms(s.total), ms(s.end), bl.packages, ms(bl.total), ms(bl.end))
-		p("")
-		if len(s.groups) > 0 && s.total > 0 {
-			g := s.groups[0]
-			p("What dominates: %s, %.0f%% of the init clock (%s); the extension's inits take %s more than the minimal extension's in all.", g.name, 100*float64(g.clock)/float64(s.total), ms(g.clock), ms(s.total-bl.total))
-			p("")
-		}
-		p("| origin | init clock | bytes | allocs |")
-		p("|---|---|---|---|")
-		for _, g := range s.groups {
-			p("| %s | %s | %d | %d |", g.name, ms(g.clock), g.bytes, g.allocs)
-		}
-		p("")
-		p("Largest package inits:")
-		p("")
-		p("| package | init clock | bytes | allocs |")
-		p("|---|---|---|---|")
-		for _, pk := range s.byPkg[:min(12, len(s.byPkg))] {
-			p("| `%s` | %s | %d | %d |", pk.name, ms(pk.clock), pk.bytes, pk.allocs)
-		}
-		p("")
+	p("| origin | init clock | bytes | allocs |")
+	p("|---|---|---|---|")
+	for _, g := range s.groups {
+		p("| %s | %s | %d | %d |", g.name, ms(g.clock), g.bytes, g.allocs)
 	}
+	p("")
+	p("Largest package inits:")
+	p("")
+	p("| package | init clock | bytes | allocs |")
+	p("|---|---|---|---|")
+	for _, pk := range s.byPkg[:min(12, len(s.byPkg))] {
+		p("| `%s` | %s | %d | %d |", pk.name, ms(pk.clock), pk.bytes, pk.allocs)
+	}
+	p("")
 }
 
 func (r *report) footprintSection(p printer) {
@@ -523,7 +550,7 @@ func (r *report) economySection(p printer) {
 		p("- 500 concurrent reads at expiry, in the cache with a fake clock (`cache.TestUpstreamCallsFor500ConcurrentAtExpiry`): **%.0f upstream call**.", *r.inProcessExpiryCalls)
 	}
 	for i, x := range r.expiryRounds {
-		p("- Binary + moto, round %d: %d concurrent `GET /secret/%s` on separate connections once the entry had expired (TTL %s); the upstream call was held at a `cachetest.Proxy` until every request was written and read off its socket (%d server-side connections open), then released: **%d upstream call(s)** counted by the proxy; answers %v, %d transport errors, %d answered before the release; %s in all.",
+		p("- Binary + moto, round %d: %d concurrent `GET /secret/%s` on separate connections once the entry had expired (TTL %s); the upstream call was held at a `upstreamtest.Proxy` until every request was written and read off its socket (%d server-side connections open), then released: **%d upstream call(s)** counted by the proxy; answers %v, %d transport errors, %d answered before the release; %s in all.",
 			i+1, expiryReaders, r.cfg.slice, expiryTTL, x.sockets, x.upstreamCalls, x.statuses, x.errors, x.answeredEarly, x.elapsed.Round(time.Millisecond))
 	}
 	p("")

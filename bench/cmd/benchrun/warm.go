@@ -62,22 +62,8 @@ func runWarm(ctx context.Context, c config, env *emulator, r *report) error {
 		return err
 	}
 
-	// The bytes the baseline answers with are the extension's own.
 	subjectURL := "http://" + p.addr() + "/secret/" + c.slice
-	status, body, etag, err := getOnce(ctx, newClient(false, 1), subjectURL)
-	if err != nil || status != 200 {
-		return fmt.Errorf("GET %s: %d %v", subjectURL, status, err)
-	}
-	bodyFile := filepath.Join(c.rawDir, "bare-body.json")
-	if err := os.WriteFile(bodyFile, body, 0o644); err != nil {
-		return err
-	}
-	r.warmBodyBytes = len(body)
-	barePort, err := freePort()
-	if err != nil {
-		return err
-	}
-	bare, err := startBare(ctx, r, c.bare, barePort, bodyFile, etag)
+	bare, barePort, err := startBareLike(ctx, c, r, subjectURL)
 	if err != nil {
 		return err
 	}
@@ -87,31 +73,9 @@ func runWarm(ctx context.Context, c config, env *emulator, r *report) error {
 	r.command(fmt.Sprintf("wrk -t1 -c<1|32|64> -d%s --latency -H '%s: $TOKEN' <url>  # baseline and subject alternately, %d pairs per level, after a 1s warm-up of each; $TOKEN is %d bytes",
 		c.wrkDuration, tokenHeader, c.wrkPairs, len(benchToken)))
 	for _, level := range []struct{ conns, threads int }{{1, 1}, {32, 1}, {64, 1}} {
-		lv := warmLevel{conns: level.conns, threads: level.threads}
-		for _, url := range []string{bareURL, subjectURL} { // warm-up
-			if _, err := runWrk(ctx, c, url, level.conns, level.threads, time.Second, 0); err != nil {
-				return err
-			}
-		}
-		for range c.wrkPairs {
-			res, err := runWrk(ctx, c, bareURL, level.conns, level.threads, c.wrkDuration, bare.cmd.Process.Pid)
-			if err != nil {
-				return err
-			}
-			lv.baseline = append(lv.baseline, res)
-			var peak int64
-			stopSampling := sampleRSS(p.pid(), &peak)
-			res, err = runWrk(ctx, c, subjectURL, level.conns, level.threads, c.wrkDuration, p.pid())
-			stopSampling()
-			if err != nil {
-				return err
-			}
-			lv.subject = append(lv.subject, res)
-			if level.conns == 32 {
-				r.rssLoadPeak = max(r.rssLoadPeak, peak)
-			}
-			logf("warm: c=%d bare %.0f req/s p99 %s | subject %.0f req/s p99 %s", level.conns,
-				lv.baseline[len(lv.baseline)-1].rps, lv.baseline[len(lv.baseline)-1].p99, res.rps, res.p99)
+		lv, err := warmPairs(ctx, c, r, level.conns, level.threads, bareURL, bare.cmd.Process.Pid, subjectURL, p.pid())
+		if err != nil {
+			return err
 		}
 		r.warm = append(r.warm, lv)
 	}
@@ -120,6 +84,58 @@ func runWarm(ctx context.Context, c config, env *emulator, r *report) error {
 	}
 	ok = true
 	return p.stop(ctx)
+}
+
+// startBareLike starts the baseline server answering with the bytes and
+// ETag the subject answers subjectURL with.
+func startBareLike(ctx context.Context, c config, r *report, subjectURL string) (*bareServer, int, error) {
+	status, body, etag, err := getOnce(ctx, newClient(false, 1), subjectURL)
+	if err != nil || status != 200 {
+		return nil, 0, fmt.Errorf("GET %s: %d %v", subjectURL, status, err)
+	}
+	bodyFile := filepath.Join(c.rawDir, "bare-body.json")
+	if err := os.WriteFile(bodyFile, body, 0o644); err != nil {
+		return nil, 0, err
+	}
+	r.warmBodyBytes = len(body)
+	barePort, err := freePort()
+	if err != nil {
+		return nil, 0, err
+	}
+	bare, err := startBare(ctx, r, c.bare, barePort, bodyFile, etag)
+	return bare, barePort, err
+}
+
+// warmPairs runs wrk at one level of connections against the baseline and
+// the subject alternately, after a warm-up of each.
+func warmPairs(ctx context.Context, c config, r *report, conns, threads int, bareURL string, barePID int, subjectURL string, subjectPID int) (warmLevel, error) {
+	lv := warmLevel{conns: conns, threads: threads}
+	for _, url := range []string{bareURL, subjectURL} { // warm-up
+		if _, err := runWrk(ctx, c, url, conns, threads, time.Second, 0); err != nil {
+			return lv, err
+		}
+	}
+	for range c.wrkPairs {
+		res, err := runWrk(ctx, c, bareURL, conns, threads, c.wrkDuration, barePID)
+		if err != nil {
+			return lv, err
+		}
+		lv.baseline = append(lv.baseline, res)
+		var peak int64
+		stopSampling := sampleRSS(subjectPID, &peak)
+		res, err = runWrk(ctx, c, subjectURL, conns, threads, c.wrkDuration, subjectPID)
+		stopSampling()
+		if err != nil {
+			return lv, err
+		}
+		lv.subject = append(lv.subject, res)
+		if conns == 32 {
+			r.rssLoadPeak = max(r.rssLoadPeak, peak)
+		}
+		logf("warm: c=%d bare %.0f req/s p99 %s | subject %.0f req/s p99 %s", conns,
+			lv.baseline[len(lv.baseline)-1].rps, lv.baseline[len(lv.baseline)-1].p99, res.rps, res.p99)
+	}
+	return lv, nil
 }
 
 // sampleRSS records the highest VmRSS of pid every 50 ms until stopped.

@@ -1,4 +1,4 @@
-package cachetest
+package upstreamtest
 
 import (
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,7 +22,7 @@ const (
 // optFns adjust the client, e.g. to disable retries so proxy counts are
 // exact:
 //
-//	c := cachetest.Client(p.URL(), func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
+//	c := upstreamtest.Client(p.URL(), func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
 func Client(url string, optFns ...func(*secretsmanager.Options)) *secretsmanager.Client {
 	opts := secretsmanager.Options{
 		Region:       Region,
@@ -53,7 +53,7 @@ func SSMClient(url string) *ssm.Client {
 // Append it after the inherited environment so it wins (os/exec keeps the
 // last value of a duplicated key):
 //
-//	cmd.Env = append(os.Environ(), cachetest.Env(p.URL())...)
+//	cmd.Env = append(os.Environ(), upstreamtest.Env(p.URL())...)
 func Env(url string) []string {
 	return []string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + url,

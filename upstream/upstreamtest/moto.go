@@ -1,4 +1,4 @@
-package cachetest
+package upstreamtest
 
 import (
 	"bytes"
@@ -53,7 +53,7 @@ type Moto struct {
 func StartMoto(ctx context.Context) (*Moto, error) {
 	path, err := exec.LookPath(motoCommand)
 	if err != nil {
-		return nil, fmt.Errorf("cachetest: %s not found on PATH (%w); install the Secrets Manager emulator with: pip install 'moto[server]'", motoCommand, err)
+		return nil, fmt.Errorf("upstreamtest: %s not found on PATH (%w); install the Secrets Manager emulator with: pip install 'moto[server]'", motoCommand, err)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -71,7 +71,7 @@ func StartMoto(ctx context.Context) (*Moto, error) {
 			break
 		}
 	}
-	return nil, fmt.Errorf("cachetest: starting %s: %w", motoCommand, errors.Join(errs...))
+	return nil, fmt.Errorf("upstreamtest: starting %s: %w", motoCommand, errors.Join(errs...))
 }
 
 // startMoto makes one attempt at starting moto on a fresh port.
@@ -189,12 +189,12 @@ func (m *Moto) Reset(ctx context.Context) error {
 	}
 	resp, err := m.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("cachetest: resetting moto: %w", err)
+		return fmt.Errorf("upstreamtest: resetting moto: %w", err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("cachetest: resetting moto: %s: %s", resp.Status, bytes.TrimSpace(body))
+		return fmt.Errorf("upstreamtest: resetting moto: %s: %s", resp.Status, bytes.TrimSpace(body))
 	}
 	return nil
 }
@@ -208,7 +208,7 @@ func (m *Moto) Close() error {
 		defer m.http.CloseIdleConnections()
 		select {
 		case <-m.exited:
-			m.closeErr = fmt.Errorf("cachetest: moto exited before Close: %v\n%s", m.err, m.out.String())
+			m.closeErr = fmt.Errorf("upstreamtest: moto exited before Close: %v\n%s", m.err, m.out.String())
 			return
 		default:
 		}
@@ -226,9 +226,9 @@ func (m *Moto) Close() error {
 // stores it in *dst, runs the tests, and stops moto. It returns the exit
 // code for os.Exit:
 //
-//	var moto *cachetest.Moto
+//	var moto *upstreamtest.Moto
 //
-//	func TestMain(m *testing.M) { os.Exit(cachetest.RunWithMoto(m, &moto)) }
+//	func TestMain(m *testing.M) { os.Exit(upstreamtest.RunWithMoto(m, &moto)) }
 //
 // If moto cannot be started (e.g. it is not installed) it prints why and
 // returns 1: the tests fail rather than silently skip.

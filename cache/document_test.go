@@ -1,6 +1,10 @@
 package cache
 
 import (
+	"time"
+
+	"github.com/starfleet/starfleet-secrets/upstream"
+
 	"bytes"
 	"encoding/json"
 	"os"
@@ -88,12 +92,12 @@ func TestParseDocumentRejects(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, tt.wantMsg)
 			}
 			if strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("error quotes the secret: %q", err)
+				t.Errorf("error quotes the value: %q", err)
 			}
 		})
 	}
 	if _, err := ParseDocument(nil); err == nil || !strings.Contains(err.Error(), "binary") {
-		t.Errorf("binary secret: %v", err)
+		t.Errorf("binary value: %v", err)
 	}
 }
 
@@ -119,16 +123,17 @@ func TestETagChangesWithVersionAndBytes(t *testing.T) {
 }
 
 func TestWipe(t *testing.T) {
-	s := &Secret{VersionID: "v", String: []byte(`{"A":{"k":"secret"}}`)}
-	s.parseDocument([]byte("k"))
-	doc, err := s.Document()
+	v := &upstream.Value{VersionID: "v", Text: []byte(`{"A":{"k":"secret"}}`)}
+	e := newEntry(v, time.Now(), time.Now())
+	doc, err := newDocument(v, []byte("k"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.doc = doc
 	sl, _ := doc.Slice("A")
 	field, _, _ := sl.Field("k")
-	s.Wipe()
-	for _, b := range [][]byte{s.String, sl.Raw, field} {
+	e.wipe()
+	for _, b := range [][]byte{v.Text, sl.Raw, field} {
 		if bytes.Contains(b, []byte("secret")) || bytes.ContainsFunc(b, func(r rune) bool { return r != 0 }) {
 			t.Errorf("not wiped: %q", b)
 		}

@@ -1,4 +1,4 @@
-package cachetest
+package upstreamtest
 
 import (
 	"bytes"
@@ -97,7 +97,7 @@ type opSecret struct{ op, secret string }
 func NewProxy(upstreamURL string) *Proxy {
 	upstream, err := url.Parse(upstreamURL)
 	if err != nil || upstream.Scheme == "" || upstream.Host == "" {
-		panic(fmt.Sprintf("cachetest: NewProxy: bad upstream URL %q: %v", upstreamURL, err))
+		panic(fmt.Sprintf("upstreamtest: NewProxy: bad upstream URL %q: %v", upstreamURL, err))
 	}
 	p := &Proxy{
 		transport: http.DefaultTransport.(*http.Transport).Clone(),
@@ -121,7 +121,7 @@ func NewProxy(upstreamURL string) *Proxy {
 			if r.Context().Err() != nil {
 				return // the client is gone; nobody to answer
 			}
-			http.Error(w, "cachetest proxy: upstream: "+err.Error(), http.StatusBadGateway)
+			http.Error(w, "upstreamtest proxy: upstream: "+err.Error(), http.StatusBadGateway)
 		},
 	}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serveHTTP))
@@ -229,7 +229,7 @@ func (p *Proxy) wait(ctx context.Context, done func() bool, state func() string)
 			p.mu.Lock()
 			s := state()
 			p.mu.Unlock()
-			return fmt.Errorf("cachetest: %s: %w", s, ctx.Err())
+			return fmt.Errorf("upstreamtest: %s: %w", s, ctx.Err())
 		}
 	}
 }
@@ -380,37 +380,50 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		p.heldTotal++
 	}
 	p.requestID++
-	reqID := fmt.Sprintf("cachetest-%08d", p.requestID)
+	reqID := fmt.Sprintf("upstreamtest-%08d", p.requestID)
 	p.broadcastLocked()
 	p.mu.Unlock()
 
 	if readErr != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(readErr, &tooBig) {
-			http.Error(w, "cachetest proxy: request body too large", http.StatusRequestEntityTooLarge)
+			http.Error(w, "upstreamtest proxy: request body too large", http.StatusRequestEntityTooLarge)
 		}
 		return // otherwise the client is gone
 	}
 
 	if release != nil {
-		var err error
-		select {
-		case <-release:
-		case <-r.Context().Done():
-			err = r.Context().Err()
-		case <-p.closing:
-			err = errors.New("proxy closed")
-		}
-		p.mu.Lock()
-		p.held[op]--
-		p.heldTotal--
-		p.broadcastLocked()
-		p.mu.Unlock()
-		if err != nil {
-			panic(http.ErrAbortHandler) // drop the connection without an answer
-		}
+		p.hold(r, op, release)
 	}
 
+	p.answer(w, r, fault, op, secretID, reqID, body)
+}
+
+// hold keeps a request of op until release is closed; a request whose
+// client left, or that the proxy's closing cut off, is dropped without an
+// answer.
+func (p *Proxy) hold(r *http.Request, op string, release chan struct{}) {
+	var err error
+	select {
+	case <-release:
+	case <-r.Context().Done():
+		err = r.Context().Err()
+	case <-p.closing:
+		err = errors.New("proxy closed")
+	}
+	p.mu.Lock()
+	p.held[op]--
+	p.heldTotal--
+	p.broadcastLocked()
+	p.mu.Unlock()
+	if err != nil {
+		panic(http.ErrAbortHandler) // drop the connection without an answer
+	}
+}
+
+// answer answers a request as fault says: passed on to moto, or failed the
+// way the service fails.
+func (p *Proxy) answer(w http.ResponseWriter, r *http.Request, fault Fault, op, secretID, reqID string, body []byte) {
 	switch fault {
 	case NoFault, Slow:
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -420,10 +433,10 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, reqID, http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 	case InternalError:
 		writeError(w, reqID, http.StatusInternalServerError, "InternalServiceError",
-			"An internal error occurred (injected by cachetest).")
+			"An internal error occurred (injected by upstreamtest).")
 	case AccessDenied:
 		writeError(w, reqID, http.StatusBadRequest, "AccessDeniedException",
-			fmt.Sprintf("User: arn:aws:iam::123456789012:user/cachetest is not authorized to perform: %s:%s on resource: %s because no identity-based policy allows the %[1]s:%[2]s action", iamService(r), op, secretID))
+			fmt.Sprintf("User: arn:aws:iam::123456789012:user/upstreamtest is not authorized to perform: %s:%s on resource: %s because no identity-based policy allows the %[1]s:%[2]s action", iamService(r), op, secretID))
 	case NotFound:
 		writeError(w, reqID, http.StatusBadRequest, "ResourceNotFoundException",
 			"Secrets Manager can't find the specified secret.")
@@ -435,7 +448,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case Reset:
 		resetConn(w)
 	default:
-		http.Error(w, "cachetest proxy: unknown fault "+fault.String(), http.StatusInternalServerError)
+		http.Error(w, "upstreamtest proxy: unknown fault "+fault.String(), http.StatusInternalServerError)
 	}
 }
 

@@ -1,4 +1,4 @@
-package cachetest
+package upstreamtest
 
 import (
 	"os/exec"

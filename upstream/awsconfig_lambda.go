@@ -1,6 +1,6 @@
 //go:build lambda
 
-package cache
+package upstream
 
 import (
 	"context"
@@ -18,9 +18,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 )
 
-// loadAWSConfig builds the configuration from what Lambda provides.
-func loadAWSConfig(context.Context) (aws.Config, error) {
-	return lambdaConfig(os.LookupEnv)
+// loadAWS builds the configuration from what Lambda provides.
+func loadAWS(_ context.Context, lookup func(string) (string, bool)) (AWS, error) {
+	cfg, err := lambdaConfig(lookup)
+	if err != nil {
+		return AWS{}, err
+	}
+	return AWS{Config: cfg, endpoints: serviceEndpoints(trimmed(lookup))}, nil
+}
+
+// trimmed reads a variable through lookup, without surrounding spaces.
+func trimmed(lookup func(string) (string, bool)) func(string) string {
+	return func(name string) string {
+		v, _ := lookup(name)
+		return strings.TrimSpace(v)
+	}
 }
 
 // lambdaConfig is the configuration a Lambda function's environment
@@ -28,10 +40,7 @@ func loadAWSConfig(context.Context) (aws.Config, error) {
 // (on-demand, provisioned concurrency) or from the container credentials
 // endpoint (SnapStart, Managed Instances), and the endpoint overrides.
 func lambdaConfig(lookup func(string) (string, bool)) (aws.Config, error) {
-	get := func(name string) string {
-		v, _ := lookup(name)
-		return strings.TrimSpace(v)
-	}
+	get := trimmed(lookup)
 	cfg := aws.Config{
 		Region:     firstOf(get("AWS_REGION"), get("AWS_DEFAULT_REGION")),
 		HTTPClient: awshttp.NewBuildableClient(),
@@ -109,14 +118,19 @@ func ignoreEndpoints(get func(string) string) bool {
 	return ignore
 }
 
-// serviceEndpoint is a service's own endpoint override,
-// AWS_ENDPOINT_URL_<ID>, which wins over AWS_ENDPOINT_URL.
-func serviceEndpoint(id string) string {
-	get := func(name string) string { v, _ := os.LookupEnv(name); return strings.TrimSpace(v) }
+// serviceEndpoints are the services' own endpoint overrides,
+// AWS_ENDPOINT_URL_<ID>, which win over AWS_ENDPOINT_URL.
+func serviceEndpoints(get func(string) string) map[string]string {
 	if ignoreEndpoints(get) {
-		return ""
+		return nil
 	}
-	return get("AWS_ENDPOINT_URL_" + id)
+	endpoints := make(map[string]string)
+	for _, id := range []string{secretsManagerID, ssmID} {
+		if url := get("AWS_ENDPOINT_URL_" + id); url != "" {
+			endpoints[id] = url
+		}
+	}
+	return endpoints
 }
 
 func firstOf(values ...string) string {

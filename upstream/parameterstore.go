@@ -1,4 +1,4 @@
-package cache
+package upstream
 
 import (
 	"context"
@@ -10,19 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
-// ParameterMeta is what GetParameter answers about a Parameter Store value
-// besides the value itself, which is kept in Secret.String.
-type ParameterMeta struct {
-	Type         string // String, StringList or SecureString
-	DataType     string
-	Selector     string
-	SourceResult string // set for /aws/reference/secretsmanager/ names
-	Version      int64
-	// Decrypted records whether the value was asked for with decryption,
-	// so a SecureString read without it is never served to one with it.
-	Decrypted bool
-}
-
 // ReferencePrefix is Parameter Store's door to Secrets Manager: GetParameter
 // of ReferencePrefix+id answers the secret id.
 const ReferencePrefix = "/aws/reference/secretsmanager/"
@@ -30,37 +17,29 @@ const ReferencePrefix = "/aws/reference/secretsmanager/"
 // MaxBatch is how many parameters one GetParameters call may name.
 const MaxBatch = 10
 
-// ParameterSource is where Parameter Store values come from.
-type ParameterSource interface {
-	// GetParameter fetches one parameter (key.Parameter, with any
-	// :version or :label selector, and key.WithDecryption).
-	GetParameter(ctx context.Context, key Key) (*Secret, error)
-	// GetParameters fetches up to MaxBatch parameters sharing
-	// WithDecryption in one call, for prefetching: Parameter Store's
-	// throughput quota counts calls, not parameters. Missing parameters
-	// are absent from the answer.
-	GetParameters(ctx context.Context, keys []Key) (map[Key]*Secret, error)
-}
-
 // ParameterStore reads parameters from AWS Systems Manager Parameter Store.
 type ParameterStore struct {
 	client *ssm.Client
 }
 
-// NewParameterStore builds a Parameter Store source from cfg, in cfg's
-// region (the function's: Parameter Store values live beside it).
-func NewParameterStore(cfg aws.Config) *ParameterStore {
+// NewParameterStore builds a Parameter Store source from a, in a's region
+// (the function's: Parameter Store values live beside it), else in
+// fallbackRegion.
+func NewParameterStore(a AWS, fallbackRegion string) *ParameterStore {
+	cfg := a.Config
+	if cfg.Region == "" {
+		cfg.Region = fallbackRegion
+	}
 	return &ParameterStore{client: ssm.NewFromConfig(cfg, func(o *ssm.Options) {
-		if url := serviceEndpoint("SSM"); url != "" {
-			o.BaseEndpoint = aws.String(url)
-		}
+		a.endpoint(ssmID, &o.BaseEndpoint)
 	})}
 }
 
-// GetParameter implements ParameterSource, retrying transient failures
-// within ctx's deadline as Secrets Manager reads do.
-func (s *ParameterStore) GetParameter(ctx context.Context, key Key) (*Secret, error) {
-	return withRetries(ctx, func() (*Secret, error) {
+// GetParameter reads one parameter (key.Parameter, with any :version or
+// :label selector, and key.WithDecryption), retrying transient failures
+// within ctx's deadline as Secrets Manager reads do. Its errors are *Error.
+func (s *ParameterStore) GetParameter(ctx context.Context, key Key) (*Value, error) {
+	v, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
 		out, err := s.client.GetParameter(ctx, &ssm.GetParameterInput{
 			Name:           aws.String(key.Parameter),
 			WithDecryption: aws.Bool(key.WithDecryption),
@@ -70,10 +49,14 @@ func (s *ParameterStore) GetParameter(ctx context.Context, key Key) (*Secret, er
 		}
 		return parameterValue(out.Parameter, key.WithDecryption), nil
 	})
+	return v, classified(ServiceParameterStore, err)
 }
 
-// GetParameters implements ParameterSource.
-func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key]*Secret, error) {
+// GetParameters reads up to MaxBatch parameters sharing WithDecryption in
+// one call: Parameter Store's throughput quota counts calls, not
+// parameters. Missing parameters are absent from the answer. Its errors
+// are *Error.
+func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key]*Value, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -85,15 +68,15 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key
 	}
 	decrypt := keys[0].WithDecryption
 	var out *ssm.GetParametersOutput
-	_, err := withRetries(ctx, func() (*Secret, error) {
+	_, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
 		var err error
 		out, err = s.client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(decrypt)})
 		return nil, err
 	})
 	if err != nil {
-		return nil, err
+		return nil, Classify(ServiceParameterStore, err)
 	}
-	found := make(map[Key]*Secret, len(out.Parameters))
+	found := make(map[Key]*Value, len(out.Parameters))
 	for i := range out.Parameters {
 		p := &out.Parameters[i]
 		// The answer names a parameter without the selector it was asked
@@ -108,8 +91,8 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key
 	return found, nil
 }
 
-func parameterValue(p *types.Parameter, decrypted bool) *Secret {
-	sec := &Secret{
+func parameterValue(p *types.Parameter, decrypted bool) *Value {
+	sec := &Value{
 		ARN:         aws.ToString(p.ARN),
 		Name:        aws.ToString(p.Name),
 		VersionID:   strconv.FormatInt(p.Version, 10),
@@ -124,7 +107,7 @@ func parameterValue(p *types.Parameter, decrypted bool) *Secret {
 		},
 	}
 	if p.Value != nil {
-		sec.String = []byte(*p.Value)
+		sec.Text = []byte(*p.Value)
 	}
 	return sec
 }

@@ -1,4 +1,4 @@
-package cache
+package upstream
 
 import (
 	"context"
@@ -12,7 +12,13 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// Codes for failures that Secrets Manager did not name itself.
+// The services, as messages name them.
+const (
+	ServiceSecretsManager = "Secrets Manager"
+	ServiceParameterStore = "Parameter Store"
+)
+
+// Codes for failures that AWS did not name itself.
 const (
 	CodeTimeout         = "Timeout"             // the fetch timeout ran out
 	CodeConnection      = "ConnectionError"     // could not talk to the endpoint
@@ -20,29 +26,32 @@ const (
 	CodeNotJSONObject   = "SecretNotJSONObject" // the secret is not a JSON object of slices
 	CodeFileUnreadable  = "LocalFileUnreadable" // the local file source could not be read
 	CodeShuttingDown    = "ShuttingDown"        // the cache is closed
-	CodeRefreshSlow     = "RefreshSlow"         // a refresh outlasted Policy.RefreshWait
+	CodeRefreshSlow     = "RefreshSlow"         // a refresh outlasted the cache's refresh wait
 	CodeNotFound        = "ResourceNotFoundException"
 	CodeNotConfigured   = "ParameterStoreNotConfigured" // no Parameter Store source (local file mode)
 )
 
-// UpstreamError is a failed fetch, reduced to what callers decide on: the
-// AWS error code (or one of the Code constants) and whether trying again
-// later may succeed. Its message never contains secret material: AWS error
-// messages name principals and resources, not values.
-type UpstreamError struct {
+// Error is a failed read, reduced to what callers decide on: the AWS error
+// code (or one of the Code constants) and whether trying again later may
+// succeed. Its message never contains secret material: AWS error messages
+// name principals and resources, not values.
+type Error struct {
 	Code      string
 	Transient bool
 	Err       error
+	// Service is the service that failed (ServiceSecretsManager, ServiceParameterStore),
+	// empty when the failure was not a service's.
+	Service string
 	// RequestID is the AWS request id of the failed call, when AWS
 	// answered: what AWS support asks for.
 	RequestID string
 }
 
-func (e *UpstreamError) Error() string {
+func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %v", e.Code, e.Err)
 }
 
-func (e *UpstreamError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // transientCodes are AWS error codes that describe the service's state, not
 // the request's: the same call may succeed later.
@@ -61,19 +70,31 @@ var transientCodes = map[string]bool{
 	"InternalServerError":                    true, // Parameter Store's name for it
 }
 
-// Classify turns any error from a Source into an *UpstreamError. It is a
+// Classify turns any error of a read from service into an *Error. It is a
 // pure function of the error so that the staleness rules can be tested
-// without a network.
-func Classify(err error) *UpstreamError {
+// without a network. An *Error passes through unchanged, its Service
+// filled in if empty.
+func Classify(service string, err error) *Error {
 	if err == nil {
 		return nil
 	}
-	var ue *UpstreamError
+	var ue *Error
 	if errors.As(err, &ue) {
+		if ue.Service == "" {
+			copied := *ue
+			copied.Service = service
+			return &copied
+		}
 		return ue
 	}
+	ue = classify(service, err)
+	ue.Service = service
+	return ue
+}
+
+func classify(service string, err error) *Error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &UpstreamError{Code: CodeTimeout, Transient: true, Err: err}
+		return &Error{Code: CodeTimeout, Transient: true, Err: err}
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
@@ -89,7 +110,7 @@ func Classify(err error) *UpstreamError {
 		if msg == "" {
 			msg = code
 		}
-		ue := &UpstreamError{Code: code, Transient: transient, Err: errors.New(msg)}
+		ue := &Error{Code: code, Transient: transient, Err: errors.New(msg)}
 		var awsErr *awshttp.ResponseError
 		if errors.As(err, &awsErr) {
 			ue.RequestID = awsErr.ServiceRequestID()
@@ -102,9 +123,9 @@ func Classify(err error) *UpstreamError {
 	var sendErr *smithyhttp.RequestSendError
 	if errors.As(err, &netErr) || errors.As(err, &sendErr) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) {
 		if netErr != nil && netErr.Timeout() {
-			return &UpstreamError{Code: CodeTimeout, Transient: true, Err: err}
+			return &Error{Code: CodeTimeout, Transient: true, Err: err}
 		}
-		return &UpstreamError{Code: CodeConnection, Transient: true, Err: err}
+		return &Error{Code: CodeConnection, Transient: true, Err: err}
 	}
 	var deserErr *smithy.DeserializationError
 	var respErr *smithyhttp.ResponseError
@@ -113,11 +134,19 @@ func Classify(err error) *UpstreamError {
 		// truncated body. The service may be fine a moment later. The
 		// decoder's message can quote the body, which may be a damaged
 		// secret, so it is replaced.
-		msg := "the answer from Secrets Manager could not be decoded"
+		msg := "the answer from " + orAWS(service) + " could not be decoded"
 		if respErr != nil {
 			msg = fmt.Sprintf("%s (HTTP %d)", msg, respErr.HTTPStatusCode())
 		}
-		return &UpstreamError{Code: CodeInvalidResponse, Transient: true, Err: errors.New(msg)}
+		return &Error{Code: CodeInvalidResponse, Transient: true, Err: errors.New(msg)}
 	}
-	return &UpstreamError{Code: CodeConnection, Transient: true, Err: err}
+	return &Error{Code: CodeConnection, Transient: true, Err: err}
+}
+
+// orAWS names service, or AWS when it is not known.
+func orAWS(service string) string {
+	if service == "" {
+		return "AWS"
+	}
+	return service
 }

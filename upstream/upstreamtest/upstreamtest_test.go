@@ -1,4 +1,4 @@
-package cachetest_test
+package upstreamtest_test
 
 import (
 	"context"
@@ -19,12 +19,12 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
-var moto *cachetest.Moto
+var moto *upstreamtest.Moto
 
-func TestMain(m *testing.M) { os.Exit(cachetest.RunWithMoto(m, &moto)) }
+func TestMain(m *testing.M) { os.Exit(upstreamtest.RunWithMoto(m, &moto)) }
 
 const gsv = "GetSecretValue"
 
@@ -32,23 +32,23 @@ func noRetries(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 }
 
 // setup resets moto, creates secret name=value directly in moto, and returns
 // a proxy in front of moto plus a client going through it (retries off).
-func setup(t *testing.T, name, value string) (*cachetest.Proxy, *secretsmanager.Client) {
+func setup(t *testing.T, name, value string) (*upstreamtest.Proxy, *secretsmanager.Client) {
 	t.Helper()
 	ctx := t.Context()
 	if err := moto.Reset(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if name != "" {
-		_, err := cachetest.Client(moto.URL()).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		_, err := upstreamtest.Client(moto.URL()).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 			Name: aws.String(name), SecretString: aws.String(value),
 		})
 		if err != nil {
 			t.Fatalf("CreateSecret: %v", err)
 		}
 	}
-	p := cachetest.NewProxy(moto.URL())
+	p := upstreamtest.NewProxy(moto.URL())
 	t.Cleanup(p.Close)
-	return p, cachetest.Client(p.URL(), noRetries)
+	return p, upstreamtest.Client(p.URL(), noRetries)
 }
 
 func getValue(ctx context.Context, c *secretsmanager.Client, name string) (string, error) {
@@ -90,20 +90,20 @@ func TestGetSecretValueThroughProxy(t *testing.T) {
 
 func TestFaults(t *testing.T) {
 	tests := []struct {
-		fault  cachetest.Fault
+		fault  upstreamtest.Fault
 		code   string // API error code, "" if not an API error
 		status int
 		check  func(error) bool // for non-API errors
 	}{
-		{fault: cachetest.Throttle, code: "ThrottlingException", status: 400},
-		{fault: cachetest.InternalError, code: "InternalServiceError", status: 500},
-		{fault: cachetest.AccessDenied, code: "AccessDeniedException", status: 400},
-		{fault: cachetest.NotFound, code: "ResourceNotFoundException", status: 400},
-		{fault: cachetest.Garbage, check: func(err error) bool {
+		{fault: upstreamtest.Throttle, code: "ThrottlingException", status: 400},
+		{fault: upstreamtest.InternalError, code: "InternalServiceError", status: 500},
+		{fault: upstreamtest.AccessDenied, code: "AccessDeniedException", status: 400},
+		{fault: upstreamtest.NotFound, code: "ResourceNotFoundException", status: 400},
+		{fault: upstreamtest.Garbage, check: func(err error) bool {
 			var de *smithy.DeserializationError
 			return errors.As(err, &de)
 		}},
-		{fault: cachetest.Reset, check: func(err error) bool {
+		{fault: upstreamtest.Reset, check: func(err error) bool {
 			var se *smithyhttp.RequestSendError
 			return errors.As(err, &se)
 		}},
@@ -126,7 +126,7 @@ func TestFaults(t *testing.T) {
 				if !errors.As(err, &re) || re.HTTPStatusCode() != tt.status {
 					t.Errorf("err = %v, want HTTP status %d", err, tt.status)
 				}
-				if re != nil && !strings.HasPrefix(re.ServiceRequestID(), "cachetest-") {
+				if re != nil && !strings.HasPrefix(re.ServiceRequestID(), "upstreamtest-") {
 					t.Errorf("request ID = %q", re.ServiceRequestID())
 				}
 			} else {
@@ -145,7 +145,7 @@ func TestFaults(t *testing.T) {
 			if _, err := c.DescribeSecret(t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String("s")}); err != nil {
 				t.Errorf("DescribeSecret: %v", err)
 			}
-			p.SetFault(gsv, cachetest.NoFault)
+			p.SetFault(gsv, upstreamtest.NoFault)
 			if _, err := getValue(t.Context(), c, "s"); err != nil {
 				t.Errorf("after clearing fault: %v", err)
 			}
@@ -157,13 +157,13 @@ func TestFaults(t *testing.T) {
 // is seen 3 times, and a throttle on the first two is retried into success.
 func TestFaultsWithRetries(t *testing.T) {
 	p, _ := setup(t, "s", "v")
-	c := cachetest.Client(p.URL(), func(o *secretsmanager.Options) {
+	c := upstreamtest.Client(p.URL(), func(o *secretsmanager.Options) {
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
 		})
 	})
 
-	p.SetFault(gsv, cachetest.Throttle)
+	p.SetFault(gsv, upstreamtest.Throttle)
 	if _, err := getValue(t.Context(), c, "s"); err == nil {
 		t.Fatal("want error")
 	}
@@ -172,7 +172,7 @@ func TestFaultsWithRetries(t *testing.T) {
 	}
 
 	p.ResetCounts()
-	p.SetFaultN(gsv, cachetest.InternalError, 2)
+	p.SetFaultN(gsv, upstreamtest.InternalError, 2)
 	if got, err := getValue(t.Context(), c, "s"); err != nil || got != "v" {
 		t.Fatalf("SetFaultN 2: got %q, %v; want success", got, err)
 	}
@@ -194,18 +194,18 @@ func TestFaultPrecedence(t *testing.T) {
 		}
 		return err.Error()
 	}
-	p.SetFault("", cachetest.AccessDenied)
+	p.SetFault("", upstreamtest.AccessDenied)
 	if got := code(); got != "AccessDeniedException" {
 		t.Errorf("global fault: %q", got)
 	}
 	if _, err := c.ListSecrets(t.Context(), &secretsmanager.ListSecretsInput{}); err == nil {
 		t.Error("global fault: ListSecrets succeeded")
 	}
-	p.SetFault(gsv, cachetest.NotFound)
+	p.SetFault(gsv, upstreamtest.NotFound)
 	if got := code(); got != "ResourceNotFoundException" {
 		t.Errorf("op fault over global: %q", got)
 	}
-	p.SetFault(gsv, cachetest.NoFault)
+	p.SetFault(gsv, upstreamtest.NoFault)
 	if got := code(); got != "AccessDeniedException" {
 		t.Errorf("op fault cleared, global remains: %q", got)
 	}
@@ -213,7 +213,7 @@ func TestFaultPrecedence(t *testing.T) {
 	if got := code(); got != "" {
 		t.Errorf("after ClearFaults: %q", got)
 	}
-	p.SetFaultN(gsv, cachetest.Throttle, 1)
+	p.SetFaultN(gsv, upstreamtest.Throttle, 1)
 	if got := code(); got != "ThrottlingException" {
 		t.Errorf("SetFaultN first: %q", got)
 	}
@@ -273,7 +273,7 @@ func TestSlow(t *testing.T) {
 	p, c := setup(t, "s", "v")
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p.SetFault(gsv, cachetest.Slow)
+	p.SetFault(gsv, upstreamtest.Slow)
 
 	// Released: forwarded and answered.
 	done := make(chan error, 1)
@@ -306,7 +306,7 @@ func TestCloseReleasesHeld(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	p.Hold("")
-	p.SetFault("DescribeSecret", cachetest.Slow)
+	p.SetFault("DescribeSecret", upstreamtest.Slow)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	wg.Go(func() { _, errs[0] = getValue(ctx, c, "s") })
@@ -361,7 +361,7 @@ func TestWaitCount(t *testing.T) {
 
 func TestMotoReset(t *testing.T) {
 	ctx := t.Context()
-	c := cachetest.Client(moto.URL())
+	c := upstreamtest.Client(moto.URL())
 	if err := moto.Reset(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +395,7 @@ func TestEnv(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("AWS_PROFILE", "developer-profile-that-does-not-exist")
 	t.Setenv("AWS_SESSION_TOKEN", "leaked-token")
-	env := cachetest.Env(p.URL())
+	env := upstreamtest.Env(p.URL())
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
@@ -419,7 +419,7 @@ func TestEnv(t *testing.T) {
 
 func TestStartMotoNotInstalled(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	m, err := cachetest.StartMoto(t.Context())
+	m, err := upstreamtest.StartMoto(t.Context())
 	if err == nil {
 		m.Close()
 		t.Fatal("StartMoto succeeded without moto_server on PATH")
@@ -431,14 +431,14 @@ func TestStartMotoNotInstalled(t *testing.T) {
 
 // A second, independent moto: start, use, close.
 func TestStartMotoClose(t *testing.T) {
-	m, err := cachetest.StartMoto(t.Context())
+	m, err := upstreamtest.StartMoto(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.URL() == moto.URL() {
 		t.Errorf("two motos on the same URL %s", m.URL())
 	}
-	c := cachetest.Client(m.URL())
+	c := upstreamtest.Client(m.URL())
 	if _, err := c.ListSecrets(t.Context(), &secretsmanager.ListSecretsInput{}); err != nil {
 		t.Fatal(err)
 	}

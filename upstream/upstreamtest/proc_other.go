@@ -1,6 +1,6 @@
 //go:build !unix
 
-package cachetest
+package upstreamtest
 
 import "os/exec"
 

@@ -11,34 +11,10 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"time"
 	"unicode/utf8"
+
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
-
-// Secret is one version of one secret as Secrets Manager returned it, or
-// one parameter as Parameter Store did (then Parameter is set, and String
-// holds the value, VersionID the version and CreatedDate the date it was
-// last modified). It is never modified once published to the cache, except
-// by Wipe at shutdown.
-type Secret struct {
-	ARN           string
-	Name          string
-	VersionID     string
-	VersionStages []string
-	CreatedDate   time.Time
-
-	// String holds SecretString's bytes; nil when the secret is binary.
-	String []byte
-	// Binary holds SecretBinary; nil when the secret is a string.
-	Binary []byte
-	// Parameter describes a Parameter Store value; nil for a secret.
-	Parameter *ParameterMeta
-
-	// doc is the SecretString parsed as a Starfleet document of slices. It
-	// is built once, when the cache stores the primary secret.
-	doc    *Document
-	docErr error
-}
 
 // Document is a Starfleet secret: a JSON object whose top-level keys are
 // slices.
@@ -83,28 +59,20 @@ func (s *Slice) Field(key string) (value json.RawMessage, found, isObject bool) 
 	return v, ok, true
 }
 
-// Document returns the parsed Starfleet document, or why the secret is not
-// one. The error names the problem, never the content.
-func (s *Secret) Document() (*Document, error) {
-	if s.doc == nil && s.docErr == nil {
-		return nil, &UpstreamError{Code: CodeNotJSONObject, Err: errors.New("secret was not parsed as a Starfleet document")}
-	}
-	return s.doc, s.docErr
-}
-
-// parseDocument parses s.String into slices. etagKey keys the HMAC that
-// derives ETags, so that an ETag reveals nothing about a low-entropy value.
-func (s *Secret) parseDocument(etagKey []byte) {
-	doc, err := ParseDocument(s.String)
+// newDocument parses a value as a Starfleet document and tags its slices.
+// etagKey keys the HMAC that derives ETags, so that an ETag reveals nothing
+// about a low-entropy value. The error names the problem, never the
+// content.
+func newDocument(v *upstream.Value, etagKey []byte) (*Document, error) {
+	doc, err := ParseDocument(v.Text)
 	if err != nil {
-		s.docErr = &UpstreamError{Code: CodeNotJSONObject, Err: err}
-		return
+		return nil, &upstream.Error{Code: upstream.CodeNotJSONObject, Err: err}
 	}
 	for name, sl := range doc.slices {
-		sl.ETag = etag(etagKey, s.VersionID, name, sl.Raw)
+		sl.ETag = etag(etagKey, v.VersionID, name, sl.Raw)
 		sl.ETagHeader, sl.LengthHeader = []string{sl.ETag}, []string{strconv.Itoa(len(sl.Raw))}
 	}
-	s.doc = doc
+	return doc, nil
 }
 
 // ParseDocument parses a Starfleet secret. It accepts exactly one JSON object
@@ -226,18 +194,13 @@ func etag(key []byte, versionID, slice string, raw []byte) string {
 	return `"` + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:15]) + `"`
 }
 
-// Wipe overwrites every copy of secret material this value holds. Call it
-// only when nothing can read the value any more (at shutdown, after the
-// server stopped).
-func (s *Secret) Wipe() {
-	clear(s.String)
-	clear(s.Binary)
-	if s.doc != nil {
-		for _, sl := range s.doc.slices {
-			clear(sl.Raw)
-			for _, v := range sl.fields {
-				clear(v)
-			}
+// wipe overwrites the document's copies of the secret's bytes. Call it
+// only when nothing can read the document any more.
+func (d *Document) wipe() {
+	for _, sl := range d.slices {
+		clear(sl.Raw)
+		for _, v := range sl.fields {
+			clear(v)
 		}
 	}
 }

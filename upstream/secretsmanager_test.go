@@ -1,4 +1,4 @@
-package cache
+package upstream
 
 import (
 	"context"
@@ -11,29 +11,29 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
-var moto *cachetest.Moto
+var moto *upstreamtest.Moto
 
 func TestMain(m *testing.M) {
-	os.Exit(cachetest.RunWithMoto(m, &moto))
+	os.Exit(upstreamtest.RunWithMoto(m, &moto))
 }
 
 // smThroughProxy returns a source that reaches moto through a fresh proxy,
 // configured the way the binary is: from the environment.
-func smThroughProxy(t *testing.T) (*SecretsManager, *cachetest.Proxy) {
+func smThroughProxy(t *testing.T) (*SecretsManager, *upstreamtest.Proxy) {
 	t.Helper()
 	if err := moto.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	proxy := cachetest.NewProxy(moto.URL())
+	proxy := upstreamtest.NewProxy(moto.URL())
 	t.Cleanup(proxy.Close)
-	for _, kv := range cachetest.Env(proxy.URL()) {
+	for _, kv := range upstreamtest.Env(proxy.URL()) {
 		k, v, _ := cutEnv(kv)
 		t.Setenv(k, v)
 	}
-	awsConfig, err := LoadAWSConfig(t.Context(), nil)
+	awsConfig, err := LoadAWS(t.Context(), os.LookupEnv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func cutEnv(kv string) (string, string, bool) {
 func createSecret(t *testing.T, name string, in secretsmanager.CreateSecretInput) *secretsmanager.CreateSecretOutput {
 	t.Helper()
 	in.Name = aws.String(name)
-	out, err := cachetest.Client(moto.URL()).CreateSecret(t.Context(), &in)
+	out, err := upstreamtest.Client(moto.URL()).CreateSecret(t.Context(), &in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestSecretsManagerSource(t *testing.T) {
 	src, _ := smThroughProxy(t)
 	created := createSecret(t, "Starfleet", secretsmanager.CreateSecretInput{SecretString: aws.String(`{"A":1}`)})
 	createSecret(t, "bin", secretsmanager.CreateSecretInput{SecretBinary: []byte{0, 1, 2, 255}})
-	put, err := cachetest.Client(moto.URL()).PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+	put, err := upstreamtest.Client(moto.URL()).PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
 		SecretId: aws.String("Starfleet"), SecretString: aws.String(`{"A":2}`),
 	})
 	if err != nil {
@@ -89,16 +89,16 @@ func TestSecretsManagerSource(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%+v: %v", tt.key, err)
 		}
-		if string(sec.String) != tt.want || sec.VersionID != tt.version || sec.Name != "Starfleet" || sec.ARN != *created.ARN || sec.Binary != nil {
+		if string(sec.Text) != tt.want || sec.VersionID != tt.version || sec.Name != "Starfleet" || sec.ARN != *created.ARN || sec.Binary != nil {
 			t.Errorf("%+v: got %+v", tt.key, sec)
 		}
 	}
 	sec, err := src.GetSecretValue(t.Context(), Key{SecretID: "bin"})
-	if err != nil || string(sec.Binary) != "\x00\x01\x02\xff" || sec.String != nil {
+	if err != nil || string(sec.Binary) != "\x00\x01\x02\xff" || sec.Text != nil {
 		t.Errorf("binary secret: %+v %v", sec, err)
 	}
 	_, err = src.GetSecretValue(t.Context(), Key{SecretID: "missing"})
-	if uerr := Classify(err); uerr == nil || uerr.Code != "ResourceNotFoundException" || uerr.Transient {
+	if uerr := Classify("", err); uerr == nil || uerr.Code != "ResourceNotFoundException" || uerr.Transient {
 		t.Errorf("missing secret: %v", err)
 	}
 }
@@ -107,7 +107,7 @@ func TestSecretsManagerRetriesTransientFailures(t *testing.T) {
 	src, proxy := smThroughProxy(t)
 	createSecret(t, "Starfleet", secretsmanager.CreateSecretInput{SecretString: aws.String(`{}`)})
 
-	proxy.SetFaultN("GetSecretValue", cachetest.InternalError, 2)
+	proxy.SetFaultN("GetSecretValue", upstreamtest.InternalError, 2)
 	if _, err := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"}); err != nil {
 		t.Fatalf("two 500s then success: %v", err)
 	}
@@ -118,19 +118,19 @@ func TestSecretsManagerRetriesTransientFailures(t *testing.T) {
 	// A persistent fault is reported as itself, even when the deadline is
 	// too short for every retry: never as a bare timeout.
 	proxy.ResetCounts()
-	proxy.SetFault("GetSecretValue", cachetest.Throttle)
+	proxy.SetFault("GetSecretValue", upstreamtest.Throttle)
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Millisecond)
 	defer cancel()
 	_, err := src.GetSecretValue(ctx, Key{SecretID: "Starfleet"})
-	if uerr := Classify(err); uerr.Code != "ThrottlingException" || !uerr.Transient {
+	if uerr := Classify("", err); uerr.Code != "ThrottlingException" || !uerr.Transient {
 		t.Errorf("persistent throttling reported as %v", err)
 	}
 
 	// A permanent failure is not retried.
 	proxy.ResetCounts()
-	proxy.SetFault("GetSecretValue", cachetest.AccessDenied)
+	proxy.SetFault("GetSecretValue", upstreamtest.AccessDenied)
 	_, err = src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
-	if uerr := Classify(err); uerr.Code != "AccessDeniedException" || uerr.Transient {
+	if uerr := Classify("", err); uerr.Code != "AccessDeniedException" || uerr.Transient {
 		t.Errorf("access denied reported as %v", err)
 	}
 	if n := proxy.Count("GetSecretValue"); n != 1 {
@@ -142,30 +142,30 @@ func TestClassifyFaults(t *testing.T) {
 	src, proxy := smThroughProxy(t)
 	createSecret(t, "Starfleet", secretsmanager.CreateSecretInput{SecretString: aws.String(`{}`)})
 	tests := []struct {
-		fault     cachetest.Fault
+		fault     upstreamtest.Fault
 		code      string
 		transient bool
 	}{
-		{cachetest.Throttle, "ThrottlingException", true},
-		{cachetest.InternalError, "InternalServiceError", true},
-		{cachetest.Reset, CodeConnection, true},
-		{cachetest.Garbage, CodeInvalidResponse, true},
-		{cachetest.AccessDenied, "AccessDeniedException", false},
-		{cachetest.NotFound, "ResourceNotFoundException", false},
+		{upstreamtest.Throttle, "ThrottlingException", true},
+		{upstreamtest.InternalError, "InternalServiceError", true},
+		{upstreamtest.Reset, CodeConnection, true},
+		{upstreamtest.Garbage, CodeInvalidResponse, true},
+		{upstreamtest.AccessDenied, "AccessDeniedException", false},
+		{upstreamtest.NotFound, "ResourceNotFoundException", false},
 	}
 	for _, tt := range tests {
 		proxy.SetFault("GetSecretValue", tt.fault)
 		_, err := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
-		uerr := Classify(err)
+		uerr := Classify("", err)
 		if uerr == nil || uerr.Code != tt.code || uerr.Transient != tt.transient {
 			t.Errorf("%v: classified %+v (%v)", tt.fault, uerr, err)
 		}
 	}
-	proxy.SetFault("GetSecretValue", cachetest.Slow)
+	proxy.SetFault("GetSecretValue", upstreamtest.Slow)
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	_, err := src.GetSecretValue(ctx, Key{SecretID: "Starfleet"})
-	if uerr := Classify(err); uerr.Code != CodeTimeout || !uerr.Transient {
+	if uerr := Classify("", err); uerr.Code != CodeTimeout || !uerr.Transient {
 		t.Errorf("slow answer classified %+v", uerr)
 	}
 	proxy.Release("GetSecretValue")
@@ -193,7 +193,7 @@ func TestFileSource(t *testing.T) {
 	os.WriteFile(path, []byte(`{"A":1}`), 0o600)
 	src := NewFile(path, "Starfleet")
 	a, err := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
-	if err != nil || string(a.String) != `{"A":1}` || a.Name != "Starfleet" {
+	if err != nil || string(a.Text) != `{"A":1}` || a.Name != "Starfleet" {
 		t.Fatalf("%+v %v", a, err)
 	}
 	again, _ := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet", VersionID: a.VersionID})
@@ -207,14 +207,14 @@ func TestFileSource(t *testing.T) {
 	}
 	for _, k := range []Key{{SecretID: "Other"}, {SecretID: "Starfleet", VersionStage: "AWSPENDING"}, {SecretID: "Starfleet", VersionID: a.VersionID}} {
 		_, err := src.GetSecretValue(t.Context(), k)
-		var uerr *UpstreamError
+		var uerr *Error
 		if !errors.As(err, &uerr) || uerr.Code != CodeNotFound {
 			t.Errorf("%+v: %v", k, err)
 		}
 	}
 	os.Remove(path)
 	_, err = src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
-	if uerr := Classify(err); uerr.Code != CodeFileUnreadable {
+	if uerr := Classify("", err); uerr.Code != CodeFileUnreadable {
 		t.Errorf("missing file: %v", err)
 	}
 }

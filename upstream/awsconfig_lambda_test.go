@@ -1,6 +1,6 @@
 //go:build lambda
 
-package cache
+package upstream
 
 import (
 	"context"

@@ -1,0 +1,162 @@
+package server
+
+// The /secret routes: the Starfleet secret's slices, one, one key of one,
+// or every slice the function may read.
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/starfleet/starfleet-secrets/cache"
+)
+
+// sliceParams are the query parameters of the /secret routes: refreshNow,
+// as on the AWS endpoints, besides Cache-Control: no-cache.
+var sliceParams = []string{paramRefreshNow}
+
+// getSlice serves /secret/{slice} and /secret/{slice}/{key}.
+func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
+	refresh, ok := h.routeQuery(w, r, sliceParams)
+	if !ok {
+		return
+	}
+	name, ok := h.pathName(w, r, "slice")
+	if !ok {
+		return
+	}
+	if !h.mayRead(name) {
+		h.logRequestError(r, http.StatusForbidden, "SliceNotAllowed", "slice", name)
+		writeError(w, http.StatusForbidden, "SliceNotAllowed", fmt.Sprintf("slice %q is not in %s for this function", name, orWords(h.settings.Allow, "the extension's allow-list")))
+		return
+	}
+	var key string
+	if chi.URLParam(r, "key") != "" {
+		if key, ok = h.pathName(w, r, "key"); !ok {
+			return
+		}
+	}
+	doc, res, ok := h.document(w, r, refresh, name)
+	if !ok {
+		return
+	}
+	slice, ok := doc.Slice(name)
+	if !ok {
+		h.refuseMissing(w, r, "SliceNotFound", name, fmt.Sprintf("the secret has no slice %q", name))
+		return
+	}
+	if key == "" {
+		h.writeValueHeaders(w, r, slice.Raw, slice.ETagHeader, slice.LengthHeader, res)
+	} else {
+		v, found, isObject := slice.Field(key)
+		switch {
+		case !isObject:
+			h.refuseMissing(w, r, "KeyNotFound", name, fmt.Sprintf("slice %q is not a JSON object, so it has no key %q", name, key))
+			return
+		case !found:
+			h.refuseMissing(w, r, "KeyNotFound", name, fmt.Sprintf("slice %q has no key %q", name, key))
+			return
+		}
+		h.writeValueHeaders(w, r, v, []string{slice.ETag}, nil, res)
+	}
+	if h.debug(r) {
+		h.logServed(res, "slice", name, "key", key)
+	}
+}
+
+// getAllSlices serves /secret: every slice this function may read, as one
+// JSON object whose members are the slices' stored bytes, in byte order of
+// their names. The ETag is derived from the slices' own, so a caller that
+// polls with If-None-Match gets a 304 and no copy while nothing changed.
+func (h *handler) getAllSlices(w http.ResponseWriter, r *http.Request) {
+	refresh, ok := h.routeQuery(w, r, sliceParams)
+	if !ok {
+		return
+	}
+	doc, res, ok := h.document(w, r, refresh, "")
+	if !ok {
+		return
+	}
+	var readable []*cache.Slice
+	var names []string
+	for _, name := range doc.Names() {
+		if h.mayRead(name) {
+			sl, _ := doc.Slice(name)
+			readable, names = append(readable, sl), append(names, name)
+		}
+	}
+	etag := combinedETag(readable)
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		h.writeValue(w, r, nil, etag, res)
+		return
+	}
+	h.writeValue(w, r, joinSlices(names, readable), etag, res)
+	if h.debug(r) {
+		h.logServed(res, "slices", len(readable))
+	}
+}
+
+// joinSlices is one JSON object of the named slices' stored bytes.
+func joinSlices(names []string, slices []*cache.Slice) []byte {
+	size := 2
+	for i, sl := range slices {
+		size += len(names[i]) + len(sl.Raw) + 8
+	}
+	body := make([]byte, 0, size)
+	body = append(body, '{')
+	for i, sl := range slices {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		quoted, _ := json.Marshal(names[i]) // a valid UTF-8 string: cannot fail
+		body = append(append(append(body, quoted...), ':'), sl.Raw...)
+	}
+	return append(body, '}')
+}
+
+// document reads the Starfleet secret as a document of slices for a
+// request about slice (empty: all of them), answering the error itself.
+func (h *handler) document(w http.ResponseWriter, r *http.Request, refresh bool, slice string) (*cache.Document, cache.Result, bool) {
+	res, err := h.store.Get(r.Context(), h.store.Primary(), refresh || wantsRefresh(r))
+	var doc *cache.Document
+	if err == nil {
+		doc, err = res.Document()
+	}
+	if err != nil {
+		h.writeFetchError(w, r, err, h.hints.slices, "slice", slice)
+		return nil, res, false
+	}
+	return doc, res, true
+}
+
+// refuseMissing answers 404 for a slice or key the secret does not have.
+func (h *handler) refuseMissing(w http.ResponseWriter, r *http.Request, code, slice, message string) {
+	h.logRequestError(r, http.StatusNotFound, code, "slice", slice)
+	writeError(w, http.StatusNotFound, code, message)
+}
+
+// debug reports whether served reads are logged. Callers ask before they
+// build a log line's attributes, which would cost a warm read allocations.
+func (h *handler) debug(r *http.Request) bool { return h.log.Enabled(r.Context(), slog.LevelDebug) }
+
+// logServed logs a served read; attrs name what was read.
+func (h *handler) logServed(res cache.Result, attrs ...any) {
+	h.log.Debug("served", append(attrs, "event", "read", "stale", res.Stale,
+		"version_id", res.Value.VersionID, "age_s", ageSeconds(res.FetchedAt, h.now()))...)
+}
+
+// combinedETag derives one entity tag from the slices' tags, which already
+// change with the version and the bytes and reveal nothing of a value.
+func combinedETag(slices []*cache.Slice) string {
+	sum := sha256.New()
+	for _, sl := range slices {
+		io.WriteString(sum, sl.ETag)
+	}
+	return `"` + base64.RawURLEncoding.EncodeToString(sum.Sum(nil)[:15]) + `"`
+}

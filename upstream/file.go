@@ -1,0 +1,59 @@
+package upstream
+
+import (
+	"context"
+	"crypto/hmac"
+	cryptorand "crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// File serves one secret from a local JSON file, for development without an
+// AWS account. The file is read on every fetch, so an edit is seen within one
+// TTL, like a rotation.
+type File struct {
+	path     string
+	secretID string
+	// versionKey keys the version id derived from the content, so the id
+	// changes with every edit yet reveals nothing about a short value.
+	versionKey []byte
+}
+
+// NewFile serves the file at path as the secret named secretID.
+func NewFile(path, secretID string) *File {
+	return &File{path: path, secretID: secretID, versionKey: []byte(cryptorand.Text())}
+}
+
+// GetSecretValue reads the file as the current version of the secret.
+func (f *File) GetSecretValue(_ context.Context, key Key) (*Value, error) {
+	key = key.Normalize()
+	if key.SecretID != f.secretID || (key.VersionStage != "" && key.VersionStage != StageCurrent) {
+		return nil, &Error{Code: CodeNotFound, Err: fmt.Errorf("the local file source holds only secret %q at stage %s", f.secretID, StageCurrent)}
+	}
+	content, err := os.ReadFile(f.path)
+	if err != nil {
+		// os errors name the path and the cause, never the content.
+		return nil, &Error{Code: CodeFileUnreadable, Err: err}
+	}
+	info, err := os.Stat(f.path)
+	if err != nil {
+		return nil, &Error{Code: CodeFileUnreadable, Err: err}
+	}
+	mac := hmac.New(sha256.New, f.versionKey)
+	mac.Write(content)
+	versionID := hex.EncodeToString(mac.Sum(nil)[:16])
+	if key.VersionID != "" && key.VersionID != versionID {
+		return nil, &Error{Code: CodeNotFound, Err: errors.New("the local file source has no such version")}
+	}
+	return &Value{
+		ARN:           "arn:aws:secretsmanager:local:000000000000:secret:" + f.secretID,
+		Name:          f.secretID,
+		VersionID:     versionID,
+		VersionStages: []string{StageCurrent},
+		CreatedDate:   info.ModTime().UTC(),
+		Text:          content,
+	}, nil
+}
