@@ -27,11 +27,24 @@ run: build ## serve testdata/starfleet-secret.json on 127.0.0.1:$(PORT), no AWS 
 	STARFLEET_SECRETS_TTL=$${STARFLEET_SECRETS_TTL:-5s} \
 	./$(BIN)
 
-test: rie ## the whole suite with the race detector (starts its own moto), then the layer build's
+test: rie test-prebuild ## the whole suite with the race detector (starts its own moto), then the layer build's
 	$(GO) vet ./...
 	$(GO) vet -tags lambda ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -race -count=1 -tags lambda ./cache/... ./e2e
+
+# Builds the black-box tests make (the race-built binary of each build, the
+# layer zips of both architectures, the Go client example), made once here
+# so that on a new machine, with an empty build cache, the compiling happens
+# before any test's deadline starts, not inside it.
+TEST_PREBUILD := $(shell mktemp -d 2>/dev/null || echo /tmp/starfleet-prebuild)
+.PHONY: test-prebuild
+test-prebuild:
+	$(GO) build -race -o $(TEST_PREBUILD)/race $(PKG)
+	$(GO) build -race -tags lambda -o $(TEST_PREBUILD)/race-lambda $(PKG)
+	CGO_ENABLED=0 $(GO) build -o $(TEST_PREBUILD)/client ./examples/clients/go/starfleet-slice
+	$(MAKE) --no-print-directory layer DIST=$(TEST_PREBUILD)/dist >/dev/null
+	rm -rf $(TEST_PREBUILD)
 
 # The real Lambda Runtime Interface Emulator, pinned: the end-to-end tests
 # run the binary under it, on-demand and under Managed Instances.

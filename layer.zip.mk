@@ -29,7 +29,7 @@ LAYER_GOENV_x86_64  := GOOS=linux GOARCH=amd64 GOAMD64=v1
 LAYER_GOENV_arm64   := GOOS=linux GOARCH=arm64 GOARM64=v8.0
 LAYER_TOOL          := $(GO) run ./tools/layertool
 # The layer build: AWS configuration from what Lambda provides only (see
-# cache/awsconfig_lambda.go), for a smaller binary and a shorter cold start.
+# upstream/awsconfig_lambda.go), for a smaller binary and a shorter cold start.
 LAYER_TAGS          := lambda
 LAYER_BUILD         := $(DIST)/layer
 LAYER_BIN            = $(LAYER_BUILD)/$(1)/starfleet-secrets

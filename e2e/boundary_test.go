@@ -18,7 +18,7 @@ import (
 
 func TestSecurityBoundary(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t, "STARFLEET_SECRETS_ALLOW=STARFLEET,Plain", "STARFLEET_SECRETS_MAX_CONNECTIONS=4")
+	l := start(t, withEnv("STARFLEET_SECRETS_ALLOW=STARFLEET,Plain", "STARFLEET_SECRETS_MAX_CONNECTIONS=4"))
 	l.waitInit()
 	addr := strings.TrimPrefix(l.base, "http://")
 
@@ -117,7 +117,7 @@ func TestSecurityBoundary(t *testing.T) {
 	var conns []net.Conn
 	for range 3 {
 		var c net.Conn
-		if !pollOK(10*time.Second, func() bool {
+		if !poll(t, 10*time.Second, 20*time.Millisecond, func() bool {
 			var err error
 			if c, err = net.Dial("tcp4", addr); err != nil {
 				return false
@@ -147,7 +147,7 @@ func TestSecurityBoundary(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	if !pollOK(10*time.Second, func() bool {
+	if !poll(t, 10*time.Second, 20*time.Millisecond, func() bool {
 		a, err := l.try(t.Context(), "GET", "/secret/STARFLEET")
 		return err == nil && a.status == 200
 	}) {

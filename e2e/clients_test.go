@@ -21,7 +21,6 @@ func TestClientExamples(t *testing.T) {
 	node := need(t, "node", "install Node.js 18 or newer")
 	root := repoRoot(t)
 	dir := t.TempDir()
-	server := binaryPath(t)
 	goClient := goBuild(t, dir, "github.com/starfleet/starfleet-secrets/examples/clients/go/starfleet-slice", "starfleet-slice")
 
 	secretFile := filepath.Join(root, "testdata", "starfleet-secret.json")
@@ -33,8 +32,9 @@ func TestClientExamples(t *testing.T) {
 	if err := json.Unmarshal(raw, &want); err != nil {
 		t.Fatal(err)
 	}
-	token := randomToken(t)
-	port := strconv.Itoa(serveLocal(t, server, secretFile, token))
+	sidecar := start(t, serving(secretFile), withEnv("STARFLEET_SECRETS_LOG_LEVEL=warn"))
+	token := sidecar.token
+	port := strings.TrimPrefix(sidecar.base, "http://127.0.0.1:")
 	closedPort := strconv.Itoa(freePort(t))
 	pyDir := filepath.Join(root, "examples", "clients", "python")
 

@@ -5,6 +5,11 @@
 // shipped artefacts (layer zips, SAM template, container recipe) and the
 // client examples are tested here too, against the same binary.
 //
-// framework_test.go is the small framework every test file stands on; each
-// other file covers one concern. Package main keeps only its unit tests.
+// framework_test.go is the small framework every test file stands on: one
+// launcher, start(t, options...), whose options pick the mode (Lambda mode
+// under the fake platform by default, serving(file) for local mode,
+// underEmulator(n) for the Runtime Interface Emulator) and adjust it
+// (withEnv, withPlatform, withProxy, withBinary); one waiting loop, poll;
+// and a scanner for leaked secrets. Each other file covers one concern.
+// Package main keeps only its unit tests.
 package e2e

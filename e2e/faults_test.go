@@ -97,8 +97,7 @@ func TestFaultMatrixUpstream(t *testing.T) {
 			doc, plain, markers := rowSecret(f.name)
 			createSecret(t, id, doc)
 			var proxy *upstreamtest.Proxy
-			l := startLambdaWith(t, func(p *upstreamtest.Proxy) { proxy = p; f.inject(t, p, id, doc) },
-				"STARFLEET_SECRET_ID="+id, "STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_FETCH_TIMEOUT=1s", "STARFLEET_SECRETS_MAX_STALE=60s")
+			l := start(t, withProxy(func(p *upstreamtest.Proxy) { proxy = p; f.inject(t, p, id, doc) }), withEnv("STARFLEET_SECRET_ID="+id, "STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_FETCH_TIMEOUT=1s", "STARFLEET_SECRETS_MAX_STALE=60s"))
 			l.waitInit()
 			var bodies []string
 
@@ -225,7 +224,7 @@ func TestFaultMatrixContent(t *testing.T) {
 			} else {
 				r.create(t, id)
 			}
-			l := startLambda(t, append(env, "STARFLEET_SECRET_ID="+id)...)
+			l := start(t, withEnv(append(env, "STARFLEET_SECRET_ID="+id)...))
 			l.waitInit()
 			a := l.get("GET", r.path)
 			checkContentAnswer(t, a, r)

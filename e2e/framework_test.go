@@ -89,18 +89,6 @@ const starfleetSecret = `{
   "Plain": "plain-slice-Vb72Kd"
 }`
 
-// lambda is one extension process under the fake platform.
-type lambda struct {
-	t        *testing.T
-	platform *extensiontest.Server
-	proxy    *upstreamtest.Proxy
-	proc     *extensiontest.Process
-	base     string // http://127.0.0.1:port
-	token    string
-	output   *cachetest.Output
-	stopped  bool
-}
-
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -136,100 +124,266 @@ func putSecret(t *testing.T, value string) {
 	}
 }
 
-// startLambda starts the extension under a fresh fake platform. env adds to
-// (and overrides) the defaults.
-func startLambda(t *testing.T, env ...string) *lambda {
-	t.Helper()
-	return startLambdaWith(t, nil, env...)
+// instance is one extension process a test started with start.
+type instance struct {
+	t        *testing.T
+	platform *extensiontest.Server  // Lambda mode
+	proc     *extensiontest.Process // Lambda mode
+	proxy    *upstreamtest.Proxy    // Lambda mode and the emulator: moto behind it
+	cmd      *exec.Cmd
+	base     string // http://127.0.0.1:port
+	invokes  string // the emulator's invocation URL
+	token    string
+	output   *cachetest.Output
+	exited   chan struct{} // local mode and the emulator: closed once the process ended
+	waitErr  error         // how it ended, once exited is closed
+	stopped  bool
 }
 
-// startLambdaWith is startLambda with a hook that prepares the proxy before
-// the process starts (to hold or fail its first fetch).
-func startLambdaWith(t *testing.T, prepare func(*upstreamtest.Proxy), env ...string) *lambda {
-	t.Helper()
-	l, _ := startBinary(t, binaryPath(t), extensiontest.Options{}, prepare, env...)
-	return l
+// mode is where the binary runs.
+type mode int
+
+const (
+	lambdaMode   mode = iota // under the fake platform, extensiontest
+	localMode                // a plain local sidecar serving a file
+	emulatorMode             // under AWS's Runtime Interface Emulator
+)
+
+// launch is what start starts; options change it.
+type launch struct {
+	mode        mode
+	bin         string
+	platform    extensiontest.Options
+	prepare     func(*upstreamtest.Proxy)
+	env         []string
+	file        string // local mode
+	concurrency int    // the emulator: Managed Instances when > 0
 }
 
-// startBinary starts bin as Lambda would, under a fake platform built with
-// opts, with Secrets Manager behind a fresh counting proxy that prepare (if
-// set) configures first. It returns the command too, for its pid.
-func startBinary(t *testing.T, bin string, opts extensiontest.Options, prepare func(*upstreamtest.Proxy), env ...string) (*lambda, *exec.Cmd) {
+type option func(*launch)
+
+// withEnv adds variables to (and overrides) the mode's environment.
+func withEnv(kv ...string) option { return func(l *launch) { l.env = append(l.env, kv...) } }
+
+// withPlatform runs the binary under a fake platform built with o.
+func withPlatform(o extensiontest.Options) option { return func(l *launch) { l.platform = o } }
+
+// withProxy prepares the proxy before the process starts (to hold or fail
+// its first fetch).
+func withProxy(prepare func(*upstreamtest.Proxy)) option {
+	return func(l *launch) { l.prepare = prepare }
+}
+
+// withBinary runs bin instead of the race-built binary.
+func withBinary(bin string) option { return func(l *launch) { l.bin = bin } }
+
+// serving is local mode: a plain sidecar serving file, no AWS.
+func serving(file string) option {
+	return func(l *launch) { l.mode, l.file = localMode, file }
+}
+
+// underEmulator runs the binary under the Runtime Interface Emulator, in
+// its own mount namespace; under Managed Instances when concurrency > 0.
+func underEmulator(concurrency int) option {
+	return func(l *launch) { l.mode, l.concurrency = emulatorMode, concurrency }
+}
+
+// start starts the extension: under a fresh fake platform with Secrets
+// Manager (moto) behind a fresh counting proxy unless an option says
+// otherwise. The process is stopped, and its output shown if the test
+// failed, when the test ends.
+func start(t *testing.T, opts ...option) *instance {
 	t.Helper()
-	l := &lambda{
+	var l launch
+	for _, o := range opts {
+		o(&l)
+	}
+	if l.bin == "" {
+		l.bin = binaryPath(t)
+	}
+	switch l.mode {
+	case localMode:
+		return startLocal(t, l)
+	case emulatorMode:
+		return startEmulated(t, l)
+	}
+	return startUnderPlatform(t, l)
+}
+
+// startUnderPlatform starts the binary as Lambda would.
+func startUnderPlatform(t *testing.T, l launch) *instance {
+	t.Helper()
+	in := &instance{
 		t:        t,
-		platform: extensiontest.NewServer(opts),
+		platform: extensiontest.NewServer(l.platform),
 		proxy:    upstreamtest.NewProxy(e2e.moto.URL()),
 		token:    "e2e-token-" + strconv.Itoa(os.Getpid()),
 		output:   &cachetest.Output{},
 	}
-	t.Cleanup(l.platform.Close)
-	t.Cleanup(l.proxy.Close)
-	if prepare != nil {
-		prepare(l.proxy)
+	t.Cleanup(in.platform.Close)
+	t.Cleanup(in.proxy.Close)
+	if l.prepare != nil {
+		l.prepare(in.proxy)
 	}
 	port := freePort(t)
-	l.base = fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), upstreamtest.Env(l.proxy.URL())...)
-	cmd.Env = append(cmd.Env,
-		"AWS_SESSION_TOKEN="+l.token,
+	in.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	in.cmd = exec.Command(l.bin)
+	in.cmd.Env = append(os.Environ(), upstreamtest.Env(in.proxy.URL())...)
+	in.cmd.Env = append(in.cmd.Env,
+		"AWS_SESSION_TOKEN="+in.token,
 		"STARFLEET_SECRETS_PORT="+strconv.Itoa(port),
 		"STARFLEET_SECRETS_LOG_LEVEL=debug",
-		"GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0",
+		raceEnv,
 	)
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdout, cmd.Stderr = l.output, l.output
-	proc, err := l.platform.Start(cmd)
+	in.cmd.Env = append(in.cmd.Env, l.env...)
+	in.cmd.Stdout, in.cmd.Stderr = in.output, in.output
+	proc, err := in.platform.Start(in.cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.proc = proc
+	in.proc = proc
 	t.Cleanup(func() {
-		if !l.stopped {
+		if !in.stopped {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			l.platform.StopWithShutdown(ctx, proc, "spindown", 2*time.Second)
+			in.platform.StopWithShutdown(ctx, proc, "spindown", 2*time.Second)
 		}
-		cmd.Process.Kill() // a no-op once it exited; never leave one behind
-		if t.Failed() {
-			t.Logf("extension output:\n%s", l.output)
-		}
+		in.cmd.Process.Kill() // a no-op once it exited; never leave one behind
+		in.showOutputIfFailed()
 	})
-	return l, cmd
+	return in
+}
+
+// raceEnv makes a data race in the process end it at once with exit code
+// 66, which the test then sees.
+const raceEnv = "GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0"
+
+// startProcess starts in.cmd, recording how it ends.
+func (in *instance) startProcess() {
+	in.t.Helper()
+	in.cmd.Stdout, in.cmd.Stderr = in.output, in.output
+	if err := in.cmd.Start(); err != nil {
+		in.t.Fatal(err)
+	}
+	in.exited = make(chan struct{})
+	go func() { in.waitErr = in.cmd.Wait(); close(in.exited) }()
+}
+
+func (in *instance) showOutputIfFailed() {
+	if in.t.Failed() {
+		in.t.Logf("extension output:\n%s", in.output)
+	}
+}
+
+// startLocal runs the binary in local mode on a free port, serving l.file,
+// and returns once /health answers 200. A port taken between choosing and
+// binding makes the process exit; then it tries another.
+func startLocal(t *testing.T, l launch) *instance {
+	t.Helper()
+	for range 3 {
+		port := freePort(t)
+		in := &instance{t: t, token: randomToken(t), output: &cachetest.Output{},
+			base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+		in.cmd = exec.Command(l.bin)
+		in.cmd.Env = cleanEnv(append([]string{
+			"STARFLEET_SECRETS_FILE=" + l.file,
+			"STARFLEET_SECRETS_TOKEN=" + in.token,
+			"STARFLEET_SECRETS_PORT=" + strconv.Itoa(port),
+			"STARFLEET_SECRETS_LOG_LEVEL=debug",
+			raceEnv,
+		}, l.env...)...)
+		in.startProcess()
+		healthy := poll(t, 15*time.Second, 10*time.Millisecond, func() bool { return in.hasExited() || in.healthy() })
+		switch {
+		case healthy && !in.hasExited():
+			t.Cleanup(func() {
+				if !in.stopped {
+					in.stop(10 * time.Second)
+				}
+				in.showOutputIfFailed()
+			})
+			return in
+		case in.hasExited():
+			t.Logf("local mode on port %d exited (%v), trying another port:\n%s", port, in.waitErr, in.output)
+			continue
+		}
+		in.cmd.Process.Kill()
+		<-in.exited
+		t.Fatalf("local mode on port %d: /health did not answer 200 within 15s\n%s", port, in.output)
+	}
+	t.Fatal("local mode could not start on three free ports")
+	return nil
+}
+
+// hasExited reports whether a process started by startProcess ended.
+func (in *instance) hasExited() bool {
+	select {
+	case <-in.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// healthy reports whether /health answers 200.
+func (in *instance) healthy() bool {
+	client := &http.Client{Timeout: time.Second}
+	resp, err := client.Get(in.base + "/health")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// stop sends SIGTERM, as a container stop does, and returns how the
+// process ended, failing the test if it outlives within.
+func (in *instance) stop(within time.Duration) error {
+	in.t.Helper()
+	in.stopped = true
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-in.exited:
+		return in.waitErr
+	case <-time.After(within):
+		in.cmd.Process.Kill()
+		<-in.exited
+		in.t.Fatalf("the process did not exit within %v of SIGTERM", within)
+		return nil
+	}
 }
 
 // waitInit waits until the extension registered and asked for its first
 // event: Lambda's init phase is over.
-func (l *lambda) waitInit() {
-	l.t.Helper()
-	ctx, cancel := context.WithTimeout(l.t.Context(), 30*time.Second)
+func (in *instance) waitInit() {
+	in.t.Helper()
+	ctx, cancel := context.WithTimeout(in.t.Context(), 30*time.Second)
 	defer cancel()
-	if _, err := l.platform.WaitRegistered(ctx); err != nil {
-		l.t.Fatalf("register: %v\n%s", err, l.output)
+	if _, err := in.platform.WaitRegistered(ctx); err != nil {
+		in.t.Fatalf("register: %v\n%s", err, in.output)
 	}
-	if err := l.platform.WaitIdle(ctx); err != nil {
-		l.t.Fatalf("first /event/next: %v\n%s", err, l.output)
-	}
-}
-
-func (l *lambda) invoke() {
-	l.t.Helper()
-	ctx, cancel := context.WithTimeout(l.t.Context(), 10*time.Second)
-	defer cancel()
-	if _, err := l.platform.Invoke(ctx, 3*time.Second); err != nil {
-		l.t.Fatal(err)
+	if err := in.platform.WaitIdle(ctx); err != nil {
+		in.t.Fatalf("first /event/next: %v\n%s", err, in.output)
 	}
 }
 
-func (l *lambda) shutdown(deadline time.Duration) extensiontest.ExitResult {
-	l.t.Helper()
-	l.stopped = true
-	ctx, cancel := context.WithTimeout(l.t.Context(), deadline+10*time.Second)
+func (in *instance) invoke() {
+	in.t.Helper()
+	ctx, cancel := context.WithTimeout(in.t.Context(), 10*time.Second)
 	defer cancel()
-	res, err := l.platform.StopWithShutdown(ctx, l.proc, "spindown", deadline)
+	if _, err := in.platform.Invoke(ctx, 3*time.Second); err != nil {
+		in.t.Fatal(err)
+	}
+}
+
+func (in *instance) shutdown(deadline time.Duration) extensiontest.ExitResult {
+	in.t.Helper()
+	in.stopped = true
+	ctx, cancel := context.WithTimeout(in.t.Context(), deadline+10*time.Second)
+	defer cancel()
+	res, err := in.platform.StopWithShutdown(ctx, in.proc, "spindown", deadline)
 	if err != nil {
-		l.t.Fatal(err)
+		in.t.Fatal(err)
 	}
 	return res
 }
@@ -240,22 +394,22 @@ type answer struct {
 	body   string
 }
 
-func (l *lambda) get(method, path string, header ...string) answer {
-	l.t.Helper()
-	a, err := l.try(l.t.Context(), method, path, header...)
+func (in *instance) get(method, path string, header ...string) answer {
+	in.t.Helper()
+	a, err := in.try(in.t.Context(), method, path, header...)
 	if err != nil {
-		l.t.Fatal(err)
+		in.t.Fatal(err)
 	}
 	return a
 }
 
 // try is get for use from other goroutines: it reports instead of failing.
-func (l *lambda) try(ctx context.Context, method, path string, header ...string) (answer, error) {
-	req, err := http.NewRequestWithContext(ctx, method, l.base+path, nil)
+func (in *instance) try(ctx context.Context, method, path string, header ...string) (answer, error) {
+	req, err := http.NewRequestWithContext(ctx, method, in.base+path, nil)
 	if err != nil {
 		return answer{}, err
 	}
-	req.Header.Set("X-Aws-Parameters-Secrets-Token", l.token)
+	req.Header.Set("X-Aws-Parameters-Secrets-Token", in.token)
 	for i := 0; i < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -271,7 +425,7 @@ func (l *lambda) try(ctx context.Context, method, path string, header ...string)
 	return answer{resp.StatusCode, resp.Header, string(body)}, nil
 }
 
-func (l *lambda) upstreamCalls() int { return l.proxy.Count("GetSecretValue") }
+func (in *instance) upstreamCalls() int { return in.proxy.Count("GetSecretValue") }
 
 func rawSlice(t *testing.T, doc, slice string, keys ...string) string {
 	t.Helper()
@@ -289,13 +443,22 @@ func rawSlice(t *testing.T, doc, slice string, keys ...string) string {
 	return string(raw)
 }
 
-// waitFor paces a polling loop. It is not synchronisation: the loop around
-// it checks the condition and has its own deadline.
-func waitFor(t *testing.T, d time.Duration) {
-	select {
-	case <-time.After(d):
-	case <-t.Context().Done():
+// poll calls check every pause until it reports true, for at most within,
+// and reports whether it did. It is the suite's one waiting loop: a
+// condition with a deadline, never a sleep standing in for an event.
+func poll(t testing.TB, within, pause time.Duration, check func() bool) bool {
+	deadline := time.Now().Add(within)
+	for !check() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-time.After(pause):
+		case <-t.Context().Done():
+			return false
+		}
 	}
+	return true
 }
 
 // errorBody decodes a contract error.
@@ -313,7 +476,7 @@ func errorBody(t *testing.T, a answer) (code, message string) {
 
 // assertNoLeak searches the process output and every answer body seen for
 // secret values and the token.
-func assertNoLeak(t *testing.T, l *lambda, markers []string, bodies ...string) {
+func assertNoLeak(t *testing.T, l *instance, markers []string, bodies ...string) {
 	t.Helper()
 	out := l.output.String()
 	if !strings.Contains(out, `"level":"DEBUG"`) && !strings.Contains(out, `"level":"INFO"`) {
@@ -340,52 +503,37 @@ func createSecret(t *testing.T, id, value string) {
 	}
 }
 
-// pollAnswer asks for path until done accepts an answer, for at most d.
-func pollAnswer(t *testing.T, l *lambda, d time.Duration, path string, done func(answer) bool) answer {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		a := l.get("GET", path)
-		if done(a) {
-			return a
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: still %d %s %q after %v", path, a.status, a.body, a.header.Get("Warning"), d)
-		}
-		waitFor(t, 50*time.Millisecond)
+// pace spaces out the steps of a workload (rotations every so often): it
+// times the load a test makes, and never stands in for waiting on an event,
+// which poll does.
+func pace(t testing.TB, d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-t.Context().Done():
 	}
+}
+
+// pollAnswer asks for path until done accepts an answer, for at most d.
+func pollAnswer(t *testing.T, in *instance, d time.Duration, path string, done func(answer) bool) answer {
+	t.Helper()
+	var a answer
+	if !poll(t, d, 50*time.Millisecond, func() bool { a = in.get("GET", path); return done(a) }) {
+		t.Fatalf("GET %s: still %d %s %q after %v", path, a.status, a.body, a.header.Get("Warning"), d)
+	}
+	return a
 }
 
 func sm() *secretsmanager.Client { return upstreamtest.Client(e2e.moto.URL()) }
 
-// pollOK calls cond until it is true or d has passed.
-func pollOK(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-time.After(20 * time.Millisecond)
-	}
-	return true
-}
-
-// startOnPlatform is startLambda under a fake platform built with opts,
-// also returning the command (for its pid).
-func startOnPlatform(t *testing.T, opts extensiontest.Options, env ...string) (*lambda, *exec.Cmd) {
-	t.Helper()
-	return startBinary(t, binaryPath(t), opts, nil, env...)
-}
-
 // waitExit waits for the process to end on its own within d.
-func (l *lambda) waitExit(d time.Duration) extensiontest.ExitResult {
-	l.t.Helper()
-	l.stopped = true
+func (in *instance) waitExit(d time.Duration) extensiontest.ExitResult {
+	in.t.Helper()
+	in.stopped = true
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	res, err := l.proc.Wait(ctx)
+	res, err := in.proc.Wait(ctx)
 	if err != nil {
-		l.t.Fatalf("the extension did not exit within %v: %v\n%s", d, err, l.output)
+		in.t.Fatalf("the extension did not exit within %v: %v\n%s", d, err, in.output)
 	}
 	return res
 }
@@ -468,83 +616,6 @@ func goBuild(t *testing.T, dir, pkg, name string, flags ...string) string {
 	return out
 }
 
-// serveLocal runs the binary in local mode on a free port, serving file
-// with token, and returns the port once /health answers 200. A port taken
-// between choosing and binding makes the process exit; then it tries another.
-func serveLocal(t *testing.T, bin, file, token string) int {
-	t.Helper()
-	for range 3 {
-		port := freePort(t)
-		cmd := exec.Command(bin)
-		cmd.Env = cleanEnv(
-			"STARFLEET_SECRETS_FILE="+file,
-			"STARFLEET_SECRETS_TOKEN="+token,
-			"STARFLEET_SECRETS_PORT="+strconv.Itoa(port),
-			"STARFLEET_SECRETS_LOG_LEVEL=warn",
-		)
-		var logs bytes.Buffer // read only after the process has exited
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		var waitErr error
-		go func() { waitErr = cmd.Wait(); close(exited) }()
-		stop := func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(10 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		}
-		if err := waitHealthy(port, exited, 15*time.Second); err != nil {
-			stop()
-			if errors.Is(err, errExited) {
-				t.Logf("local mode on port %d exited (%v), trying another port:\n%s", port, waitErr, logs.String())
-				continue
-			}
-			t.Fatalf("local mode on port %d: %v\n%s", port, err, logs.String())
-		}
-		t.Cleanup(func() {
-			stop()
-			if t.Failed() {
-				t.Logf("starfleet-secrets log:\n%s", logs.String())
-			}
-		})
-		return port
-	}
-	t.Fatal("local mode could not start on three free ports")
-	return 0
-}
-
-// waitHealthy polls /health until it answers 200, the process exits or
-// the deadline passes.
-func waitHealthy(port int, exited <-chan struct{}, within time.Duration) error {
-	client := &http.Client{Timeout: time.Second}
-	url := fmt.Sprintf("http://127.0.0.1:%d/health", port)
-	deadline := time.NewTimer(within)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-exited:
-			return errExited
-		case <-deadline.C:
-			return fmt.Errorf("/health did not answer 200 within %v", within)
-		case <-tick.C:
-		}
-	}
-}
-
 func randomToken(t *testing.T) string {
 	t.Helper()
 	b := make([]byte, 16)
@@ -553,5 +624,3 @@ func randomToken(t *testing.T) string {
 	}
 	return hex.EncodeToString(b)
 }
-
-var errExited = errors.New("process exited")

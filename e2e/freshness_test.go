@@ -41,7 +41,7 @@ func maxFetchesWithin(p cache.Policy, d time.Duration) int {
 
 // load sends requests at a steady rate until ctx ends and returns every
 // answer; failures to connect are answers too, with status 0.
-func load(ctx context.Context, l *lambda, perSecond int, path string, header ...string) []answer {
+func load(ctx context.Context, l *instance, perSecond int, path string, header ...string) []answer {
 	var (
 		mu      sync.Mutex
 		answers []answer
@@ -75,7 +75,7 @@ func TestOutageIsServedStaleWithinTheBackoffSchedule(t *testing.T) {
 		t.Skip("a 30 s outage; run without -short")
 	}
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t, "STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_FETCH_TIMEOUT=2s")
+	l := start(t, withEnv("STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_FETCH_TIMEOUT=2s"))
 	l.waitInit()
 	oldValue := rawSlice(t, starfleetSecret, "STARFLEET")
 	rotated := strings.Replace(starfleetSecret, "xoxb-e2e-slack-Q7d9Lm2v", "xoxb-e2e-slack-AFTEROUTAGE", 1)
@@ -128,43 +128,36 @@ func TestOutageIsServedStaleWithinTheBackoffSchedule(t *testing.T) {
 	l.proxy.ClearFaults()
 	recovered := time.Now()
 	limit := policy.BackoffMax + fetchTimeout + 2*time.Second
-	for {
-		a := l.get("GET", "/secret/STARFLEET")
-		if a.status == 200 && a.body == newValue && a.header.Get("Warning") == "" {
-			t.Logf("fresh data %v after recovery", time.Since(recovered).Round(time.Millisecond))
-			break
-		}
-		if time.Since(recovered) > limit {
-			t.Fatalf("no fresh data %v after recovery: %d %s %q", limit, a.status, a.body, a.header.Get("Warning"))
-		}
-		waitFor(t, 20*time.Millisecond)
+	var a answer
+	if !poll(t, limit, 20*time.Millisecond, func() bool {
+		a = l.get("GET", "/secret/STARFLEET")
+		return a.status == 200 && a.body == newValue && a.header.Get("Warning") == ""
+	}) {
+		t.Fatalf("no fresh data %v after recovery: %d %s %q", limit, a.status, a.body, a.header.Get("Warning"))
 	}
+	t.Logf("fresh data %v after recovery", time.Since(recovered).Round(time.Millisecond))
 }
 
 func TestServingStopsAfterMaxStale(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	started := time.Now()
-	l := startLambda(t, "STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_MAX_STALE=2s", "STARFLEET_SECRETS_FETCH_TIMEOUT=1s")
+	l := start(t, withEnv("STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_MAX_STALE=2s", "STARFLEET_SECRETS_FETCH_TIMEOUT=1s"))
 	l.waitInit()
 	l.proxy.SetFault("GetSecretValue", upstreamtest.Throttle)
 	sawStale := false
-	for {
-		a := l.get("GET", "/secret/STARFLEET")
-		if a.status == 200 {
-			sawStale = sawStale || a.header.Get("Warning") == staleWarning
-		} else {
-			if a.status != 502 || !strings.Contains(a.body, `"error":"ThrottlingException"`) {
-				t.Fatalf("after max-stale: %d %s, want 502 ThrottlingException", a.status, a.body)
-			}
-			if since := time.Since(started); since < 3*time.Second {
-				t.Errorf("the value stopped being served after %v, before TTL+max-stale (3 s)", since)
-			}
-			break
-		}
-		if time.Since(started) > 30*time.Second {
-			t.Fatal("still serving 30 s after max-stale")
-		}
-		waitFor(t, 50*time.Millisecond)
+	var a answer
+	if !poll(t, 30*time.Second-time.Since(started), 50*time.Millisecond, func() bool {
+		a = l.get("GET", "/secret/STARFLEET")
+		sawStale = sawStale || a.status == 200 && a.header.Get("Warning") == staleWarning
+		return a.status != 200
+	}) {
+		t.Fatal("still serving 30 s after max-stale")
+	}
+	if a.status != 502 || !strings.Contains(a.body, `"error":"ThrottlingException"`) {
+		t.Fatalf("after max-stale: %d %s, want 502 ThrottlingException", a.status, a.body)
+	}
+	if since := time.Since(started); since < 3*time.Second {
+		t.Errorf("the value stopped being served after %v, before TTL+max-stale (3 s)", since)
 	}
 	if !sawStale {
 		t.Error("no stale answer was served before max-stale ran out")
@@ -185,27 +178,17 @@ func TestPermanentErrorsStopServingAtOnce(t *testing.T) {
 	} {
 		t.Run(tt.code, func(t *testing.T) {
 			resetMoto(t, starfleetSecret)
-			l := startLambda(t, "STARFLEET_SECRETS_TTL=1s")
+			l := start(t, withEnv("STARFLEET_SECRETS_TTL=1s"))
 			l.waitInit()
 			l.proxy.SetFault("GetSecretValue", tt.fault)
 			// Until the refused fetch returns, the value may still be served
 			// (fresh, or stale while a slow refresh is in flight, by the
 			// refresh-wait rule). The first refusal ends it: nothing is
 			// served after it. (That a refusal is not retried within a
-			// fetch is pinned in cache/source_test.go.)
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				a := l.get("GET", "/secret/STARFLEET")
-				if a.status != 200 {
-					if a.status != 502 || !strings.Contains(a.body, `"error":"`+tt.code+`"`) {
-						t.Fatalf("%d %s, want 502 %s", a.status, a.body, tt.code)
-					}
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the fault was never seen")
-				}
-				waitFor(t, 50*time.Millisecond)
+			// fetch is pinned in upstream/secretsmanager_test.go.)
+			a := pollAnswer(t, l, 15*time.Second, "/secret/STARFLEET", func(a answer) bool { return a.status != 200 })
+			if a.status != 502 || !strings.Contains(a.body, `"error":"`+tt.code+`"`) {
+				t.Fatalf("%d %s, want 502 %s", a.status, a.body, tt.code)
 			}
 			for range 5 {
 				if a := l.get("GET", "/secret/STARFLEET"); a.status != 502 {
@@ -218,7 +201,7 @@ func TestPermanentErrorsStopServingAtOnce(t *testing.T) {
 
 func TestForcedRefreshIsRateLimited(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t)
+	l := start(t)
 	l.waitInit()
 	rotated := strings.Replace(starfleetSecret, "xoxb-e2e-slack-Q7d9Lm2v", "xoxb-e2e-slack-FORCED", 1)
 	putSecret(t, rotated)
@@ -262,7 +245,7 @@ func TestForcedRefreshIsRateLimited(t *testing.T) {
 
 func TestRotationByMovingAWSCURRENT(t *testing.T) {
 	created := resetMoto(t, starfleetSecret)
-	l := startLambda(t, "STARFLEET_SECRETS_TTL=2s")
+	l := start(t, withEnv("STARFLEET_SECRETS_TTL=2s"))
 	l.waitInit()
 	rotated := strings.Replace(starfleetSecret, "xoxb-e2e-slack-Q7d9Lm2v", "xoxb-e2e-slack-STAGED", 1)
 	sm := upstreamtest.Client(e2e.moto.URL())
@@ -283,17 +266,13 @@ func TestRotationByMovingAWSCURRENT(t *testing.T) {
 		t.Fatal(err)
 	}
 	moved := time.Now()
-	for {
+	if !poll(t, 2*time.Second+10*time.Second, 100*time.Millisecond, func() bool {
 		l.invoke()
-		if a := l.get("GET", "/secret/STARFLEET"); strings.Contains(a.body, "STAGED") {
-			t.Logf("rotation seen %v after the stage moved", time.Since(moved).Round(time.Millisecond))
-			break
-		}
-		if time.Since(moved) > 2*time.Second+10*time.Second {
-			t.Fatal("the moved AWSCURRENT stage was not seen within the TTL")
-		}
-		waitFor(t, 100*time.Millisecond)
+		return strings.Contains(l.get("GET", "/secret/STARFLEET").body, "STAGED")
+	}) {
+		t.Fatal("the moved AWSCURRENT stage was not seen within the TTL")
 	}
+	t.Logf("rotation seen %v after the stage moved", time.Since(moved).Round(time.Millisecond))
 }
 
 func TestVersionStageSetting(t *testing.T) {
@@ -305,7 +284,7 @@ func TestVersionStageSetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := startLambda(t, "STARFLEET_SECRETS_VERSION_STAGE=AWSPENDING")
+	l := start(t, withEnv("STARFLEET_SECRETS_VERSION_STAGE=AWSPENDING"))
 	l.waitInit()
 	if a := l.get("GET", "/secret/STARFLEET/SlackToken"); a.status != 200 || a.body != `"xoxb-pending"` {
 		t.Errorf("AWSPENDING: %d %s", a.status, a.body)
@@ -314,7 +293,7 @@ func TestVersionStageSetting(t *testing.T) {
 
 func TestETagFollowsTheValue(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t, "STARFLEET_SECRETS_TTL=1s")
+	l := start(t, withEnv("STARFLEET_SECRETS_TTL=1s"))
 	l.waitInit()
 	first := l.get("GET", "/secret/STARFLEET")
 	etag := first.header.Get("ETag")
@@ -324,18 +303,14 @@ func TestETagFollowsTheValue(t *testing.T) {
 	// Another slice changing leaves... a new version all the same: the
 	// ETag must change whenever the served value may have.
 	putSecret(t, strings.Replace(starfleetSecret, "Q7d9Lm2v", "NEWETAG1", 1))
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		a := l.get("GET", "/secret/STARFLEET", "If-None-Match", etag)
-		if a.status == 200 {
-			if a.header.Get("ETag") == etag || !strings.Contains(a.body, "NEWETAG1") {
-				t.Fatalf("new value %s with ETag %s (old %s)", a.body, a.header.Get("ETag"), etag)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still 304 after rotation: %d", a.status)
-		}
-		waitFor(t, 100*time.Millisecond)
+	var a answer
+	if !poll(t, 15*time.Second, 100*time.Millisecond, func() bool {
+		a = l.get("GET", "/secret/STARFLEET", "If-None-Match", etag)
+		return a.status == 200
+	}) {
+		t.Fatalf("still 304 after rotation: %d", a.status)
+	}
+	if a.header.Get("ETag") == etag || !strings.Contains(a.body, "NEWETAG1") {
+		t.Fatalf("new value %s with ETag %s (old %s)", a.body, a.header.Get("ETag"), etag)
 	}
 }

@@ -13,22 +13,19 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 func TestFirstRequestIsServedFromMemory(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t)
+	l := start(t)
 	l.waitInit()
 	if n := l.upstreamCalls(); n != 1 {
 		t.Fatalf("GetSecretValue calls during init = %d, want 1", n)
@@ -60,7 +57,7 @@ func TestFirstRequestIsServedFromMemory(t *testing.T) {
 func TestConcurrentRequestsShareTheFirstFetch(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	const clients = 100
-	l := startLambdaWith(t, func(p *upstreamtest.Proxy) { p.Hold("GetSecretValue") }, "STARFLEET_SECRETS_FETCH_TIMEOUT=60s")
+	l := start(t, withProxy(func(p *upstreamtest.Proxy) { p.Hold("GetSecretValue") }), withEnv("STARFLEET_SECRETS_FETCH_TIMEOUT=60s"))
 
 	// The prefetch is held at the proxy; every request now has to wait on it.
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -111,7 +108,7 @@ func TestConcurrentRequestsShareTheFirstFetch(t *testing.T) {
 
 func TestErrorsAreContractJSON(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t)
+	l := start(t)
 	l.waitInit()
 	l.invoke()
 	for _, tt := range []struct {
@@ -142,7 +139,7 @@ func TestErrorsAreContractJSON(t *testing.T) {
 func TestRotationReachesTheHandlerAfterTheTTL(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	const ttl = 3 * time.Second
-	l := startLambda(t, "STARFLEET_SECRETS_TTL=3s")
+	l := start(t, withEnv("STARFLEET_SECRETS_TTL=3s"))
 	l.waitInit()
 	oldValue := rawSlice(t, starfleetSecret, "STARFLEET")
 
@@ -158,20 +155,15 @@ func TestRotationReachesTheHandlerAfterTheTTL(t *testing.T) {
 		t.Fatalf("within the TTL (Age %d s) got %s, want the old value", age, a.body)
 	}
 	// Then, with no redeploy, the new one; never the old one again.
-	deadline := time.Now().Add(ttl + 10*time.Second)
-	for {
+	if !poll(t, ttl+10*time.Second, 100*time.Millisecond, func() bool {
 		l.invoke()
 		a = l.get("GET", "/secret/STARFLEET")
-		if a.body == newValue {
-			break
-		}
-		if a.body != oldValue {
+		if a.body != newValue && a.body != oldValue {
 			t.Fatalf("unexpected answer %d %s", a.status, a.body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rotation not seen within TTL+10s; still %s", a.body)
-		}
-		waitFor(t, 100*time.Millisecond)
+		return a.body == newValue
+	}) {
+		t.Fatalf("rotation not seen within TTL+10s; still %s", a.body)
 	}
 	for range 3 {
 		if a := l.get("GET", "/secret/STARFLEET"); a.body != newValue {
@@ -185,7 +177,7 @@ func TestRotationReachesTheHandlerAfterTheTTL(t *testing.T) {
 
 func TestShutdownExitsCleanlyWithinTheDeadline(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t)
+	l := start(t)
 	l.waitInit()
 	l.invoke()
 	l.get("GET", "/secret/STARFLEET")
@@ -204,7 +196,7 @@ func TestShutdownExitsCleanlyWithinTheDeadline(t *testing.T) {
 
 func TestInvalidConfigurationIsReported(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t, "STARFLEET_SECRETS_TTL=soon", "STARFLEET_SECRETS_PORT=0")
+	l := start(t, withEnv("STARFLEET_SECRETS_TTL=soon", "STARFLEET_SECRETS_PORT=0"))
 	l.stopped = true
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -231,44 +223,12 @@ func TestLocalModeServesAFileAndStopsOnSIGTERM(t *testing.T) {
 	if err := os.WriteFile(file, []byte(starfleetSecret), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	out := &cachetest.Output{}
-	cmd := exec.Command(binaryPath(t))
-	cmd.Env = append(os.Environ(), "AWS_LAMBDA_RUNTIME_API=", "STARFLEET_SECRETS_FILE="+file, "STARFLEET_SECRETS_TOKEN=local",
-		"STARFLEET_SECRETS_PORT="+strconv.Itoa(port), "GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0")
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	l := &lambda{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), token: "local"}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(l.base + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("not healthy in 30s:\n%s", out)
-		}
-		waitFor(t, 20*time.Millisecond)
-	}
+	l := start(t, serving(file))
 	if a := l.get("GET", "/secret/Plain"); a.status != 200 || a.body != `"plain-slice-Vb72Kd"` {
 		t.Errorf("GET = %d %s", a.status, a.body)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v\n%s", err, out)
-		}
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("did not exit after SIGTERM")
+	if err := l.stop(10 * time.Second); err != nil {
+		t.Errorf("exit after SIGTERM: %v\n%s", err, l.output)
 	}
 }
 
@@ -276,7 +236,7 @@ func TestLocalModeServesAFileAndStopsOnSIGTERM(t *testing.T) {
 // debug level and searches the whole output for any secret value.
 func TestNoSecretInDebugOutput(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t, "STARFLEET_SECRETS_TTL=1s")
+	l := start(t, withEnv("STARFLEET_SECRETS_TTL=1s"))
 	l.waitInit()
 	l.invoke()
 	for _, path := range []string{"/secret/STARFLEET", "/secret/GitHubSyncWorker/org-a", "/secret/Missing", "/secret/Plain/nokey"} {
@@ -286,20 +246,16 @@ func TestNoSecretInDebugOutput(t *testing.T) {
 	l.get("GET", "/secret/STARFLEET", "Cache-Control", "no-cache")
 	putSecret(t, `["array-secret-Lk9w"]`)
 	// Once the TTL ends, the refetched secret is not an object: 502.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var a answer
+	if !poll(t, 15*time.Second, 100*time.Millisecond, func() bool {
 		l.invoke()
-		a := l.get("GET", "/secret/STARFLEET")
-		if a.status == 502 {
-			if !strings.Contains(a.body, "SecretNotJSONObject") || strings.Contains(a.body, "Lk9w") {
-				t.Errorf("not-an-object answer: %s", a.body)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("array secret never answered 502; last %d %s", a.status, a.body)
-		}
-		waitFor(t, 100*time.Millisecond)
+		a = l.get("GET", "/secret/STARFLEET")
+		return a.status == 502
+	}) {
+		t.Fatalf("array secret never answered 502; last %d %s", a.status, a.body)
+	}
+	if !strings.Contains(a.body, "SecretNotJSONObject") || strings.Contains(a.body, "Lk9w") {
+		t.Errorf("not-an-object answer: %s", a.body)
 	}
 	if res := l.shutdown(2 * time.Second); res.Code != 0 {
 		t.Errorf("shutdown: %+v", res)

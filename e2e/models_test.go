@@ -33,7 +33,7 @@ func TestManagedInstancesServeManyReadersAcrossRotations(t *testing.T) {
 	doc, _ := versionedSecret(0)
 	resetMoto(t, doc)
 	const ttl = 2 * time.Second
-	l, _ := startOnPlatform(t, extensiontest.Options{Model: extension.ManagedInstances}, "STARFLEET_SECRETS_TTL=2s")
+	l := start(t, withPlatform(extensiontest.Options{Model: extension.ManagedInstances}), withEnv("STARFLEET_SECRETS_TTL=2s"))
 	l.waitInit()
 	if regs := l.platform.Registrations(); len(regs) != 1 || !slices.Equal(regs[0].Events, []string{"SHUTDOWN"}) {
 		t.Fatalf("registrations %+v, want SHUTDOWN alone", regs)
@@ -96,14 +96,14 @@ func TestManagedInstancesServeManyReadersAcrossRotations(t *testing.T) {
 		})
 	}
 	for n := 1; n <= 4; n++ {
-		waitFor(t, 1500*time.Millisecond)
+		pace(t, 1500*time.Millisecond)
 		doc, _ := versionedSecret(n)
 		mu.Lock()
 		putSecret(t, doc)
 		putAt = append(putAt, time.Now())
 		mu.Unlock()
 	}
-	waitFor(t, ttl+time.Second)
+	pace(t, ttl+time.Second)
 
 	// Secrets Manager hangs: the refresh ahead of expiry is held at the
 	// proxy, and every read is still answered, none waiting on it.
@@ -114,10 +114,8 @@ func TestManagedInstancesServeManyReadersAcrossRotations(t *testing.T) {
 		t.Fatalf("no refresh ahead of expiry began: %v", err)
 	}
 	before := answers.Load()
-	deadline := time.Now().Add(2 * ttl) // the held value expires meanwhile
-	for answers.Load() < before+1000 && time.Now().Before(deadline) {
-		waitFor(t, 50*time.Millisecond)
-	}
+	// The held value expires meanwhile.
+	poll(t, 2*ttl, 50*time.Millisecond, func() bool { return answers.Load() >= before+1000 })
 	if got := answers.Load() - before; got < 1000 {
 		t.Errorf("%d answers while Secrets Manager hung, want reads to go on", got)
 	}
@@ -141,7 +139,7 @@ func TestManagedInstancesServeManyReadersAcrossRotations(t *testing.T) {
 
 func TestAPlatformRefusingInvokeIsServedWithoutIt(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l, _ := startOnPlatform(t, extensiontest.Options{RefuseInvoke: true})
+	l := start(t, withPlatform(extensiontest.Options{RefuseInvoke: true}))
 	l.waitInit()
 	if regs := l.platform.Registrations(); len(regs) != 1 || !slices.Equal(regs[0].Events, []string{"SHUTDOWN"}) {
 		t.Fatalf("registrations %+v, want one for SHUTDOWN alone", regs)
@@ -159,7 +157,7 @@ func TestAPlatformRefusingInvokeIsServedWithoutIt(t *testing.T) {
 
 func TestSnapStartFetchesNothingDuringInit(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l, _ := startOnPlatform(t, extensiontest.Options{Model: extension.SnapStart})
+	l := start(t, withPlatform(extensiontest.Options{Model: extension.SnapStart}))
 	_, l.token = l.platform.ContainerCredentials() // the token Lambda gives a SnapStart function
 	l.waitInit()
 	// INIT is over (the snapshot would be taken now): nothing was fetched,
@@ -193,7 +191,7 @@ func TestSnapStartFetchesNothingDuringInit(t *testing.T) {
 
 func TestProvisionedConcurrencyRefreshesOnTheFirstInvoke(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l, _ := startOnPlatform(t, extensiontest.Options{Model: extension.ProvisionedConcurrency}, "STARFLEET_SECRETS_TTL=1s")
+	l := start(t, withPlatform(extensiontest.Options{Model: extension.ProvisionedConcurrency}), withEnv("STARFLEET_SECRETS_TTL=1s"))
 	l.waitInit()
 	if n := l.upstreamCalls(); n != 1 {
 		t.Fatalf("%d GetSecretValue calls during INIT, want the prefetch", n)
@@ -201,7 +199,7 @@ func TestProvisionedConcurrencyRefreshesOnTheFirstInvoke(t *testing.T) {
 	// The environment waits, frozen, past the TTL; the secret rotates.
 	rotated := strings.Replace(starfleetSecret, "plain-slice-Vb72Kd", "plain-slice-PCROT", 1)
 	putSecret(t, rotated)
-	if !pollOK(10*time.Second, func() bool {
+	if !poll(t, 10*time.Second, 20*time.Millisecond, func() bool {
 		return strings.Contains(l.get("GET", "/health").body, `"secret_age_s":2`)
 	}) {
 		t.Fatal("the cached value did not age past the TTL")
@@ -224,7 +222,7 @@ func TestIPv6Loopback(t *testing.T) {
 		ln.Close()
 	}
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t)
+	l := start(t)
 	l.waitInit()
 	l.base = strings.Replace(l.base, "127.0.0.1", "[::1]", 1)
 	if a := l.get("GET", "/secret/Plain"); a.status != 200 || a.body != `"plain-slice-Vb72Kd"` {

@@ -105,7 +105,7 @@ func logEvents(t *testing.T, output string) map[string]int {
 
 func TestMetricsAndLogsTellTheStory(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t, "STARFLEET_SECRETS_TTL=2s", "STARFLEET_SECRETS_LOG_LEVEL=info", "AWS_LAMBDA_FUNCTION_NAME=obs-fn")
+	l := start(t, withEnv("STARFLEET_SECRETS_TTL=2s", "STARFLEET_SECRETS_LOG_LEVEL=info", "AWS_LAMBDA_FUNCTION_NAME=obs-fn"))
 	l.waitInit()
 
 	statuses := map[string]int{}
@@ -132,23 +132,18 @@ func TestMetricsAndLogsTellTheStory(t *testing.T) {
 
 	// A rotation, seen after the TTL.
 	putSecret(t, strings.Replace(starfleetSecret, "Q7d9Lm2v", "ROTATED2", 1))
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(do("/secret/STARFLEET").body, "ROTATED2") {
-		if time.Now().After(deadline) {
-			t.Fatal("rotation not seen")
-		}
-		waitFor(t, 200*time.Millisecond)
+	if !poll(t, 15*time.Second, 200*time.Millisecond, func() bool { return strings.Contains(do("/secret/STARFLEET").body, "ROTATED2") }) {
+		t.Fatal("rotation not seen")
 	}
 
 	// An outage: stale answers until it is over.
 	l.proxy.SetFault("GetSecretValue", upstreamtest.Throttle)
-	for staleSeen < 3 {
-		if time.Now().After(deadline.Add(15 * time.Second)) {
-			t.Fatal("no stale answers")
-		}
+	if !poll(t, 15*time.Second, 200*time.Millisecond, func() bool {
 		l.invoke()
 		do("/secret/STARFLEET")
-		waitFor(t, 200*time.Millisecond)
+		return staleSeen >= 3
+	}) {
+		t.Fatal("no stale answers")
 	}
 
 	// /health names the failure and the version, never the value.
@@ -171,11 +166,8 @@ func TestMetricsAndLogsTellTheStory(t *testing.T) {
 	// finished, and with the value fresh none follows before SHUTDOWN: no
 	// fetch is cut off halfway, so the proxy's count below is exact.
 	l.proxy.ClearFaults()
-	for do("/secret/STARFLEET").header.Get("Warning") != "" {
-		if time.Now().After(deadline.Add(30 * time.Second)) {
-			t.Fatal("no fresh answer after the outage")
-		}
-		waitFor(t, 200*time.Millisecond)
+	if !poll(t, 30*time.Second, 200*time.Millisecond, func() bool { return do("/secret/STARFLEET").header.Get("Warning") == "" }) {
+		t.Fatal("no fresh answer after the outage")
 	}
 
 	if res := l.shutdown(2 * time.Second); res.Code != 0 {

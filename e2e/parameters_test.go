@@ -30,7 +30,7 @@ func putParameter(t *testing.T, name, value string, kind types.ParameterType) {
 }
 
 // awsLayerClient runs e2e/testdata/aws-layer-client.mjs against l.
-func awsLayerClient(t *testing.T, l *lambda, names ...string) map[string]map[string]any {
+func awsLayerClient(t *testing.T, l *instance, names ...string) map[string]map[string]any {
 	t.Helper()
 	node := need(t, "node", "install Node.js 18 or newer")
 	env := cleanEnv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="+strings.TrimPrefix(l.base, "http://127.0.0.1:"), "AWS_SESSION_TOKEN="+l.token)
@@ -56,8 +56,8 @@ func TestAWSLayerClientReadsParametersAndSecrets(t *testing.T) {
 	putParameter(t, "/app/list", "a,b,list-Ur85Kc", types.ParameterTypeStringList)
 	putParameter(t, "/app/secure", "secure-value-Pw47Nb", types.ParameterTypeSecureString)
 	const ttl = 2
-	l := startLambda(t, "STARFLEET_SECRETS_TTL="+strconv.Itoa(ttl),
-		"STARFLEET_SECRETS_PREFETCH=/app/flag,/app/list,/app/secure,db-credentials")
+	l := start(t, withEnv("STARFLEET_SECRETS_TTL="+strconv.Itoa(ttl),
+		"STARFLEET_SECRETS_PREFETCH=/app/flag,/app/list,/app/secure,db-credentials"))
 	l.waitInit()
 	// Three parameters sharing WithDecryption: one GetParameters call.
 	if n, m, s := l.proxy.Count("GetParameters"), l.proxy.Count("GetParameter"), l.upstreamCalls(); n != 1 || m != 0 || s != 2 {
@@ -90,13 +90,14 @@ func TestAWSLayerClientReadsParametersAndSecrets(t *testing.T) {
 
 	// A changed parameter reaches the client within the TTL.
 	putParameter(t, "/app/flag", "flag-changed-Dv92Qa", types.ParameterTypeString)
-	deadline := time.Now().Add(ttl*time.Second + 10*time.Second)
-	for awsLayerClient(t, l, "ssm:/app/flag")["ssm:/app/flag"]["Value"] != "flag-changed-Dv92Qa" {
-		if time.Now().After(deadline) {
-			t.Fatal("the changed parameter was not seen within the TTL")
+	if !poll(t, ttl*time.Second+10*time.Second, 100*time.Millisecond, func() bool {
+		if awsLayerClient(t, l, "ssm:/app/flag")["ssm:/app/flag"]["Value"] == "flag-changed-Dv92Qa" {
+			return true
 		}
 		l.invoke()
-		waitFor(t, 100*time.Millisecond)
+		return false
+	}) {
+		t.Fatal("the changed parameter was not seen within the TTL")
 	}
 	if res := l.shutdown(2 * time.Second); res.Code != 0 {
 		t.Errorf("shutdown: %+v", res)
@@ -108,7 +109,7 @@ func TestAWSLayerClientReadsParametersAndSecrets(t *testing.T) {
 // AWS endpoints do, and refuse any other query parameter.
 func TestRefreshNowOnSliceRoutes(t *testing.T) {
 	resetMoto(t, starfleetSecret)
-	l := startLambda(t)
+	l := start(t)
 	l.waitInit()
 	l.invoke()
 	rotated := strings.Replace(starfleetSecret, "plain-slice-Vb72Kd", "plain-slice-NOW", 1)

@@ -18,7 +18,7 @@ import (
 )
 
 // shutdownLines is the extension's log from SHUTDOWN on.
-func shutdownLines(l *lambda) string {
+func shutdownLines(l *instance) string {
 	out := l.output.String()
 	if i := strings.Index(out, `"msg":"shutdown requested"`); i >= 0 {
 		if j := strings.LastIndexByte(out[:i], '\n'); j >= 0 {
@@ -33,7 +33,7 @@ func TestFaultMatrixPlatform(t *testing.T) {
 
 	t.Run("RegisterAnswers500", func(t *testing.T) {
 		t.Parallel()
-		l, _ := startOnPlatform(t, extensiontest.Options{RegisterStatus: 500})
+		l := start(t, withPlatform(extensiontest.Options{RegisterStatus: 500}))
 		res := l.waitExit(15 * time.Second)
 		if res.Code == 0 {
 			t.Errorf("exit code 0 after a failed register")
@@ -54,7 +54,7 @@ func TestFaultMatrixPlatform(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := startLambda(t)
+			l := start(t)
 			l.waitInit()
 			l.invoke()
 			start := time.Now()
@@ -84,7 +84,7 @@ func TestFaultMatrixPlatform(t *testing.T) {
 	t.Run("Shutdown100msDeadline", func(t *testing.T) {
 		t.Parallel()
 		for i := range 3 {
-			l := startLambda(t, "STARFLEET_SECRETS_TTL=1s")
+			l := start(t, withEnv("STARFLEET_SECRETS_TTL=1s"))
 			l.waitInit()
 			l.invoke()
 			if a := l.get("GET", "/secret/STARFLEET"); a.status != 200 {
@@ -103,7 +103,7 @@ func TestFaultMatrixPlatform(t *testing.T) {
 	// answers: the fetch is cancelled, the process still exits in time.
 	t.Run("Shutdown100msDeadlineFetchInFlight", func(t *testing.T) {
 		t.Parallel()
-		l := startLambda(t, "STARFLEET_SECRETS_TTL=0", "STARFLEET_SECRETS_FETCH_TIMEOUT=30s")
+		l := start(t, withEnv("STARFLEET_SECRETS_TTL=0", "STARFLEET_SECRETS_FETCH_TIMEOUT=30s"))
 		l.waitInit()
 		l.proxy.Hold("GetSecretValue")
 		done := make(chan struct{})
@@ -127,7 +127,7 @@ func TestFaultMatrixPlatform(t *testing.T) {
 
 	t.Run("SecondShutdown", func(t *testing.T) {
 		t.Parallel()
-		l := startLambda(t)
+		l := start(t)
 		l.waitInit()
 		if res := l.shutdown(2 * time.Second); res.Code != 0 || res.Killed {
 			t.Fatalf("first SHUTDOWN: %+v", res)
@@ -155,7 +155,7 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 	for i := range inFlight {
 		createSecret(t, fmt.Sprintf("InFlight-%d", i), fmt.Sprintf("inflight-value-%d-Rk5Tq", i))
 	}
-	l, cmd := startOnPlatform(t, extensiontest.Options{}, "STARFLEET_SECRETS_FETCH_TIMEOUT=10s")
+	l := start(t, withEnv("STARFLEET_SECRETS_FETCH_TIMEOUT=10s"))
 	l.waitInit()
 	l.proxy.Hold("GetSecretValue")
 	var wg sync.WaitGroup
@@ -177,22 +177,20 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.stopped = true
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := l.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// Once the listener is closed the shutdown is under way; only then is
 	// the fetch let go.
 	addr := strings.TrimPrefix(l.base, "http://")
-	closed := false
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); waitFor(t, 10*time.Millisecond) {
+	if !poll(t, 5*time.Second, 10*time.Millisecond, func() bool {
 		c, err := net.Dial("tcp4", addr)
 		if err != nil {
-			closed = true
-			break
+			return true
 		}
 		c.Close()
-	}
-	if !closed {
+		return false
+	}) {
 		t.Fatal("the listener stayed open after SIGTERM")
 	}
 	released := time.Now()

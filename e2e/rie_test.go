@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,19 +43,9 @@ func rieCommand(t *testing.T) string {
 	return ""
 }
 
-// emulated is the binary running under the emulator.
-type emulated struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	invokes string // the emulator's invocation URL
-	output  *cachetest.Output
-	proxy   *upstreamtest.Proxy
-	exited  chan struct{}
-}
-
-// startRIE runs the extension under the emulator in its own mount
-// namespace, Managed Instances when concurrency > 0.
-func startRIE(t *testing.T, concurrency int, env ...string) *emulated {
+// startEmulated runs the binary under the emulator in its own mount
+// namespace, Managed Instances when l.concurrency > 0.
+func startEmulated(t *testing.T, l launch) *instance {
 	t.Helper()
 	rie := rieCommand(t)
 	unshare := need(t, "unshare", "apt-get install -y util-linux")
@@ -68,99 +57,85 @@ func startRIE(t *testing.T, concurrency int, env ...string) *emulated {
 	if err := os.MkdirAll("/var/task", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e := &emulated{t: t, output: &cachetest.Output{}, proxy: upstreamtest.NewProxy(e2e.moto.URL()), exited: make(chan struct{})}
-	t.Cleanup(e.proxy.Close)
-	apiPort, port := freePort(t), freePort(t)
-	e.invokes = fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)
+	in := &instance{t: t, output: &cachetest.Output{}, proxy: upstreamtest.NewProxy(e2e.moto.URL()),
+		token: "rie-token-" + strconv.Itoa(os.Getpid())}
+	t.Cleanup(in.proxy.Close)
+	apiPort, port, extPort := freePort(t), freePort(t), freePort(t)
+	in.invokes = fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)
+	in.base = fmt.Sprintf("http://127.0.0.1:%d", extPort)
 	root := repoRoot(t)
-	e.cmd = exec.Command(unshare, "-m", filepath.Join(root, "e2e", "testdata", "rie-namespace.sh"),
-		binaryPath(t), filepath.Join(root, "e2e", "testdata", "runtime", "bootstrap"),
+	in.cmd = exec.Command(unshare, "-m", filepath.Join(root, "e2e", "testdata", "rie-namespace.sh"),
+		l.bin, filepath.Join(root, "e2e", "testdata", "runtime", "bootstrap"),
 		filepath.Join(root, "examples", "clients", "python", "starfleet_secrets"),
 		rie, "--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort),
 		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port))
-	e.cmd.Dir = t.TempDir()
-	e.cmd.Env = append(cleanEnv(upstreamtest.Env(e.proxy.URL())...),
-		"AWS_SESSION_TOKEN=rie-token-"+strconv.Itoa(os.Getpid()),
+	in.cmd.Dir = t.TempDir()
+	in.cmd.Env = append(cleanEnv(upstreamtest.Env(in.proxy.URL())...),
+		"AWS_SESSION_TOKEN="+in.token,
+		"STARFLEET_SECRETS_PORT="+strconv.Itoa(extPort),
 		"PYTHONPATH=/opt/python",
-		"GORACE=halt_on_error=1 exitcode=66 atexit_sleep_ms=0",
+		raceEnv,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=30",
 	)
-	if concurrency > 0 {
-		e.cmd.Env = append(e.cmd.Env, "AWS_LAMBDA_MAX_CONCURRENCY="+strconv.Itoa(concurrency))
+	if l.concurrency > 0 {
+		in.cmd.Env = append(in.cmd.Env, "AWS_LAMBDA_MAX_CONCURRENCY="+strconv.Itoa(l.concurrency))
 	}
-	e.cmd.Env = append(e.cmd.Env, env...)
-	e.cmd.Stdout, e.cmd.Stderr = e.output, e.output
-	if err := e.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { e.cmd.Wait(); close(e.exited) }()
+	in.cmd.Env = append(in.cmd.Env, l.env...)
+	in.startProcess()
 	t.Cleanup(func() {
-		e.cmd.Process.Kill()
-		<-e.exited
-		if t.Failed() {
-			t.Logf("emulator and extension output:\n%s", e.output)
-		}
+		in.cmd.Process.Kill()
+		<-in.exited
+		in.showOutputIfFailed()
 	})
-	return e
+	return in
 }
 
-// invoke posts event to the emulator and decodes the handler's answer.
-func (e *emulated) invoke(event string) (map[string]any, error) {
+// invokeFunction posts event to the emulator and decodes the handler's
+// answer.
+func (in *instance) invokeFunction(event string) (map[string]any, error) {
 	// Under Managed Instances an invocation that finds no worker idle is
 	// refused, as Lambda throttles: a worker that just answered may not be
 	// back in /next yet, and at start some are still starting. Callers
 	// retry such a refusal, within a deadline.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Post(e.invokes, "application/json", strings.NewReader(event))
-		if err != nil {
-			return nil, err
+	var status int
+	var body []byte
+	var err error
+	poll(in.t, 10*time.Second, 20*time.Millisecond, func() bool {
+		var resp *http.Response
+		if resp, err = http.Post(in.invokes, "application/json", strings.NewReader(event)); err != nil {
+			return true
 		}
-		body, _ := io.ReadAll(resp.Body)
+		body, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode == 400 && strings.Contains(string(body), "Runtime.Unavailable") && time.Now().Before(deadline) {
-			waitFor(e.t, 20*time.Millisecond)
-			continue
-		}
-		var out map[string]any
-		if resp.StatusCode != 200 || json.Unmarshal(body, &out) != nil || out["slack_token_sha256"] == nil {
-			return nil, fmt.Errorf("invoke: %d %s", resp.StatusCode, body)
-		}
-		return out, nil
+		status = resp.StatusCode
+		return !(status == 400 && strings.Contains(string(body), "Runtime.Unavailable"))
+	})
+	if err != nil {
+		return nil, err
 	}
+	var out map[string]any
+	if status != 200 || json.Unmarshal(body, &out) != nil || out["slack_token_sha256"] == nil {
+		return nil, fmt.Errorf("invoke: %d %s", status, body)
+	}
+	return out, nil
 }
 
 // firstInvoke invokes until the emulator answers, within a deadline: it
 // listens a moment after it starts.
-func (e *emulated) firstInvoke() map[string]any {
-	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out, err := e.invoke(`{"first":true}`)
-		if err == nil {
-			return out
-		}
-		select {
-		case <-e.exited:
-			e.t.Fatalf("the emulator exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("no answer from the emulator in 30s: %v", err)
-		}
-		waitFor(e.t, 100*time.Millisecond)
+func (in *instance) firstInvoke() map[string]any {
+	in.t.Helper()
+	var out map[string]any
+	var err error
+	if !poll(in.t, 30*time.Second, 100*time.Millisecond, func() bool {
+		out, err = in.invokeFunction(`{"first":true}`)
+		return err == nil || in.hasExited()
+	}) {
+		in.t.Fatalf("no answer from the emulator in 30s: %v", err)
 	}
-}
-
-// stop sends SIGTERM, as a container stop does, and waits for the exit.
-func (e *emulated) stop() {
-	e.t.Helper()
-	e.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-e.exited:
-	case <-time.After(20 * time.Second):
-		e.t.Fatal("the emulator did not exit within 20s of SIGTERM")
+	if err != nil {
+		in.t.Fatalf("the emulator exited: %v", err)
 	}
+	return out
 }
 
 func tokenDigest(s string) string {
@@ -171,7 +146,7 @@ func tokenDigest(s string) string {
 func testUnderRIE(t *testing.T, concurrency int, invokeEvents bool) {
 	resetMoto(t, starfleetSecret)
 	const ttl = 2 * time.Second
-	e := startRIE(t, concurrency, "STARFLEET_SECRETS_TTL=2s", "STARFLEET_SECRETS_PORT="+strconv.Itoa(freePort(t)))
+	e := start(t, underEmulator(concurrency), withEnv("STARFLEET_SECRETS_TTL=2s"))
 	first := e.firstInvoke()
 	if got, want := first["slack_token_sha256"], tokenDigest("xoxb-e2e-slack-Q7d9Lm2v"); got != want {
 		t.Fatalf("first read: token digest %v, want %s", got, want)
@@ -186,12 +161,13 @@ func testUnderRIE(t *testing.T, concurrency int, invokeEvents bool) {
 	workers := max(concurrency, 1)
 	pids := map[float64]bool{}
 	var pidsMu sync.Mutex
-	for {
+	seenNew := 0
+	round := func() bool {
 		var wg sync.WaitGroup
 		digests := make(chan string, workers)
 		for range workers {
 			wg.Go(func() {
-				out, err := e.invoke(`{}`)
+				out, err := e.invokeFunction(`{}`)
 				if err != nil {
 					digests <- err.Error()
 					return
@@ -204,7 +180,7 @@ func testUnderRIE(t *testing.T, concurrency int, invokeEvents bool) {
 		}
 		wg.Wait()
 		close(digests)
-		seenNew := 0
+		seenNew = 0
 		for d := range digests {
 			switch d {
 			case newDigest:
@@ -214,13 +190,10 @@ func testUnderRIE(t *testing.T, concurrency int, invokeEvents bool) {
 				t.Fatalf("answer %s", d)
 			}
 		}
-		if seenNew == workers {
-			break
-		}
-		if time.Since(rotated) > ttl+10*time.Second {
-			t.Fatalf("the rotation did not reach every invocation within the TTL: %d of %d", seenNew, workers)
-		}
-		waitFor(t, 100*time.Millisecond)
+		return seenNew == workers
+	}
+	if !poll(t, ttl+10*time.Second, 100*time.Millisecond, round) {
+		t.Fatalf("the rotation did not reach every invocation within the TTL: %d of %d", seenNew, workers)
 	}
 	t.Logf("rotation seen by every invocation %v after it, %d worker processes, %d GetSecretValue calls",
 		time.Since(rotated).Round(time.Millisecond), len(pids), e.proxy.Count("GetSecretValue"))
@@ -233,7 +206,7 @@ func testUnderRIE(t *testing.T, concurrency int, invokeEvents bool) {
 		t.Errorf("%d GetSecretValue calls, want at most %d", n, most)
 	}
 
-	e.stop()
+	e.stop(20 * time.Second)
 	out := e.output.String()
 	for _, bad := range []string{"Extension.Crash", "register failed", "WARNING: DATA RACE"} {
 		if strings.Contains(out, bad) {

@@ -31,7 +31,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/starfleet/starfleet-secrets/cache"
-	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
 	"github.com/starfleet/starfleet-secrets/server"
 	"github.com/starfleet/starfleet-secrets/upstream"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
@@ -177,16 +176,15 @@ func soakLoad(ctx context.Context, base, token string, versions *soakVersions, s
 
 // stableGoroutines waits (5 s at most) until the goroutine count holds
 // still for 200 ms, and returns it.
-func stableGoroutines() int {
-	n := runtime.NumGoroutine()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-		<-time.After(200 * time.Millisecond)
+func stableGoroutines(t testing.TB) int {
+	n, checks := runtime.NumGoroutine(), 0
+	poll(t, 5*time.Second, 200*time.Millisecond, func() bool {
 		m := runtime.NumGoroutine()
-		if m == n {
-			break
-		}
-		n = m
-	}
+		// The first check comes before any pause: it cannot tell.
+		same := m == n && checks > 0
+		n, checks = m, checks+1
+		return same
+	})
 	return n
 }
 
@@ -227,8 +225,7 @@ func TestSoak(t *testing.T) {
 	resetMoto(t, versions.add(0, salt))
 
 	// The binary, under the fake platform, through a counting proxy.
-	l, cmd := startBinary(t, bin, extensiontest.Options{}, nil,
-		"STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_LOG_LEVEL=info")
+	l := start(t, withBinary(bin), withEnv("STARFLEET_SECRETS_TTL=1s", "STARFLEET_SECRETS_LOG_LEVEL=info"))
 	l.waitInit()
 
 	// The same packages in process, reading moto through their own proxy.
@@ -268,8 +265,8 @@ func TestSoak(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	baseline := stableGoroutines()
-	rssStart, _ := vmRSS(cmd.Process.Pid)
+	baseline := stableGoroutines(t)
+	rssStart, _ := vmRSS(l.cmd.Process.Pid)
 
 	ctx, cancel := context.WithTimeout(t.Context(), duration)
 	defer cancel()
@@ -306,7 +303,7 @@ func TestSoak(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			rss, err := vmRSS(cmd.Process.Pid)
+			rss, err := vmRSS(l.cmd.Process.Pid)
 			if err != nil {
 				continue
 			}
@@ -335,7 +332,7 @@ func TestSoak(t *testing.T) {
 
 	// Goroutines: back to the baseline once the clients are gone.
 	var after int
-	back := pollOK(15*time.Second, func() bool {
+	back := poll(t, 15*time.Second, 20*time.Millisecond, func() bool {
 		binTransport.CloseIdleConnections()
 		inTransport.CloseIdleConnections()
 		after = runtime.NumGoroutine()

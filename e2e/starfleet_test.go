@@ -84,7 +84,7 @@ func TestStarfleetUsesTheExtensionUnchanged(t *testing.T) {
 
 	// No STARFLEET_SECRET_ID: the extension takes the id from Starfleet's
 	// configuration, as Starfleet does.
-	l := startLambda(t, "STARFLEET_CONFIG="+configDir, "STARFLEET_SECRETS_TTL="+strconv.Itoa(ttl))
+	l := start(t, withEnv("STARFLEET_CONFIG="+configDir, "STARFLEET_SECRETS_TTL="+strconv.Itoa(ttl)))
 	l.waitInit()
 	if a := l.get("GET", "/health"); a.status != 200 || !strings.Contains(a.body, `"secret_id":"`+secretID+`"`) {
 		t.Fatalf("/health = %d %s, want ready and secret_id %s", a.status, a.body, secretID)
@@ -137,7 +137,7 @@ func TestStarfleetConfigurationInAZipDeployment(t *testing.T) {
 	// package (and its configuration_files/) at its top.
 	taskRoot := t.TempDir()
 	writeFile(t, filepath.Join(taskRoot, "starfleet", "configuration_files", "configuration.yaml"), starfleetConfiguration(secretID))
-	l := startLambda(t, "LAMBDA_TASK_ROOT="+taskRoot)
+	l := start(t, withEnv("LAMBDA_TASK_ROOT="+taskRoot))
 	l.waitInit()
 	if a := l.get("GET", "/health"); a.status != 200 || !strings.Contains(a.body, `"secret_id":"`+secretID+`"`) {
 		t.Fatalf("/health = %d %s, want ready and secret_id %s", a.status, a.body, secretID)
@@ -149,7 +149,7 @@ func TestStarfleetConfigurationInAZipDeployment(t *testing.T) {
 
 	// Broken configuration stops the extension with a report naming the file.
 	writeFile(t, filepath.Join(taskRoot, "starfleet", "configuration_files", "configuration.yaml"), "STARFLEET:\n  SecretsManager:\n    SecretId: x\n")
-	broken := startLambda(t, "LAMBDA_TASK_ROOT="+taskRoot)
+	broken := start(t, withEnv("LAMBDA_TASK_ROOT="+taskRoot))
 	broken.stopped = true
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()

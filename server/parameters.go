@@ -41,15 +41,9 @@ func parseParameterQuery(q url.Values) (upstream.Key, bool, error) {
 	if err := checkQueryNames(q, parameterParams); err != nil {
 		return upstream.Key{}, false, err
 	}
-	name, ok := single(q, paramName)
-	switch {
-	case !ok:
-		return upstream.Key{}, false, badQuery("MissingParameter", "the name query parameter is required: the parameter's name or ARN")
-	case name == "":
-		return upstream.Key{}, false, badQuery("MissingParameter", "the name query parameter is empty; give the parameter's name or ARN")
-	}
-	if err := checkText(name, 1, maxParameterNameLength); err != nil {
-		return upstream.Key{}, false, badQuery("InvalidParameter", "name is not a valid parameter name: %v", err)
+	name, err := required(q, paramName, "the parameter's name or ARN", "parameter name", maxParameterNameLength)
+	if err != nil {
+		return upstream.Key{}, false, err
 	}
 	version, hasVersion := single(q, paramVersion)
 	label, hasLabel := single(q, paramLabel)
@@ -93,19 +87,8 @@ func hasSelector(name string) bool {
 
 // getParameter serves GET /systemsmanager/parameters/get.
 func (h *handler) getParameter(w http.ResponseWriter, r *http.Request) {
-	q, ok := h.parseQuery(w, r)
+	key, res, attrs, ok := h.readQueried(w, r, parseParameterQuery, h.hints.parameters)
 	if !ok {
-		return
-	}
-	key, refresh, err := parseParameterQuery(q)
-	if err != nil {
-		h.writeQueryError(w, r, err)
-		return
-	}
-	attrs := []any{"parameter", key.Parameter, "with_decryption", key.WithDecryption}
-	res, err := h.store.Get(r.Context(), key, refresh || wantsRefresh(r))
-	if err != nil {
-		h.writeFetchError(w, r, err, h.hints.parameters, attrs...)
 		return
 	}
 	if h.allow != nil && upstream.IsReference(key.Parameter) && h.refersToStarfleet(res.Value) {

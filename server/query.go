@@ -59,15 +59,9 @@ func parseGetQuery(q url.Values) (upstream.Key, bool, error) {
 	}
 
 	var key upstream.Key
-	id, ok := single(q, paramSecretID)
-	switch {
-	case !ok:
-		return upstream.Key{}, false, badQuery("MissingParameter", "the secretId query parameter is required: the name or ARN of the secret")
-	case id == "":
-		return upstream.Key{}, false, badQuery("MissingParameter", "the secretId query parameter is empty; give the name or ARN of the secret")
-	}
-	if err := checkText(id, 1, maxSecretIDLength); err != nil {
-		return upstream.Key{}, false, badQuery("InvalidParameter", "secretId is not a valid secret name or ARN: %v", err)
+	id, err := required(q, paramSecretID, "the name or ARN of the secret", "secret name or ARN", maxSecretIDLength)
+	if err != nil {
+		return upstream.Key{}, false, err
 	}
 	key.SecretID = id
 
@@ -89,6 +83,22 @@ func parseGetQuery(q url.Values) (upstream.Key, bool, error) {
 		return upstream.Key{}, false, err
 	}
 	return key, refresh, nil
+}
+
+// required reads a query parameter that names something (what, a noun),
+// checked as checkText does with at most maxLen characters.
+func required(q url.Values, name, what, noun string, maxLen int) (string, error) {
+	v, ok := single(q, name)
+	switch {
+	case !ok:
+		return "", badQuery("MissingParameter", "the %s query parameter is required: %s", name, what)
+	case v == "":
+		return "", badQuery("MissingParameter", "the %s query parameter is empty; give %s", name, what)
+	}
+	if err := checkText(v, 1, maxLen); err != nil {
+		return "", badQuery("InvalidParameter", "%s is not a valid %s: %v", name, noun, err)
+	}
+	return v, nil
 }
 
 // checkQueryNames refuses a query that names a parameter not in allowed,

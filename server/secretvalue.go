@@ -6,26 +6,19 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+
+	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 // getSecretValue serves GET /secretsmanager/get?secretId=&versionId=&versionStage=&refreshNow=.
 func (h *handler) getSecretValue(w http.ResponseWriter, r *http.Request) {
-	q, ok := h.parseQuery(w, r)
+	// This route's hints speak of the caller's secretId, not the
+	// configured Starfleet secret's.
+	_, res, attrs, ok := h.readQueried(w, r, parseGetQuery, h.hints.secrets)
 	if !ok {
-		return
-	}
-	key, refresh, err := parseGetQuery(q)
-	if err != nil {
-		h.writeQueryError(w, r, err)
-		return
-	}
-	attrs := []any{"secret_id", key.SecretID, "version_id", key.VersionID, "version_stage", key.VersionStage}
-	res, err := h.store.Get(r.Context(), key, refresh || wantsRefresh(r))
-	if err != nil {
-		// This route's hints speak of the caller's secretId, not the
-		// configured Starfleet secret's.
-		h.writeFetchError(w, r, err, h.hints.secrets, attrs...)
 		return
 	}
 	if h.allow != nil && isSecret(h.store.Primary().SecretID, res.Value.Name, res.Value.ARN) {
@@ -37,6 +30,32 @@ func (h *handler) getSecretValue(w http.ResponseWriter, r *http.Request) {
 	body := marshalSecretValue(res.Value)
 	h.writeValue(w, r, body, h.bodyETag(body), res)
 	clear(body) // the only copy of the value outside the cache
+}
+
+// readQueried reads the key that parse makes of the request's query,
+// answering a refused query or a failed read itself, with the route's
+// hints; attrs name the key for log lines.
+func (h *handler) readQueried(w http.ResponseWriter, r *http.Request, parse func(url.Values) (upstream.Key, bool, error),
+	hints map[string]string) (key upstream.Key, res cache.Result, attrs []any, ok bool) {
+	q, ok := h.parseQuery(w, r)
+	if !ok {
+		return key, res, nil, false
+	}
+	key, refresh, err := parse(q)
+	if err != nil {
+		h.writeQueryError(w, r, err)
+		return key, res, nil, false
+	}
+	attrs = []any{"secret_id", key.SecretID, "version_id", key.VersionID, "version_stage", key.VersionStage}
+	if key.IsParameter() {
+		attrs = []any{"parameter", key.Parameter, "with_decryption", key.WithDecryption}
+	}
+	res, err = h.store.Get(r.Context(), key, refresh || wantsRefresh(r))
+	if err != nil {
+		h.writeFetchError(w, r, err, hints, attrs...)
+		return key, res, attrs, false
+	}
+	return key, res, attrs, true
 }
 
 // isSecret reports whether the secret of that name and ARN is the one id

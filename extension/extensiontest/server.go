@@ -444,25 +444,22 @@ func (s *Server) ExitErrors() []ErrorReport {
 
 // WaitInitError waits for the first init/error call and returns it.
 func (s *Server) WaitInitError(ctx context.Context) (ErrorReport, error) {
-	var r ErrorReport
-	err := s.wait(ctx, "init/error", func() (bool, error) {
-		if len(s.initErrors) == 0 {
-			return false, nil
-		}
-		r = s.initErrors[0]
-		return true, nil
-	})
-	return r, err
+	return s.waitReport(ctx, "init/error", &s.initErrors)
 }
 
 // WaitExitError waits for the first exit/error call and returns it.
 func (s *Server) WaitExitError(ctx context.Context) (ErrorReport, error) {
+	return s.waitReport(ctx, "exit/error", &s.exitErrors)
+}
+
+// waitReport waits for the first of reports, which s.mu guards.
+func (s *Server) waitReport(ctx context.Context, what string, reports *[]ErrorReport) (ErrorReport, error) {
 	var r ErrorReport
-	err := s.wait(ctx, "exit/error", func() (bool, error) {
-		if len(s.exitErrors) == 0 {
+	err := s.wait(ctx, what, func() (bool, error) {
+		if len(*reports) == 0 {
 			return false, nil
 		}
-		r = s.exitErrors[0]
+		r = (*reports)[0]
 		return true, nil
 	})
 	return r, err
