@@ -226,11 +226,12 @@ func (c *Cache) waitRefresh(ctx context.Context, key upstream.Key, e *entry, pol
 	}
 }
 
-// countAnswer counts an answer that waited on a fetch: stale, or a miss.
+// countAnswer counts an answer that waited on a fetch: stale, or a miss
+// whether the fetch succeeded or not.
 func (c *Cache) countAnswer(res Result, err error) (Result, error) {
 	if res.Stale {
 		c.metrics.Stale()
-	} else if err == nil {
+	} else {
 		c.metrics.Miss()
 	}
 	return res, err

@@ -411,3 +411,22 @@ func TestShutdownAbortIsNotAnUpstreamFault(t *testing.T) {
 		t.Errorf("log:\n%s", logs.String())
 	}
 }
+
+// TestFailedWaitsCountAsMisses: an answer that waited on a fetch is a
+// miss whether the fetch succeeded or not, forced or not.
+func TestFailedWaitsCountAsMisses(t *testing.T) {
+	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
+		return nil, &upstream.Error{Code: "AccessDeniedException", Err: errors.New("denied")}
+	})
+	recorder := metrics.New()
+	c := New(Options{Source: src, Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second, Primary: primary, Metrics: recorder})
+	defer c.Close()
+	for _, force := range []bool{false, true} {
+		if _, err := c.Get(t.Context(), primary, force); err == nil {
+			t.Fatalf("force %v: served a value the source refused", force)
+		}
+	}
+	if got := recorder.Take().Misses; got != 2 {
+		t.Errorf("%d misses, want 2: a failed wait is a miss on both paths", got)
+	}
+}
