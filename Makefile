@@ -37,14 +37,13 @@ test: rie test-prebuild ## the whole suite with the race detector (starts its ow
 # layer zips of both architectures, the Go client example), made once here
 # so that on a new machine, with an empty build cache, the compiling happens
 # before any test's deadline starts, not inside it.
-TEST_PREBUILD := $(shell mktemp -d 2>/dev/null || echo /tmp/starfleet-prebuild)
 .PHONY: test-prebuild
 test-prebuild:
-	$(GO) build -race -o $(TEST_PREBUILD)/race $(PKG)
-	$(GO) build -race -tags lambda -o $(TEST_PREBUILD)/race-lambda $(PKG)
-	CGO_ENABLED=0 $(GO) build -o $(TEST_PREBUILD)/client ./examples/clients/go/starfleet-slice
-	$(MAKE) --no-print-directory layer DIST=$(TEST_PREBUILD)/dist >/dev/null
-	rm -rf $(TEST_PREBUILD)
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && set -x && \
+	$(GO) build -race -o $$d/race $(PKG) && \
+	$(GO) build -race -tags lambda -o $$d/race-lambda $(PKG) && \
+	CGO_ENABLED=0 $(GO) build -o $$d/client ./examples/clients/go/starfleet-slice && \
+	$(MAKE) --no-print-directory layer DIST=$$d/dist >/dev/null
 
 # The real Lambda Runtime Interface Emulator, pinned: the end-to-end tests
 # run the binary under it, on-demand and under Managed Instances.

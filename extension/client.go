@@ -1,6 +1,6 @@
 // Package extension is a client for the AWS Lambda Extensions API
-// (register, event/next, init/error, exit/error) and the event loop built
-// on it.
+// (register, event/next, init/error, exit/error), the event loop built on
+// it, and the rules each execution model sets an extension (model.go).
 //
 // An external extension registers once during the function's init phase,
 // then calls Next (or Loop) for as long as the execution environment lives.
