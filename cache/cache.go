@@ -197,6 +197,9 @@ func (c *Cache) Get(ctx context.Context, key upstream.Key, force bool) (Result, 
 		c.metrics.Stale()
 		return e.staleResult(), nil
 	case FailFast:
+		if Negative(e.err) {
+			c.metrics.NegativeHit()
+		}
 		return Result{}, e.err
 	}
 	return c.waitRefresh(ctx, key, e, policy)

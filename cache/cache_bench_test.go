@@ -66,7 +66,7 @@ func (s *countingSource) GetSecretValue(ctx context.Context, key upstream.Key) (
 // staleness and fetch timeout, and ttl; refreshAhead as where nothing
 // freezes the process.
 func productPolicy(ttl time.Duration, refreshAhead bool) cache.Policy {
-	return cache.NewPolicy(ttl, 15*time.Minute, 5*time.Second, refreshAhead)
+	return cache.NewPolicy(cache.Limits{TTL: ttl, MaxStale: 15 * time.Minute, NegativeTTL: min(5*time.Second, ttl), FetchTimeout: 5 * time.Second}, refreshAhead)
 }
 
 func newBenchCache(tb testing.TB, src cache.Source, ttl time.Duration, now func() time.Time) *cache.Cache {

@@ -29,6 +29,11 @@ type Policy struct {
 	// previous value, marked stale, and the fetch goes on. Zero: wait for
 	// the fetch, up to the fetch timeout.
 	RefreshWait time.Duration
+	// NegativeTTL is how long "not found" and "access denied" are answered
+	// from memory, with no upstream call: a loop asking for a secret that
+	// does not exist must not spend the account's quota. Zero: those
+	// failures back off as any other.
+	NegativeTTL time.Duration
 	// NeverWait answers an expired value that is still servable at once,
 	// marked stale, while the refresh runs. It suits an environment that
 	// is never frozen and refreshes ahead of expiry (Managed Instances):
@@ -37,24 +42,45 @@ type Policy struct {
 	NeverWait bool
 }
 
-// NewPolicy is the extension's freshness policy: the configured TTL and
-// staleness, and fixed rules for the rest. Forced refreshes cost at most one
+// Limits are the configured durations a Policy is built from.
+type Limits struct {
+	TTL, MaxStale, NegativeTTL, FetchTimeout time.Duration
+}
+
+// NewPolicy is the extension's freshness policy: the configured limits,
+// and fixed rules for the rest. Forced refreshes cost at most one
 // upstream call a second. After a failure the retries back off from 1 s to
 // 10 s, so that a recovered Secrets Manager is seen within 10 s while a long
 // outage costs one call per 10 s per environment. A request waits at most
 // 1 s on the refresh of a value it could be served stale; where the
 // environment is never frozen (refreshAhead: values are refreshed ahead of
 // expiry in the background) it never waits on one.
-func NewPolicy(ttl, maxStale, fetchTimeout time.Duration, refreshAhead bool) Policy {
+func NewPolicy(l Limits, refreshAhead bool) Policy {
 	return Policy{
-		TTL:           ttl,
-		MaxStale:      maxStale,
+		TTL:           l.TTL,
+		MaxStale:      l.MaxStale,
+		NegativeTTL:   l.NegativeTTL,
 		ForceInterval: time.Second,
 		BackoffBase:   time.Second,
 		BackoffMax:    10 * time.Second,
-		RefreshWait:   min(time.Second, fetchTimeout),
+		RefreshWait:   min(time.Second, l.FetchTimeout),
 		NeverWait:     refreshAhead,
 	}
+}
+
+// Negative reports whether a failure says the thing asked for is not
+// there, or not this function's to read: an answer that holds until
+// someone changes the secret, the parameter or the policy, and so may be
+// remembered.
+func Negative(err *upstream.Error) bool {
+	if err == nil || err.Transient {
+		return false
+	}
+	switch err.Code {
+	case upstream.CodeNotFound, "ParameterNotFound", "ParameterVersionNotFound", "AccessDeniedException":
+		return true
+	}
+	return false
 }
 
 // entry is what the cache knows about one key. Entries are immutable: every
@@ -230,6 +256,10 @@ func (p Policy) afterFailure(prev *entry, err *upstream.Error, started time.Time
 			// Keep the last good value: it may be served until MaxStale.
 			next.keep(prev)
 		}
+	}
+	if p.NegativeTTL > 0 && Negative(err) {
+		next.retryAt = started.Add(p.NegativeTTL)
+		return next
 	}
 	next.retryAt = started.Add(p.Backoff(next.failures, rand.Float64()))
 	return next

@@ -259,3 +259,42 @@ func checkContentAnswer(t *testing.T, a answer, r contentRow) {
 		t.Errorf("%d %s, want %d %s mentioning %s", a.status, a.body, r.status, r.code, r.want)
 	}
 }
+
+// TestMissesWithinTheNegativeTTLCostOneCall: a loop asking for a secret
+// that does not exist makes one upstream call per negative TTL, answered
+// each time with the service's own status and message; a forced refresh
+// asks again.
+func TestMissesWithinTheNegativeTTLCostOneCall(t *testing.T) {
+	resetMoto(t, starfleetSecret)
+	const negativeTTL = 10 * time.Second
+	l := start(t, withEnv("STARFLEET_SECRETS_NEGATIVE_TTL=10s"))
+	l.waitInit()
+	before := l.upstreamCalls()
+	const path = "/secretsmanager/get?secretId=missing-Nx81"
+	first := l.get("GET", path)
+	began := time.Now()
+	for range 999 {
+		if a := l.get("GET", path); a.status != first.status || a.body != first.body {
+			t.Fatalf("a remembered miss answered %d %s, the first %d %s", a.status, a.body, first.status, first.body)
+		}
+	}
+	if took := time.Since(began); took >= negativeTTL {
+		t.Fatalf("1,000 requests took %v, longer than the negative TTL the test relies on", took)
+	}
+	if code, _ := errorBody(t, first); first.status != 502 || code != "ResourceNotFoundException" {
+		t.Fatalf("the miss answered %d %s", first.status, first.body)
+	}
+	if n := l.upstreamCalls() - before; n != 1 {
+		t.Errorf("%d upstream calls for 1,000 misses within the negative TTL, want 1", n)
+	}
+	if !poll(t, negativeTTL+5*time.Second, 100*time.Millisecond, func() bool {
+		l.get("GET", path)
+		return l.upstreamCalls()-before == 2
+	}) {
+		t.Fatalf("%d upstream calls after the negative TTL, want 2", l.upstreamCalls()-before)
+	}
+	l.get("GET", path, "Cache-Control", "no-cache")
+	if n := l.upstreamCalls() - before; n != 3 {
+		t.Errorf("%d upstream calls after a forced read, want 3: it bypasses what is remembered", n)
+	}
+}

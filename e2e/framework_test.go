@@ -215,12 +215,11 @@ func startUnderPlatform(t *testing.T, l launch) *instance {
 	t.Helper()
 	in := &instance{
 		t:        t,
-		platform: extensiontest.NewServer(l.platform),
+		platform: extensiontest.NewTestServer(t, l.platform),
 		proxy:    upstreamtest.NewProxy(e2e.moto.URL()),
 		token:    "e2e-token-" + strconv.Itoa(os.Getpid()),
 		output:   &cachetest.Output{},
 	}
-	t.Cleanup(in.platform.Close)
 	t.Cleanup(in.proxy.Close)
 	if l.prepare != nil {
 		l.prepare(in.proxy)

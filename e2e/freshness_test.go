@@ -113,7 +113,7 @@ func TestOutageIsServedStaleWithinTheBackoffSchedule(t *testing.T) {
 		t.Errorf("%d of %d answers carried the stale Warning", stale, len(answers))
 	}
 	const fetchTimeout = 2 * time.Second
-	policy := cache.NewPolicy(time.Second, 15*time.Minute, fetchTimeout, false)
+	policy := cache.NewPolicy(cache.Limits{TTL: time.Second, MaxStale: 15 * time.Minute, FetchTimeout: fetchTimeout}, false)
 	most := maxFetchesWithin(policy, outage+time.Second) * attemptsPerFetch
 	t.Logf("outage: %d requests, %d stale, %d upstream calls (schedule allows at most %d)", len(answers), stale, calls, most)
 	if calls > most {

@@ -243,7 +243,7 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := cache.New(cache.Options{Source: src, Policy: cache.NewPolicy(time.Second, 15*time.Minute, 5*time.Second, false),
+	secrets := cache.New(cache.Options{Source: src, Policy: cache.NewPolicy(cache.Limits{TTL: time.Second, MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second}, false),
 		FetchTimeout: 5 * time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Size: 10})
 	const token = "soak-token"
 	ln, err := server.Listen(0)

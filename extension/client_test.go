@@ -15,27 +15,12 @@ import (
 	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
 )
 
-// testCtx bounds a test so that a bug shows up as a failure, not a hang.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func newServer(t *testing.T, opts extensiontest.Options) *extensiontest.Server {
-	t.Helper()
-	srv := extensiontest.NewServer(opts)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // registered returns a fake and a client registered with it.
 func registered(t *testing.T) (*extensiontest.Server, *extension.Client) {
 	t.Helper()
-	srv := newServer(t, extensiontest.Options{})
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	c := extension.NewClient(srv.RuntimeAPI(), nil)
-	if _, err := c.Register(testCtx(t), "starfleet-secrets"); err != nil {
+	if _, err := c.Register(extensiontest.Context(t), "starfleet-secrets"); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
 	return srv, c
@@ -61,15 +46,15 @@ func receive(t *testing.T, ch <-chan nextResult) nextResult {
 	select {
 	case r := <-ch:
 		return r
-	case <-testCtx(t).Done():
+	case <-extensiontest.Context(t).Done():
 		t.Fatal("Next did not return")
 		return nextResult{}
 	}
 }
 
 func TestRegister(t *testing.T) {
-	ctx := testCtx(t)
-	srv := newServer(t, extensiontest.Options{FunctionName: "warp-core", Handler: "bootstrap"})
+	ctx := extensiontest.Context(t)
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{FunctionName: "warp-core", Handler: "bootstrap"})
 	c := extension.NewClient(srv.RuntimeAPI(), nil)
 	if id := c.ExtensionID(); id != "" {
 		t.Fatalf("ExtensionID before Register = %q, want empty", id)
@@ -105,8 +90,8 @@ func TestRegister(t *testing.T) {
 }
 
 func TestRegisterEvents(t *testing.T) {
-	ctx := testCtx(t)
-	srv := newServer(t, extensiontest.Options{})
+	ctx := extensiontest.Context(t)
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	c := extension.NewClient(srv.RuntimeAPI(), nil)
 	if _, err := c.Register(ctx, "shutdown-only", extension.Shutdown); err != nil {
 		t.Fatalf("Register: %v", err)
@@ -121,9 +106,9 @@ func TestRegisterEvents(t *testing.T) {
 }
 
 func TestNextBeforeRegister(t *testing.T) {
-	srv := newServer(t, extensiontest.Options{})
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	c := extension.NewClient(srv.RuntimeAPI(), nil)
-	if _, err := c.Next(testCtx(t)); err == nil {
+	if _, err := c.Next(extensiontest.Context(t)); err == nil {
 		t.Fatal("Next before Register succeeded")
 	}
 	if n := srv.NextCalls(); n != 0 {
@@ -132,7 +117,7 @@ func TestNextBeforeRegister(t *testing.T) {
 }
 
 func TestNextBlocksUntilInvoke(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := extensiontest.Context(t)
 	srv, c := registered(t)
 
 	ch := goNext(ctx, c)
@@ -204,7 +189,7 @@ func TestNextBlocksUntilInvoke(t *testing.T) {
 }
 
 func TestLoop(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := extensiontest.Context(t)
 	srv, c := registered(t)
 
 	type loopResult struct {
@@ -258,7 +243,7 @@ func TestLoop(t *testing.T) {
 func TestLoopNextError(t *testing.T) {
 	srv, c := registered(t)
 	srv.FailNext(http.StatusInternalServerError)
-	_, err := c.Loop(testCtx(t), func(context.Context, extension.Event) {
+	_, err := c.Loop(extensiontest.Context(t), func(context.Context, extension.Event) {
 		t.Error("onInvoke called")
 	})
 	var apiErr *extension.APIError
@@ -268,7 +253,7 @@ func TestLoopNextError(t *testing.T) {
 }
 
 func TestNextHonoursContext(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := extensiontest.Context(t)
 	srv, c := registered(t)
 
 	nextCtx, cancel := context.WithCancel(ctx)
@@ -298,7 +283,7 @@ func TestNextHonoursContext(t *testing.T) {
 }
 
 func TestErrorReports(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := extensiontest.Context(t)
 	srv, c := registered(t)
 
 	check := func(name string, got extensiontest.ErrorReport, wantType, wantMsg string) {
@@ -343,9 +328,9 @@ func TestErrorReports(t *testing.T) {
 }
 
 func TestRegisterAPIError(t *testing.T) {
-	srv := newServer(t, extensiontest.Options{RegisterStatus: http.StatusInternalServerError})
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{RegisterStatus: http.StatusInternalServerError})
 	c := extension.NewClient(srv.RuntimeAPI(), nil)
-	_, err := c.Register(testCtx(t), "starfleet-secrets")
+	_, err := c.Register(extensiontest.Context(t), "starfleet-secrets")
 	var apiErr *extension.APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("Register error = %v, want *APIError", err)
@@ -362,7 +347,7 @@ func TestRegisterAPIError(t *testing.T) {
 }
 
 func TestFailNext(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := extensiontest.Context(t)
 	srv, c := registered(t)
 
 	srv.FailNext(http.StatusServiceUnavailable)
@@ -394,7 +379,7 @@ func TestFailNext(t *testing.T) {
 }
 
 func TestDropNext(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := extensiontest.Context(t)
 	srv, c := registered(t)
 
 	// Dropped on arrival.
@@ -415,7 +400,7 @@ func TestDropNext(t *testing.T) {
 }
 
 func TestCloseUnblocksNext(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := extensiontest.Context(t)
 	srv, c := registered(t)
 	ch := goNext(ctx, c)
 	if err := srv.WaitIdle(ctx); err != nil {
@@ -445,7 +430,7 @@ func TestAPIErrorBody(t *testing.T) {
 			}))
 			defer ts.Close()
 			c := extension.NewClient(strings.TrimPrefix(ts.URL, "http://"), nil)
-			_, err := c.Register(testCtx(t), "x")
+			_, err := c.Register(extensiontest.Context(t), "x")
 			var apiErr *extension.APIError
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("Register error = %v, want *APIError", err)
@@ -469,7 +454,7 @@ func TestRegisterWithoutIdentifier(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := extension.NewClient(strings.TrimPrefix(ts.URL, "http://"), nil)
-	if _, err := c.Register(testCtx(t), "x"); err == nil || !strings.Contains(err.Error(), "Lambda-Extension-Identifier") {
+	if _, err := c.Register(extensiontest.Context(t), "x"); err == nil || !strings.Contains(err.Error(), "Lambda-Extension-Identifier") {
 		t.Fatalf("Register error = %v, want one about the missing identifier", err)
 	}
 }

@@ -26,7 +26,7 @@ func TestRegisterFor(t *testing.T) {
 		{"INVOKE refused", extensiontest.Options{RefuseInvoke: true}, false, true, []string{"SHUTDOWN"}, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newServer(t, tt.opts)
+			srv := extensiontest.NewTestServer(t, tt.opts)
 			c := extension.NewClient(srv.RuntimeAPI(), nil)
 			model := tt.opts.Model
 			if model == "" {

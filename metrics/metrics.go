@@ -22,9 +22,9 @@ import (
 // Recorder counts events. Its methods are safe for concurrent use and do
 // nothing on a nil *Recorder, so recording is optional wherever it is done.
 type Recorder struct {
-	hits, misses, stale atomic.Int64
-	fetches             atomic.Int64
-	requests            atomic.Int64
+	hits, misses, stale, negative atomic.Int64
+	fetches                       atomic.Int64
+	requests                      atomic.Int64
 	// readsOK and readsNotModified count the answers of warm reads without
 	// the lock: many workers read at once under Managed Instances.
 	readsOK, readsNotModified atomic.Int64
@@ -49,6 +49,14 @@ func New() *Recorder {
 func (r *Recorder) Hit() {
 	if r != nil {
 		r.hits.Add(1)
+	}
+}
+
+// NegativeHit counts a "not found" or "access denied" answered from
+// memory, with no upstream call.
+func (r *Recorder) NegativeHit() {
+	if r != nil {
+		r.negative.Add(1)
 	}
 }
 
@@ -113,6 +121,7 @@ type Snapshot struct {
 	Reads          map[int]int64
 	Hits, Misses   int64
 	Stale          int64
+	NegativeHits   int64
 	Fetches        int64
 	Requests       int64
 	FetchErrors    map[string]int64
@@ -121,18 +130,19 @@ type Snapshot struct {
 
 // Empty reports whether nothing happened.
 func (s Snapshot) Empty() bool {
-	return len(s.Reads) == 0 && s.Hits == 0 && s.Misses == 0 && s.Stale == 0 && s.Fetches == 0 && s.Requests == 0
+	return len(s.Reads) == 0 && s.Hits == 0 && s.Misses == 0 && s.Stale == 0 && s.NegativeHits == 0 && s.Fetches == 0 && s.Requests == 0
 }
 
 // Take returns the counts since the previous Take and starts counting anew:
 // each EMF line then carries its own interval's sums.
 func (r *Recorder) Take() Snapshot {
 	s := Snapshot{
-		Hits:     r.hits.Swap(0),
-		Misses:   r.misses.Swap(0),
-		Stale:    r.stale.Swap(0),
-		Fetches:  r.fetches.Swap(0),
-		Requests: r.requests.Swap(0),
+		Hits:         r.hits.Swap(0),
+		Misses:       r.misses.Swap(0),
+		Stale:        r.stale.Swap(0),
+		NegativeHits: r.negative.Swap(0),
+		Fetches:      r.fetches.Swap(0),
+		Requests:     r.requests.Swap(0),
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -190,13 +200,14 @@ func (e EMF) Write(w io.Writer, s Snapshot, now time.Time) error {
 		"CacheHits":        s.Hits,
 		"CacheMisses":      s.Misses,
 		"StaleAnswers":     s.Stale,
+		"NegativeHits":     s.NegativeHits,
 		"UpstreamCalls":    s.Fetches,
 		"UpstreamRequests": s.Requests,
 		"UpstreamErrors":   fetchErrors,
 	}
 	defs := []metricDef{
 		{"Reads", "Count"}, {"CacheHits", "Count"}, {"CacheMisses", "Count"},
-		{"StaleAnswers", "Count"}, {"UpstreamCalls", "Count"}, {"UpstreamRequests", "Count"}, {"UpstreamErrors", "Count"},
+		{"StaleAnswers", "Count"}, {"NegativeHits", "Count"}, {"UpstreamCalls", "Count"}, {"UpstreamRequests", "Count"}, {"UpstreamErrors", "Count"},
 	}
 	if len(s.FetchLatencyMs) > 0 {
 		values["FetchLatency"] = s.FetchLatencyMs

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/extension"
 	"github.com/starfleet/starfleet-secrets/server"
 	"github.com/starfleet/starfleet-secrets/upstream"
@@ -57,7 +58,15 @@ type CacheConfig struct {
 	// configures them apart.
 	Secrets, Parameters Freshness
 	MaxStale            time.Duration
-	Size                int
+	// NegativeTTL is how long "not found" and "access denied" are
+	// answered from memory; never longer than a service's TTL.
+	NegativeTTL time.Duration
+	Size        int
+}
+
+// limits are the cache's limits for one service's values.
+func (c CacheConfig) limits(f Freshness) cache.Limits {
+	return cache.Limits{TTL: f.TTL, MaxStale: c.MaxStale, NegativeTTL: min(c.NegativeTTL, f.TTL), FetchTimeout: f.FetchTimeout}
 }
 
 // Freshness is one service's TTL and the bound on one read of it.
@@ -103,6 +112,7 @@ const (
 	envFile           = "STARFLEET_SECRETS_FILE"
 	envTTL            = "STARFLEET_SECRETS_TTL"
 	envMaxStale       = "STARFLEET_SECRETS_MAX_STALE"
+	envNegativeTTL    = "STARFLEET_SECRETS_NEGATIVE_TTL"
 	envFetchTimeout   = "STARFLEET_SECRETS_FETCH_TIMEOUT"
 	envCacheSize      = "STARFLEET_SECRETS_CACHE_SIZE"
 	envPrefetch       = "STARFLEET_SECRETS_PREFETCH"
@@ -128,6 +138,7 @@ var settingNames = server.Settings{
 const (
 	defaultTTL          = 300 * time.Second
 	defaultMaxStale     = 15 * time.Minute
+	defaultNegativeTTL  = 5 * time.Second
 	defaultFetchTimeout = 5 * time.Second
 	defaultPort         = 2773
 	defaultCacheSize    = 1000
@@ -206,8 +217,9 @@ func loadConfig(lookup LookupFunc, root string) (Config, error) {
 func defaultConfig() Config {
 	fresh := Freshness{TTL: defaultTTL, FetchTimeout: defaultFetchTimeout}
 	return Config{
-		Secret:  SecretConfig{ID: "Starfleet", IDFrom: "default", VersionStage: upstream.StageCurrent},
-		Cache:   CacheConfig{Secrets: fresh, Parameters: fresh, MaxStale: defaultMaxStale, Size: defaultCacheSize},
+		Secret: SecretConfig{ID: "Starfleet", IDFrom: "default", VersionStage: upstream.StageCurrent},
+		Cache: CacheConfig{Secrets: fresh, Parameters: fresh, MaxStale: defaultMaxStale, NegativeTTL: defaultNegativeTTL,
+			Size: defaultCacheSize},
 		Server:  ServerConfig{Port: defaultPort},
 		Log:     LogConfig{Level: slog.LevelInfo},
 		Metrics: MetricsConfig{Enabled: true, Namespace: "StarfleetSecrets"},
@@ -263,6 +275,13 @@ func cacheFromEnv(lookup LookupFunc, c *Config) []error {
 			problems = append(problems, invalid(name, v, "want a duration such as 15m, or whole seconds, at least 0"))
 		} else {
 			c.Cache.MaxStale = d
+		}
+	}
+	if v, name, ok := lookup.first(envNegativeTTL); ok {
+		if d, err := parseDuration(v); err != nil {
+			problems = append(problems, invalid(name, v, "want a duration such as 5s, or whole seconds, at least 0 (0 turns it off)"))
+		} else {
+			c.Cache.NegativeTTL = d
 		}
 	}
 	if v, name, ok := lookup.first(envFetchTimeout); ok {

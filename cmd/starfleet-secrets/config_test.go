@@ -29,7 +29,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Cache: CacheConfig{
 			Secrets:    Freshness{TTL: 300 * time.Second, FetchTimeout: 5 * time.Second},
 			Parameters: Freshness{TTL: 300 * time.Second, FetchTimeout: 5 * time.Second},
-			MaxStale:   15 * time.Minute, Size: 1000,
+			MaxStale:   15 * time.Minute, NegativeTTL: 5 * time.Second, Size: 1000,
 		},
 		Server:  ServerConfig{Port: 2773, Token: "tok"},
 		Log:     LogConfig{Level: slog.LevelInfo},
@@ -47,6 +47,7 @@ func TestLoadConfigEverything(t *testing.T) {
 		"AWS_REGION", "us-east-1",
 		"STARFLEET_SECRETS_TTL", "90",
 		"STARFLEET_SECRETS_MAX_STALE", "1h",
+		"STARFLEET_SECRETS_NEGATIVE_TTL", "2s",
 		"STARFLEET_SECRETS_VERSION_STAGE", "AWSPENDING",
 		"STARFLEET_SECRETS_PORT", "9000",
 		"STARFLEET_SECRETS_ALLOW", " STARFLEET, GitHubSyncWorker ,",
@@ -73,7 +74,7 @@ func TestLoadConfigEverything(t *testing.T) {
 		Cache: CacheConfig{
 			Secrets:    Freshness{TTL: 90 * time.Second, FetchTimeout: 1500 * time.Millisecond},
 			Parameters: Freshness{TTL: 90 * time.Second, FetchTimeout: 1500 * time.Millisecond},
-			MaxStale:   time.Hour, Size: 7,
+			MaxStale:   time.Hour, NegativeTTL: 2 * time.Second, Size: 7,
 		},
 		Server:  ServerConfig{Port: 9000, Allow: []string{"STARFLEET", "GitHubSyncWorker"}, Token: "explicit"},
 		Log:     LogConfig{Level: slog.LevelDebug},
@@ -362,5 +363,25 @@ func TestInvalidConfigurationKeepsThePlatform(t *testing.T) {
 	}
 	if c.Server.Token != "" {
 		t.Error("an invalid configuration carries more than the platform's facts")
+	}
+}
+
+// TestNegativeTTLIsNeverLongerThanTheTTL: a remembered "not found" must not
+// outlive what a value would.
+func TestNegativeTTLIsNeverLongerThanTheTTL(t *testing.T) {
+	c, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_NEGATIVE_TTL", "10s", "STARFLEET_SECRETS_TTL", "2s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Cache.limits(c.Cache.Secrets).NegativeTTL; got != 2*time.Second {
+		t.Errorf("secrets' negative TTL %v, want the 2 s TTL", got)
+	}
+	c.Cache.Parameters.TTL = time.Second
+	if got := c.Cache.limits(c.Cache.Parameters).NegativeTTL; got != time.Second {
+		t.Errorf("parameters' negative TTL %v, want their 1 s TTL", got)
+	}
+	if _, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_NEGATIVE_TTL", "-1s")); err == nil ||
+		!strings.Contains(err.Error(), "STARFLEET_SECRETS_NEGATIVE_TTL") {
+		t.Errorf("a negative negative TTL: %v", err)
 	}
 }

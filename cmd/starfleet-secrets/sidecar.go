@@ -43,7 +43,7 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 	}
 	c := cache.New(cache.Options{
 		Source:       secrets,
-		Policy:       cache.NewPolicy(cfg.Cache.Secrets.TTL, cfg.Cache.MaxStale, cfg.Cache.Secrets.FetchTimeout, refreshAhead),
+		Policy:       cache.NewPolicy(cfg.Cache.limits(cfg.Cache.Secrets), refreshAhead),
 		FetchTimeout: cfg.Cache.Secrets.FetchTimeout,
 		Primary:      upstream.Key{SecretID: cfg.Secret.ID, VersionStage: cfg.Secret.VersionStage},
 		Size:         cfg.Cache.Size,
@@ -51,7 +51,7 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		Metrics:      recorder,
 
 		Parameters:            params,
-		ParameterPolicy:       cache.NewPolicy(cfg.Cache.Parameters.TTL, cfg.Cache.MaxStale, cfg.Cache.Parameters.FetchTimeout, refreshAhead),
+		ParameterPolicy:       cache.NewPolicy(cfg.Cache.limits(cfg.Cache.Parameters), refreshAhead),
 		ParameterFetchTimeout: cfg.Cache.Parameters.FetchTimeout,
 	})
 	api := server.New(server.Options{Store: c, Token: cfg.Server.Token, Allow: cfg.Server.Allow, Logger: log,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/extension"
@@ -145,4 +146,21 @@ func (s *Server) StopWithShutdown(ctx context.Context, p *Process, reason string
 		return ExitResult{}, fmt.Errorf("extensiontest: waiting for pid %d to exit: %w", p.cmd.Process.Pid, ctx.Err())
 	}
 	return p.result(start), p.err
+}
+
+// NewTestServer is NewServer for a test: the server is closed when tb ends.
+func NewTestServer(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	s := NewServer(opts)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Context is tb's context bounded to half a minute, so that a call that
+// waits on the fake forever fails the test instead of hanging it.
+func Context(tb testing.TB) context.Context {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(tb.Context(), 30*time.Second)
+	tb.Cleanup(cancel)
+	return ctx
 }

@@ -63,25 +63,11 @@ func helper(mode string) int {
 	}
 }
 
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func newServer(t *testing.T, opts extensiontest.Options) *extensiontest.Server {
-	t.Helper()
-	srv := extensiontest.NewServer(opts)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // call sends one raw request to the fake and returns the status and the
 // errorType of the answer, if any.
 func call(t *testing.T, srv *extensiontest.Server, method, path string, header map[string]string, body string) (int, string, http.Header) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(testCtx(t), method,
+	req, err := http.NewRequestWithContext(extensiontest.Context(t), method,
 		"http://"+srv.RuntimeAPI()+"/2020-01-01/extension"+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -121,14 +107,14 @@ func register(t *testing.T, srv *extensiontest.Server, name string) string {
 }
 
 func TestListensOnLoopback(t *testing.T) {
-	srv := newServer(t, extensiontest.Options{})
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	if api := srv.RuntimeAPI(); !strings.HasPrefix(api, "127.0.0.1:") {
 		t.Errorf("RuntimeAPI = %q, want 127.0.0.1:port", api)
 	}
 }
 
 func TestRegisterValidation(t *testing.T) {
-	srv := newServer(t, extensiontest.Options{})
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	name := map[string]string{"Lambda-Extension-Name": "ext"}
 	tests := []struct {
 		desc     string
@@ -159,7 +145,7 @@ func TestRegisterValidation(t *testing.T) {
 }
 
 func TestIdentifierRequired(t *testing.T) {
-	srv := newServer(t, extensiontest.Options{})
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	register(t, srv, "ext")
 	errType := map[string]string{"Lambda-Extension-Function-Error-Type": "Extension.X"}
 	unknown := map[string]string{
@@ -184,7 +170,7 @@ func TestIdentifierRequired(t *testing.T) {
 }
 
 func TestErrorReportNeedsType(t *testing.T) {
-	srv := newServer(t, extensiontest.Options{})
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	id := register(t, srv, "ext")
 	for _, path := range []string{"/init/error", "/exit/error"} {
 		code, typ, _ := call(t, srv, "POST", path, map[string]string{"Lambda-Extension-Identifier": id}, "{}")
@@ -205,7 +191,7 @@ func TestErrorReportNeedsType(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	srv := newServer(t, extensiontest.Options{})
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	if code, _, _ := call(t, srv, "GET", "/nope", nil, ""); code != http.StatusNotFound {
 		t.Errorf("unknown route: %d, want 404", code)
 	}
@@ -219,8 +205,8 @@ func TestRoutes(t *testing.T) {
 }
 
 func TestRegistrationClosesAfterInit(t *testing.T) {
-	ctx := testCtx(t)
-	srv := newServer(t, extensiontest.Options{})
+	ctx := extensiontest.Context(t)
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	c := extension.NewClient(srv.RuntimeAPI(), nil)
 	if _, err := c.Register(ctx, "first"); err != nil {
 		t.Fatalf("Register: %v", err)
@@ -254,8 +240,8 @@ func TestRegistrationClosesAfterInit(t *testing.T) {
 }
 
 func TestNoEventAfterShutdown(t *testing.T) {
-	ctx := testCtx(t)
-	srv := newServer(t, extensiontest.Options{})
+	ctx := extensiontest.Context(t)
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	c := extension.NewClient(srv.RuntimeAPI(), nil)
 	if _, err := c.Register(ctx, "ext"); err != nil {
 		t.Fatalf("Register: %v", err)
@@ -296,7 +282,7 @@ func TestNoEventAfterShutdown(t *testing.T) {
 }
 
 func TestWaitHonoursContext(t *testing.T) {
-	srv := newServer(t, extensiontest.Options{})
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := srv.WaitIdle(ctx); !errors.Is(err, context.Canceled) {
@@ -329,8 +315,8 @@ func startHelper(t *testing.T, srv *extensiontest.Server, mode string) (*extensi
 }
 
 func TestStopWithShutdownKillsStubbornProcess(t *testing.T) {
-	ctx := testCtx(t)
-	srv := newServer(t, extensiontest.Options{})
+	ctx := extensiontest.Context(t)
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	p, stderr := startHelper(t, srv, "stubborn")
 
 	if _, err := srv.WaitRegistered(ctx); err != nil {
@@ -360,8 +346,8 @@ func TestStopWithShutdownKillsStubbornProcess(t *testing.T) {
 }
 
 func TestStopWithShutdownPoliteProcess(t *testing.T) {
-	ctx := testCtx(t)
-	srv := newServer(t, extensiontest.Options{})
+	ctx := extensiontest.Context(t)
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{})
 	p, stderr := startHelper(t, srv, "polite")
 
 	reg, err := srv.WaitRegistered(ctx)
@@ -386,8 +372,8 @@ func TestStopWithShutdownPoliteProcess(t *testing.T) {
 }
 
 func TestProcessExitBeforeShutdown(t *testing.T) {
-	ctx := testCtx(t)
-	srv := newServer(t, extensiontest.Options{RegisterStatus: http.StatusInternalServerError})
+	ctx := extensiontest.Context(t)
+	srv := extensiontest.NewTestServer(t, extensiontest.Options{RegisterStatus: http.StatusInternalServerError})
 	// Registration fails, so the helper exits 2 without reaching next;
 	// StopWithShutdown must notice the exit instead of waiting for the
 	// deadline.
