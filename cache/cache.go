@@ -306,15 +306,16 @@ func (c *Cache) startRefresh(key upstream.Key, mode fetchMode) <-chan singleflig
 	return c.flights.DoChan(flightKey(key), func() (any, error) { return c.refresh(key, mode), nil })
 }
 
-// flightKey is key as the single flight's string key.
+// flightKey is key as the single flight's string key: every field, the
+// role included, so that reads under two roles never share a fetch.
 func flightKey(k upstream.Key) string {
 	if k.IsParameter() {
 		if k.WithDecryption {
-			return "ssm\x00" + k.Parameter + "\x00true"
+			return "ssm\x00" + k.Parameter + "\x00true\x00" + k.RoleARN
 		}
-		return "ssm\x00" + k.Parameter + "\x00false"
+		return "ssm\x00" + k.Parameter + "\x00false\x00" + k.RoleARN
 	}
-	return k.SecretID + "\x00" + k.VersionID + "\x00" + k.VersionStage
+	return k.SecretID + "\x00" + k.VersionID + "\x00" + k.VersionStage + "\x00" + k.RoleARN
 }
 
 // RefreshAhead keeps the values requests read fresh in the background until

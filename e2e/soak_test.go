@@ -239,10 +239,11 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := upstream.NewSecretsManager(awsConfig, upstreamtest.Region)
+	clients, err := upstream.NewClients(awsConfig, upstreamtest.Region, "soak")
 	if err != nil {
 		t.Fatal(err)
 	}
+	src := upstream.NewSecretsManager(clients)
 	secrets := cache.New(cache.Options{Source: src, Policy: cache.NewPolicy(cache.Limits{TTL: time.Second, MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second}, false),
 		FetchTimeout: 5 * time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Size: 10})
 	const token = "soak-token"

@@ -92,11 +92,11 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := upstream.NewSecretsManager(awsConfig, "")
+	clients, err := upstream.NewClients(awsConfig, "", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	params := upstream.NewParameterStore(awsConfig, "")
+	src, params := upstream.NewSecretsManager(clients), upstream.NewParameterStore(clients)
 	if o.fetchTimeout == 0 {
 		o.fetchTimeout = 10 * time.Second
 	}

@@ -61,6 +61,7 @@ type Settings struct {
 	Allow                 string // the slices this function may read
 	File                  string // the local file served instead of Secrets Manager
 	Token                 string // the token callers present
+	Roles                 string // the roles a request may name
 }
 
 // orWords is name, or words when the program gave no name.

@@ -24,7 +24,7 @@ const (
 	paramWithDecryption = "withDecryption"
 )
 
-var parameterParams = []string{paramName, paramVersion, paramLabel, paramWithDecryption, paramRefreshNow}
+var parameterParams = []string{paramName, paramVersion, paramLabel, paramWithDecryption, paramRefreshNow, paramRoleARN}
 
 // Parameter Store's limits on a name with its selector, and on a label.
 const (
@@ -71,7 +71,11 @@ func parseParameterQuery(q url.Values) (upstream.Key, bool, error) {
 	if err != nil {
 		return upstream.Key{}, false, err
 	}
-	return upstream.Key{Parameter: name, WithDecryption: decrypt}, refresh, nil
+	role, err := roleParam(q)
+	if err != nil {
+		return upstream.Key{}, false, err
+	}
+	return upstream.Key{Parameter: name, WithDecryption: decrypt, RoleARN: role}, refresh, nil
 }
 
 // hasSelector reports whether a parameter name (or ARN) ends in a

@@ -25,9 +25,10 @@ const (
 	paramVersionID    = "versionId"
 	paramVersionStage = "versionStage"
 	paramRefreshNow   = "refreshNow"
+	paramRoleARN      = "roleArn"
 )
 
-var getParams = []string{paramSecretID, paramVersionID, paramVersionStage, paramRefreshNow}
+var getParams = []string{paramSecretID, paramVersionID, paramVersionStage, paramRefreshNow, paramRoleARN}
 
 // Secrets Manager's own limits on GetSecretValue's parameters, in
 // characters.
@@ -78,11 +79,26 @@ func parseGetQuery(q url.Values) (upstream.Key, bool, error) {
 		key.VersionStage = v
 	}
 
+	if key.RoleARN, err = roleParam(q); err != nil {
+		return upstream.Key{}, false, err
+	}
 	refresh, err := boolParam(q, paramRefreshNow)
 	if err != nil {
 		return upstream.Key{}, false, err
 	}
 	return key, refresh, nil
+}
+
+// roleParam reads the optional roleArn parameter.
+func roleParam(q url.Values) (string, error) {
+	v, ok := single(q, paramRoleARN)
+	if !ok {
+		return "", nil
+	}
+	if err := upstream.CheckRoleARN(v); err != nil {
+		return "", badQuery("InvalidParameter", "roleArn is not a valid role ARN: %v", err)
+	}
+	return v, nil
 }
 
 // required reads a query parameter that names something (what, a noun),

@@ -50,6 +50,18 @@ func (h *handler) readQueried(w http.ResponseWriter, r *http.Request, parse func
 	if key.IsParameter() {
 		attrs = []any{"parameter", key.Parameter, "with_decryption", key.WithDecryption}
 	}
+	if key.RoleARN != "" {
+		attrs = append(attrs, "role_arn", key.RoleARN)
+		if !h.mayAssume(key.RoleARN) {
+			// Refused before any call: IAM is the real boundary, and this
+			// keeps handler code from choosing roles the function's
+			// owner never meant it to use.
+			h.logRequestError(r, http.StatusForbidden, "RoleNotAllowed", attrs...)
+			writeError(w, http.StatusForbidden, "RoleNotAllowed", "the role in roleArn is not in "+
+				orWords(h.settings.Roles, "the extension's list of roles")+"; add it there to let this function read under it")
+			return key, res, attrs, false
+		}
+	}
 	res, err = h.store.Get(r.Context(), key, refresh || wantsRefresh(r))
 	if err != nil {
 		h.writeFetchError(w, r, err, hints, attrs...)

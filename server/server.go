@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,9 @@ type Options struct {
 	Token string
 	// Allow lists the slices this function may read; empty allows all.
 	Allow []string
+	// Roles lists the role ARNs a request may name in roleArn; "*" allows
+	// any, empty none.
+	Roles []string
 	// Now is the wall clock for Age headers; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -59,6 +63,7 @@ type handler struct {
 	store    Store
 	token    *tokenCheck
 	allow    map[string]bool
+	roles    map[string]bool // nil: any role
 	now      func() time.Time
 	log      *slog.Logger
 	metrics  *metrics.Recorder
@@ -94,6 +99,12 @@ func New(o Options) http.Handler {
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if !slices.Contains(o.Roles, "*") {
+		h.roles = make(map[string]bool, len(o.Roles))
+		for _, r := range o.Roles {
+			h.roles[r] = true
+		}
 	}
 	if len(o.Allow) > 0 {
 		h.allow = make(map[string]bool, len(o.Allow))
@@ -307,6 +318,9 @@ func (h *handler) writeFetchError(w http.ResponseWriter, r *http.Request, err er
 	status, code := writeUpstreamError(w, err, hints)
 	h.logRequestError(r, status, code, attrs...)
 }
+
+// mayAssume reports whether a request may read under role.
+func (h *handler) mayAssume(role string) bool { return h.roles == nil || h.roles[role] }
 
 // mayRead reports whether this function may read slice.
 func (h *handler) mayRead(slice string) bool { return h.allow == nil || h.allow[slice] }

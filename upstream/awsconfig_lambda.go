@@ -42,7 +42,7 @@ func trimmed(lookup func(string) (string, bool)) func(string) string {
 func lambdaConfig(lookup func(string) (string, bool)) (aws.Config, error) {
 	get := trimmed(lookup)
 	cfg := aws.Config{
-		Region:     firstOf(get("AWS_REGION"), get("AWS_DEFAULT_REGION")),
+		Region:     firstNonEmpty(get("AWS_REGION"), get("AWS_DEFAULT_REGION")),
 		HTTPClient: awshttp.NewBuildableClient(),
 	}
 	if !ignoreEndpoints(get) {
@@ -87,7 +87,7 @@ func lambdaCredentials(get func(string) string) (aws.CredentialsProvider, error)
 			})
 		}
 	})
-	return aws.NewCredentialsCache(provider), nil
+	return newRenewing(provider, nil), nil
 }
 
 // checkCredentialsEndpoint refuses to send the authorization token in the
@@ -125,19 +125,10 @@ func serviceEndpoints(get func(string) string) map[string]string {
 		return nil
 	}
 	endpoints := make(map[string]string)
-	for _, id := range []string{secretsManagerID, ssmID} {
+	for _, id := range []string{secretsManagerID, ssmID, stsID} {
 		if url := get("AWS_ENDPOINT_URL_" + id); url != "" {
 			endpoints[id] = url
 		}
 	}
 	return endpoints
-}
-
-func firstOf(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

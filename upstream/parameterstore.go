@@ -19,20 +19,12 @@ const MaxBatch = 10
 
 // ParameterStore reads parameters from AWS Systems Manager Parameter Store.
 type ParameterStore struct {
-	client *ssm.Client
+	clients *Clients
 }
 
-// NewParameterStore builds a Parameter Store source from a, in a's region
-// (the function's: Parameter Store values live beside it), else in
-// fallbackRegion.
-func NewParameterStore(a AWS, fallbackRegion string) *ParameterStore {
-	cfg := a.Config
-	if cfg.Region == "" {
-		cfg.Region = fallbackRegion
-	}
-	return &ParameterStore{client: ssm.NewFromConfig(cfg, func(o *ssm.Options) {
-		a.endpoint(ssmID, &o.BaseEndpoint)
-	})}
+// NewParameterStore reads parameters through clients.
+func NewParameterStore(clients *Clients) *ParameterStore {
+	return &ParameterStore{clients: clients}
 }
 
 // GetParameter reads one parameter (key.Parameter, with any :version or
@@ -40,7 +32,7 @@ func NewParameterStore(a AWS, fallbackRegion string) *ParameterStore {
 // within ctx's deadline as Secrets Manager reads do. Its errors are *Error.
 func (s *ParameterStore) GetParameter(ctx context.Context, key Key) (*Value, error) {
 	v, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
-		out, err := s.client.GetParameter(ctx, &ssm.GetParameterInput{
+		out, err := s.clients.parameterStore(key).GetParameter(ctx, &ssm.GetParameterInput{
 			Name:           aws.String(key.Parameter),
 			WithDecryption: aws.Bool(key.WithDecryption),
 		})
@@ -48,7 +40,7 @@ func (s *ParameterStore) GetParameter(ctx context.Context, key Key) (*Value, err
 			return nil, err
 		}
 		return parameterValue(out.Parameter, key.WithDecryption), nil
-	})
+	}, func() { s.clients.renew(key) })
 	return v, classified(ServiceParameterStore, err)
 }
 
@@ -70,9 +62,9 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key
 	var out *ssm.GetParametersOutput
 	_, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
 		var err error
-		out, err = s.client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(decrypt)})
+		out, err = s.clients.parameterStore(keys[0]).GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(decrypt)})
 		return nil, err
-	})
+	}, func() { s.clients.renew(keys[0]) })
 	if err != nil {
 		return nil, Classify(ServiceParameterStore, err)
 	}

@@ -37,10 +37,11 @@ func smThroughProxy(t *testing.T) (*SecretsManager, *upstreamtest.Proxy) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := NewSecretsManager(awsConfig, "")
+	clients, err := NewClients(awsConfig, "", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
+	src := NewSecretsManager(clients)
 	return src, proxy
 }
 
@@ -216,5 +217,34 @@ func TestFileSource(t *testing.T) {
 	_, err = src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
 	if uerr := Classify("", err); uerr.Code != CodeFileUnreadable {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestExpiredCredentialsAreRenewedOnce: an ExpiredToken answer renews the
+// role's credentials (one more AssumeRole) and retries once; a second one
+// is reported as itself.
+func TestExpiredCredentialsAreRenewedOnce(t *testing.T) {
+	src, proxy := smThroughProxy(t)
+	createSecret(t, "Starfleet", secretsmanager.CreateSecretInput{SecretString: aws.String(`{}`)})
+	key := Key{SecretID: "Starfleet", RoleARN: "arn:aws:iam::123456789012:role/reader"}
+	if _, err := src.GetSecretValue(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	proxy.ResetCounts()
+	proxy.SetFaultN("GetSecretValue", upstreamtest.ExpiredToken, 1)
+	if _, err := src.GetSecretValue(t.Context(), key); err != nil {
+		t.Fatalf("one expired token, then renewed: %v", err)
+	}
+	if a, g := proxy.Count("AssumeRole"), proxy.Count("GetSecretValue"); a != 1 || g != 2 {
+		t.Errorf("%d AssumeRole and %d GetSecretValue calls, want 1 and 2", a, g)
+	}
+	proxy.ResetCounts()
+	proxy.SetFault("GetSecretValue", upstreamtest.ExpiredToken)
+	_, err := src.GetSecretValue(t.Context(), key)
+	if uerr := Classify("", err); uerr.Code != "ExpiredTokenException" {
+		t.Errorf("a token that stays expired reported as %v", err)
+	}
+	if a, g := proxy.Count("AssumeRole"), proxy.Count("GetSecretValue"); a != 1 || g != 2 {
+		t.Errorf("%d AssumeRole and %d GetSecretValue calls, want 1 and 2: renewed once, retried once", a, g)
 	}
 }

@@ -16,6 +16,9 @@ type Key struct {
 	// or :label selector; the secret fields are then empty.
 	Parameter      string
 	WithDecryption bool
+	// RoleARN, when set, is the IAM role the read is made under; a value
+	// read under one role is never answered to a read under another.
+	RoleARN string
 }
 
 // IsParameter reports whether k names a Parameter Store parameter.

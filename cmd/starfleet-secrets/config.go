@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,9 @@ type ServerConfig struct {
 	MaxConnections int
 	Allow          []string
 	Token          string
+	// Roles are the role ARNs a request or a prefetch entry may name; "*"
+	// allows any, none allows none.
+	Roles []string
 }
 
 // LogConfig is how much the extension logs.
@@ -119,6 +123,7 @@ const (
 	envPort           = "STARFLEET_SECRETS_PORT"
 	envMaxConnections = "STARFLEET_SECRETS_MAX_CONNECTIONS"
 	envAllow          = "STARFLEET_SECRETS_ALLOW"
+	envRoles          = "STARFLEET_SECRETS_ROLES"
 	envToken          = "STARFLEET_SECRETS_TOKEN"
 	envLogLevel       = "STARFLEET_SECRETS_LOG_LEVEL"
 	envMetrics        = "STARFLEET_SECRETS_METRICS"
@@ -132,7 +137,7 @@ var tokenVariables = []string{envToken, "AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_C
 var settingNames = server.Settings{
 	SecretID: envSecretID, SecretRegion: envSecretRegion,
 	FetchTimeout: envFetchTimeout, ParameterFetchTimeout: envFetchTimeout,
-	Allow: envAllow, File: envFile, Token: envToken,
+	Allow: envAllow, File: envFile, Token: envToken, Roles: envRoles,
 }
 
 const (
@@ -203,7 +208,7 @@ func loadConfig(lookup LookupFunc, root string) (Config, error) {
 	c := defaultConfig()
 	var problems []error
 	for _, read := range []fromEnv{
-		lambdaFromEnv, secretFromEnv, starfleetFromConfig(root), cacheFromEnv, prefetchFromEnv, serverFromEnv,
+		lambdaFromEnv, secretFromEnv, starfleetFromConfig(root), cacheFromEnv, prefetchFromEnv, serverFromEnv, rolesFromEnv,
 		tokenFromEnv, logFromEnv, metricsFromEnv, awsLayerFromEnv,
 	} {
 		problems = append(problems, read(lookup, &c)...)
@@ -331,11 +336,28 @@ func prefetchFromEnv(lookup LookupFunc, c *Config) []error {
 	return problems
 }
 
+// prefetchRole separates an entry's role: "ID;role=ARN".
+const prefetchRole = ";role="
+
 // parsePrefetchItem reads one STARFLEET_SECRETS_PREFETCH entry: "ssm:NAME",
 // a name starting with "/" or a Parameter Store ARN is a parameter (read
 // with decryption, as clients of the AWS layer ask); "secretsmanager:ID" or
-// anything else is a secret id.
+// anything else is a secret id. Either may end in ";role=ROLE_ARN", to be
+// read under that role.
 func parsePrefetchItem(item string) (upstream.Key, error) {
+	item, role, hasRole := strings.Cut(item, prefetchRole)
+	if hasRole {
+		if err := upstream.CheckRoleARN(role); err != nil {
+			return upstream.Key{}, fmt.Errorf("role: %w", err)
+		}
+	}
+	key, err := parsePrefetchName(item)
+	key.RoleARN = role
+	return key, err
+}
+
+// parsePrefetchName reads the name part of a prefetch entry.
+func parsePrefetchName(item string) (upstream.Key, error) {
 	var key upstream.Key
 	switch {
 	case strings.HasPrefix(item, "ssm:"):
@@ -385,6 +407,33 @@ func serverFromEnv(lookup LookupFunc, c *Config) []error {
 				continue
 			}
 			c.Server.Allow = append(c.Server.Allow, s)
+		}
+	}
+	return problems
+}
+
+// rolesFromEnv reads which roles may be assumed, and checks that every
+// prefetch entry's role is one of them.
+func rolesFromEnv(lookup LookupFunc, c *Config) []error {
+	var problems []error
+	if v, name, ok := lookup.first(envRoles); ok {
+		for _, role := range strings.Split(v, ",") {
+			role = strings.TrimSpace(role)
+			if role == "" {
+				continue
+			}
+			if role != "*" {
+				if err := upstream.CheckRoleARN(role); err != nil {
+					problems = append(problems, invalid(name, role, fmt.Sprintf("want role ARNs or *: %v", err)))
+					continue
+				}
+			}
+			c.Server.Roles = append(c.Server.Roles, role)
+		}
+	}
+	for _, key := range c.Prefetch {
+		if key.RoleARN != "" && !slices.Contains(c.Server.Roles, "*") && !slices.Contains(c.Server.Roles, key.RoleARN) {
+			problems = append(problems, fmt.Errorf("%s: %s names role %s, which %s does not list", envPrefetch, key, key.RoleARN, envRoles))
 		}
 	}
 	return problems

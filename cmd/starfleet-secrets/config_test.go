@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -383,5 +384,31 @@ func TestNegativeTTLIsNeverLongerThanTheTTL(t *testing.T) {
 	if _, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_NEGATIVE_TTL", "-1s")); err == nil ||
 		!strings.Contains(err.Error(), "STARFLEET_SECRETS_NEGATIVE_TTL") {
 		t.Errorf("a negative negative TTL: %v", err)
+	}
+}
+
+func TestRolesAndPrefetchRoles(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/reader"
+	c, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_ROLES", " "+role+" ,",
+		"STARFLEET_SECRETS_PREFETCH", "shared/db;role="+role+",/app/flag"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Server.Roles, []string{role}) || len(c.Prefetch) != 2 || c.Prefetch[0].RoleARN != role ||
+		c.Prefetch[0].SecretID != "shared/db" || c.Prefetch[1].RoleARN != "" {
+		t.Errorf("roles %v, prefetch %+v", c.Server.Roles, c.Prefetch)
+	}
+	if c, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_ROLES", "*", "STARFLEET_SECRETS_PREFETCH", "x;role="+role)); err != nil ||
+		!slices.Equal(c.Server.Roles, []string{"*"}) {
+		t.Errorf("* allows any role: %v %v", c.Server.Roles, err)
+	}
+	for _, bad := range []LookupFunc{
+		env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_ROLES", "arn:aws:iam::111122223333:user/alice"),
+		env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_PREFETCH", "x;role="+role),
+		env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_ROLES", role, "STARFLEET_SECRETS_PREFETCH", "x;role=reader"),
+	} {
+		if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "STARFLEET_SECRETS_") {
+			t.Errorf("accepted: %v", err)
+		}
 	}
 }

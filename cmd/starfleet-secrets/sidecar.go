@@ -37,7 +37,7 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 	log.Info("configured", "event", "config", "secret_id", cfg.Secret.ID, "secret_id_from", cfg.Secret.IDFrom,
 		"region", cfg.Secret.Region, "region_from", cfg.Secret.RegionFrom)
 	recorder := metrics.New()
-	secrets, params, err := newSources(ctx, cfg.Secret, lookup, recorder)
+	secrets, params, err := newSources(ctx, cfg.Secret, cfg.Lambda.FunctionName, lookup, recorder)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		ParameterPolicy:       cache.NewPolicy(cfg.Cache.limits(cfg.Cache.Parameters), refreshAhead),
 		ParameterFetchTimeout: cfg.Cache.Parameters.FetchTimeout,
 	})
-	api := server.New(server.Options{Store: c, Token: cfg.Server.Token, Allow: cfg.Server.Allow, Logger: log,
+	api := server.New(server.Options{Store: c, Token: cfg.Server.Token, Allow: cfg.Server.Allow, Roles: cfg.Server.Roles, Logger: log,
 		Metrics: recorder, Settings: settingNames})
 	return &sidecar{
 		cfg:     cfg,
@@ -68,7 +68,7 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 
 // newSources builds where values come from: the local file alone, or
 // Secrets Manager and Parameter Store from one AWS configuration.
-func newSources(ctx context.Context, cfg SecretConfig, lookup LookupFunc, recorder *metrics.Recorder) (cache.Source, cache.ParameterSource, error) {
+func newSources(ctx context.Context, cfg SecretConfig, functionName string, lookup LookupFunc, recorder *metrics.Recorder) (cache.Source, cache.ParameterSource, error) {
 	if cfg.File != "" {
 		if _, err := os.Stat(cfg.File); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", envFile, err)
@@ -79,14 +79,14 @@ func newSources(ctx context.Context, cfg SecretConfig, lookup LookupFunc, record
 	if err != nil {
 		return nil, nil, err
 	}
-	secrets, err := upstream.NewSecretsManager(aws, cfg.Region)
+	clients, err := upstream.NewClients(aws, cfg.Region, functionName)
 	if errors.Is(err, upstream.ErrNoRegion) {
 		return nil, nil, fmt.Errorf("%w: set %s or AWS_REGION", err, envSecretRegion)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	return secrets, upstream.NewParameterStore(aws, cfg.Region), nil
+	return upstream.NewSecretsManager(clients), upstream.NewParameterStore(clients), nil
 }
 
 func newEmitter(cfg Config, recorder *metrics.Recorder, out io.Writer) *metrics.Emitter {

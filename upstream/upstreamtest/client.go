@@ -44,7 +44,7 @@ func SSMClient(url string) *ssm.Client {
 // Env returns the environment variables a process (e.g. the extension binary
 // under test) needs to reach Secrets Manager and Parameter Store at url with
 // fake credentials: AWS_ENDPOINT_URL_SECRETS_MANAGER=url and
-// AWS_ENDPOINT_URL_SSM=url, static credentials, region us-east-1,
+// AWS_ENDPOINT_URL_SSM=url and AWS_ENDPOINT_URL_STS=url, static credentials, region us-east-1,
 // IMDS disabled, and AWS_CONFIG_FILE/AWS_SHARED_CREDENTIALS_FILE pointing at
 // /dev/null so a developer's ~/.aws cannot leak in. Variables that would
 // otherwise break or redirect that setup (AWS_PROFILE, AWS_SESSION_TOKEN, ...)
@@ -58,6 +58,7 @@ func Env(url string) []string {
 	return []string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + url,
 		"AWS_ENDPOINT_URL_SSM=" + url,
+		"AWS_ENDPOINT_URL_STS=" + url,
 		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
 		"AWS_SESSION_TOKEN=",

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,9 +49,12 @@ const (
 	AccessDenied
 	// NotFound answers 400 {"__type":"ResourceNotFoundException",...}.
 	NotFound
+	// ExpiredToken answers 400 {"__type":"ExpiredTokenException",...}: the
+	// request's credentials expired before their time.
+	ExpiredToken
 )
 
-var faultNames = [...]string{"NoFault", "Throttle", "InternalError", "Slow", "Reset", "Garbage", "AccessDenied", "NotFound"}
+var faultNames = [...]string{"NoFault", "Throttle", "InternalError", "Slow", "Reset", "Garbage", "AccessDenied", "NotFound", "ExpiredToken"}
 
 func (f Fault) String() string {
 	if f >= 0 && int(f) < len(faultNames) {
@@ -79,6 +83,7 @@ type Proxy struct {
 	total     int
 	counts    map[string]int
 	secrets   map[opSecret]int
+	signed    map[string][]Signature // by operation
 	faults    map[string]Fault
 	faultLeft map[string]int // remaining uses of a SetFaultN fault
 	holding   map[string]bool
@@ -104,6 +109,7 @@ func NewProxy(upstreamURL string) *Proxy {
 		closing:   make(chan struct{}),
 		counts:    make(map[string]int),
 		secrets:   make(map[opSecret]int),
+		signed:    make(map[string][]Signature),
 		faults:    make(map[string]Fault),
 		faultLeft: make(map[string]int),
 		holding:   make(map[string]bool),
@@ -182,7 +188,33 @@ func (p *Proxy) ResetCounts() {
 	p.total = 0
 	clear(p.counts)
 	clear(p.secrets)
+	clear(p.signed)
 	p.broadcastLocked()
+}
+
+// Signature is who signed a request, and for where: the access key id, and
+// the region and service of its SigV4 credential scope.
+type Signature struct {
+	AccessKeyID, Region, Service string
+}
+
+// Signatures lists the signatures of op's requests, in arrival order.
+func (p *Proxy) Signatures(op string) []Signature {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.signed[op])
+}
+
+// signatureOf reads a SigV4 Authorization header's credential scope:
+// "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...".
+func signatureOf(r *http.Request) Signature {
+	_, cred, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	cred, _, _ = strings.Cut(cred, ",")
+	parts := strings.Split(cred, "/")
+	if len(parts) < 4 {
+		return Signature{}
+	}
+	return Signature{AccessKeyID: parts[0], Region: parts[2], Service: parts[3]}
 }
 
 // WaitCount blocks until Count(op) >= n or ctx ends, returning ctx's error
@@ -338,17 +370,23 @@ func iamService(r *http.Request) string {
 }
 
 // operation extracts the operation from X-Amz-Target.
-func operation(r *http.Request) string {
+func operation(r *http.Request, body []byte) string {
 	t := r.Header.Get("X-Amz-Target")
 	if i := strings.LastIndexByte(t, '.'); i >= 0 {
 		return t[i+1:]
+	}
+	if t == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		// A query-protocol service (STS): the operation is the Action.
+		if form, err := url.ParseQuery(string(body)); err == nil {
+			return form.Get("Action")
+		}
 	}
 	return t
 }
 
 func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	op := operation(r)
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
+	op := operation(r, body)
 	var secretID string
 	if readErr == nil {
 		var in struct{ SecretId, Name string }
@@ -365,6 +403,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if secretID != "" {
 		p.secrets[opSecret{op, secretID}]++
 	}
+	p.signed[op] = append(p.signed[op], signatureOf(r))
 	fault := NoFault
 	if readErr == nil {
 		fault = p.takeFaultLocked(op)
@@ -440,6 +479,8 @@ func (p *Proxy) answer(w http.ResponseWriter, r *http.Request, fault Fault, op, 
 	case NotFound:
 		writeError(w, reqID, http.StatusBadRequest, "ResourceNotFoundException",
 			"Secrets Manager can't find the specified secret.")
+	case ExpiredToken:
+		writeError(w, reqID, http.StatusBadRequest, "ExpiredTokenException", "The security token included in the request is expired")
 	case Garbage:
 		w.Header().Set("Content-Type", amzJSON)
 		w.Header().Set("X-Amzn-RequestId", reqID)

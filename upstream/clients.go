@@ -1,0 +1,194 @@
+package upstream
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Clients makes and keeps the SDK clients reads go through: one per
+// service, region and role, each made on first use, so that a function
+// reading only its own secret never builds a second.
+type Clients struct {
+	aws            AWS
+	secretsRegion  string // where a secret named without an ARN is read
+	paramsRegion   string // where a parameter named without an ARN is read
+	sessionName    string
+	now            func() time.Time
+	baseRenewable  interface{ Invalidate() } // the function's own credentials, when they can be renewed
+	stsClient      *sts.Client
+	mu             sync.Mutex
+	secretsClients map[route]*secretsmanager.Client
+	paramsClients  map[route]*ssm.Client
+	roles          map[string]*renewing // by role ARN
+}
+
+// route is where a read goes: a region, and the role it is made under
+// (empty: the function's own credentials).
+type route struct{ region, role string }
+
+// NewClients prepares the clients of a: secrets are read in secretsRegion
+// (else a's region), parameters in a's region (else secretsRegion), and
+// either in the region an ARN names. Roles are assumed in sessions named
+// sessionName. With no region at all it returns ErrNoRegion.
+func NewClients(a AWS, secretsRegion, sessionName string) (*Clients, error) {
+	c := &Clients{
+		aws:            a,
+		secretsRegion:  firstNonEmpty(secretsRegion, a.Config.Region),
+		paramsRegion:   firstNonEmpty(a.Config.Region, secretsRegion),
+		sessionName:    sessionNameFor(sessionName),
+		now:            func() time.Time { return time.Now().Round(0) },
+		secretsClients: map[route]*secretsmanager.Client{},
+		paramsClients:  map[route]*ssm.Client{},
+		roles:          map[string]*renewing{},
+	}
+	if c.secretsRegion == "" {
+		return nil, ErrNoRegion
+	}
+	c.baseRenewable, _ = a.Config.Credentials.(interface{ Invalidate() })
+	return c, nil
+}
+
+// routeOf is where a read of key goes.
+func (c *Clients) routeOf(key Key) route {
+	region := c.secretsRegion
+	if key.IsParameter() {
+		region = c.paramsRegion
+	}
+	if r := RegionOf(key.Parameter + key.SecretID); r != "" {
+		region = r
+	}
+	return route{region: region, role: key.RoleARN}
+}
+
+// config is a's configuration for rt: its region, and its role's
+// credentials.
+func (c *Clients) config(rt route) aws.Config {
+	cfg := c.aws.Config.Copy()
+	cfg.Region = rt.region
+	if rt.role != "" {
+		cfg.Credentials = c.roleCredentials(rt.role)
+	}
+	return cfg
+}
+
+// roleCredentials are the kept credentials of role; c.mu is held.
+func (c *Clients) roleCredentials(role string) *renewing {
+	if r, ok := c.roles[role]; ok {
+		return r
+	}
+	if c.stsClient == nil {
+		cfg := c.aws.Config.Copy()
+		cfg.Region = c.paramsRegion // STS's regional endpoint, the function's own region
+		c.stsClient = sts.NewFromConfig(cfg, func(o *sts.Options) { c.aws.endpoint(stsID, &o.BaseEndpoint) })
+	}
+	r := newRenewing(stscreds.NewAssumeRoleProvider(c.stsClient, role, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = c.sessionName
+	}), c.now)
+	c.roles[role] = r
+	return r
+}
+
+func (c *Clients) secretsManager(key Key) *secretsmanager.Client {
+	return clientFor(c, key, c.secretsClients, func(cfg aws.Config) *secretsmanager.Client {
+		return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { c.aws.endpoint(secretsManagerID, &o.BaseEndpoint) })
+	})
+}
+
+func (c *Clients) parameterStore(key Key) *ssm.Client {
+	return clientFor(c, key, c.paramsClients, func(cfg aws.Config) *ssm.Client {
+		return ssm.NewFromConfig(cfg, func(o *ssm.Options) { c.aws.endpoint(ssmID, &o.BaseEndpoint) })
+	})
+}
+
+// clientFor is the client of clients that key's reads go through, built
+// on first use.
+func clientFor[C any](c *Clients, key Key, clients map[route]C, build func(aws.Config) C) C {
+	rt := c.routeOf(key)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if client, ok := clients[rt]; ok {
+		return client
+	}
+	client := build(c.config(rt))
+	clients[rt] = client
+	return client
+}
+
+// renew drops the credentials key's reads were signed with, so that the
+// next read fetches new ones: AWS answered that they had expired.
+func (c *Clients) renew(key Key) {
+	c.mu.Lock()
+	r := c.roles[key.RoleARN]
+	c.mu.Unlock()
+	switch {
+	case key.RoleARN != "" && r != nil:
+		r.Invalidate()
+	case key.RoleARN == "" && c.baseRenewable != nil:
+		c.baseRenewable.Invalidate()
+	}
+}
+
+// RegionOf is the region an ARN names ("arn:aws:secretsmanager:REGION:...",
+// "arn:aws:ssm:REGION:..."), or "" for a plain name.
+func RegionOf(id string) string {
+	parts := strings.SplitN(id, ":", 5)
+	if len(parts) < 5 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[3]
+}
+
+// CheckRoleARN accepts what IAM's AssumeRole takes as a role:
+// arn:PARTITION:iam::ACCOUNT:role/PATH/NAME, at most 2048 characters of
+// printable ASCII.
+func CheckRoleARN(s string) error {
+	if len(s) > 2048 {
+		return errors.New("longer than 2048 characters")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return errors.New("contains a character other than printable ASCII")
+		}
+	}
+	parts := strings.SplitN(s, ":", 6)
+	switch {
+	case len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "iam" || parts[3] != "":
+		return errors.New("not an IAM ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+	case len(parts[4]) != 12 || strings.Trim(parts[4], "0123456789") != "":
+		return errors.New("the account is not 12 digits")
+	case !strings.HasPrefix(parts[5], "role/") || len(parts[5]) == len("role/"):
+		return errors.New("not a role (role/NAME)")
+	}
+	return nil
+}
+
+// sessionNameFor makes an STS session name of a function's name: at most
+// 64 characters of [\w+=,.@-], so that CloudTrail shows which function
+// read under the role.
+func sessionNameFor(name string) string {
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("_+=,.@-", r):
+			return r
+		}
+		return '-'
+	}, "starfleet-secrets-"+firstNonEmpty(name, "local"))
+	return name[:min(len(name), 64)]
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,114 @@
+package upstream
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// countingProvider hands out credentials that expire an hour after they
+// were asked for, counting the asks.
+type countingProvider struct {
+	now     func() time.Time
+	calls   atomic.Int32
+	entered chan struct{} // receives at each call
+	gate    chan struct{}
+}
+
+func (p *countingProvider) Retrieve(context.Context) (aws.Credentials, error) {
+	p.calls.Add(1)
+	select {
+	case p.entered <- struct{}{}:
+	default:
+	}
+	if p.gate != nil {
+		<-p.gate
+	}
+	return aws.Credentials{AccessKeyID: "ASIAROLE", CanExpire: true, Expires: p.now().Add(time.Hour)}, nil
+}
+
+// TestRenewingAssumesOnceAndAgainNearExpiry: many concurrent first reads
+// make one AssumeRole; the credentials are kept until shortly before they
+// expire, then renewed once.
+func TestRenewingAssumesOnceAndAgainNearExpiry(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	provider := &countingProvider{now: clock, entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	r := newRenewing(provider, clock)
+
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if creds, err := r.Retrieve(t.Context()); err != nil || creds.AccessKeyID != "ASIAROLE" {
+				t.Errorf("Retrieve = %+v, %v", creds, err)
+			}
+		})
+	}
+	select {
+	case <-provider.entered: // the first retrieval, held at the gate
+	case <-time.After(10 * time.Second):
+		t.Fatal("no retrieval began")
+	}
+	close(provider.gate)
+	wg.Wait()
+	if n := provider.calls.Load(); n != 1 {
+		t.Fatalf("%d AssumeRole calls for 50 concurrent first reads, want 1", n)
+	}
+	advance(time.Hour - renewMargin - time.Second)
+	r.Retrieve(t.Context())
+	if n := provider.calls.Load(); n != 1 {
+		t.Errorf("%d calls before the renewal margin, want still 1", n)
+	}
+	advance(2 * time.Second)
+	r.Retrieve(t.Context())
+	r.Retrieve(t.Context())
+	if n := provider.calls.Load(); n != 2 {
+		t.Errorf("%d calls inside the renewal margin, want 2: renewed once", n)
+	}
+	r.Invalidate()
+	r.Retrieve(t.Context())
+	if n := provider.calls.Load(); n != 3 {
+		t.Errorf("%d calls after Invalidate, want 3", n)
+	}
+}
+
+func TestCheckRoleARN(t *testing.T) {
+	for arn, ok := range map[string]bool{
+		"arn:aws:iam::111122223333:role/reader":             true,
+		"arn:aws-us-gov:iam::111122223333:role/path/reader": true,
+		"arn:aws:iam::111122223333:user/alice":              false,
+		"arn:aws:iam::1111:role/reader":                     false,
+		"arn:aws:sts::111122223333:role/reader":             false,
+		"arn:aws:iam::111122223333:role/":                   false,
+		"arn:aws:iam::111122223333:role/re der":             false,
+		"reader":                                            false,
+	} {
+		if err := CheckRoleARN(arn); (err == nil) != ok {
+			t.Errorf("CheckRoleARN(%q) = %v", arn, err)
+		}
+	}
+}
+
+func TestRegionOfAndSessionName(t *testing.T) {
+	for id, want := range map[string]string{
+		"arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-AbCdEf": "eu-west-1",
+		"arn:aws:ssm:ap-south-1:111122223333:parameter/app/flag":         "ap-south-1",
+		"Starfleet": "", "/app/flag": "", "arn:broken": "",
+	} {
+		if got := RegionOf(id); got != want {
+			t.Errorf("RegionOf(%q) = %q, want %q", id, got, want)
+		}
+	}
+	if got := sessionNameFor("github sync/worker"); got != "starfleet-secrets-github-sync-worker" {
+		t.Errorf("session name %q", got)
+	}
+	if got := sessionNameFor(string(make([]byte, 100))); len(got) != 64 {
+		t.Errorf("session name of %d characters, want 64", len(got))
+	}
+}
