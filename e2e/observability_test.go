@@ -4,12 +4,19 @@ package e2e
 // process agree with what its callers saw.
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/starfleet/starfleet-secrets/metrics"
 	"github.com/starfleet/starfleet-secrets/metrics/metricstest"
 	"github.com/starfleet/starfleet-secrets/upstream"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
@@ -222,5 +229,158 @@ func TestMetricsAndLogsTellTheStory(t *testing.T) {
 	}
 	if events["shutdown"] < 1 {
 		t.Error("no shutdown log line")
+	}
+}
+
+// emittedMetrics lists what the extension writes: each metric name with the
+// dimension names it carries, from an EMF rendering of a snapshot in which
+// every count is set.
+func emittedMetrics(t *testing.T, namespace string) map[string]bool {
+	t.Helper()
+	var out bytes.Buffer
+	snap := metrics.Snapshot{Reads: map[int]int64{200: 1}, Hits: 1, Misses: 1, Stale: 1, NegativeHits: 1, Fetches: 1, Requests: 1,
+		FetchErrors: map[string]int64{"ThrottlingException": 1}, FetchLatencyMs: []float64{1}}
+	if err := (metrics.EMF{Namespace: namespace, Dimensions: map[string]string{"FunctionName": "fn"}}).Write(&out, snap, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	emitted := map[string]bool{}
+	for line := range strings.SplitSeq(strings.TrimSpace(out.String()), "\n") {
+		doc, err := metricstest.CheckEMF([]byte(line), namespace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		directive := doc["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+		var dims []string
+		for _, d := range directive["Dimensions"].([]any)[0].([]any) {
+			dims = append(dims, d.(string))
+		}
+		slices.Sort(dims)
+		for _, m := range directive["Metrics"].([]any) {
+			emitted[m.(map[string]any)["Name"].(string)+" "+strings.Join(dims, ",")] = true
+		}
+	}
+	return emitted
+}
+
+// TestDashboardAndAlarmsGraphWhatTheExtensionEmits: every metric the
+// shipped dashboard and alarms use is one the extension writes, with the
+// same namespace and dimensions; the SAM template creates the dashboard
+// of examples/dashboard exactly.
+func TestDashboardAndAlarmsGraphWhatTheExtensionEmits(t *testing.T) {
+	t.Parallel()
+	const namespace = "StarfleetSecrets" // the default of STARFLEET_SECRETS_METRICS_NAMESPACE
+	emitted := emittedMetrics(t, namespace)
+	root := repoRoot(t)
+	raw, err := os.ReadFile(filepath.Join(root, "examples", "dashboard", "dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.NewReplacer("${Namespace}", namespace, "${FunctionName}", "fn", "${AWS::Region}", "us-east-1").Replace(string(raw))
+	var dashboard struct {
+		Widgets []struct {
+			Properties struct{ Metrics [][]any }
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &dashboard); err != nil {
+		t.Fatal(err)
+	}
+	search := regexp.MustCompile(`SEARCH\('\{([^}]*)\} FunctionName="fn" MetricName="(\w+)"`)
+	graphed := 0
+	for _, w := range dashboard.Widgets {
+		for _, m := range w.Properties.Metrics {
+			var name string
+			var dims []string
+			if expr, ok := m[0].(map[string]any); ok {
+				found := search.FindStringSubmatch(expr["expression"].(string))
+				if found == nil {
+					t.Errorf("an expression the test cannot read: %v", expr["expression"])
+					continue
+				}
+				schema := strings.Split(found[1], ",")
+				if schema[0] != namespace {
+					t.Errorf("SEARCH in namespace %q", schema[0])
+				}
+				name, dims = found[2], schema[1:]
+			} else {
+				if m[0] != namespace {
+					t.Errorf("metric %v in namespace %v", m, m[0])
+				}
+				name = m[1].(string)
+				for i := 2; i+1 < len(m); i += 2 {
+					if d, ok := m[i].(string); ok {
+						dims = append(dims, d)
+					}
+				}
+			}
+			slices.Sort(dims)
+			if !emitted[name+" "+strings.Join(dims, ",")] {
+				t.Errorf("the dashboard graphs %s by %v, which the extension does not emit", name, dims)
+			}
+			graphed++
+		}
+	}
+	if graphed < 10 {
+		t.Errorf("%d metrics graphed", graphed)
+	}
+
+	python := need(t, "python3", "install Python 3 with PyYAML")
+	stdout, stderr, code := runCmd(t, filepath.Join(root, "examples", "sam"), cleanEnv(), python, "-c", yamlToJSON, "template.yaml")
+	if code != 0 {
+		t.Fatalf("parsing the SAM template: %s", stderr)
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string
+			Properties map[string]json.RawMessage
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &tpl); err != nil {
+		t.Fatal(err)
+	}
+	alarms := 0
+	for name, r := range tpl.Resources {
+		switch r.Type {
+		case "AWS::CloudWatch::Dashboard":
+			var sub struct {
+				Sub []json.RawMessage `json:"Fn::Sub"`
+			}
+			var inline string
+			var vars map[string]any
+			if json.Unmarshal(r.Properties["DashboardBody"], &sub) != nil || len(sub.Sub) != 2 ||
+				json.Unmarshal(sub.Sub[0], &inline) != nil || json.Unmarshal(sub.Sub[1], &vars) != nil {
+				t.Fatalf("%s: DashboardBody is not !Sub [body, variables]: %s", name, r.Properties["DashboardBody"])
+			}
+			var fromTemplate, fromFile any
+			if err := json.Unmarshal([]byte(inline), &fromTemplate); err != nil {
+				t.Fatalf("%s: the body is not JSON: %v", name, err)
+			}
+			if err := json.Unmarshal(raw, &fromFile); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(fromTemplate, fromFile) {
+				t.Errorf("%s differs from examples/dashboard/dashboard.json", name)
+			}
+			if vars["Namespace"] != namespace {
+				t.Errorf("%s: Namespace %v", name, vars["Namespace"])
+			}
+		case "AWS::CloudWatch::Alarm":
+			alarms++
+			var ns, metric string
+			var dims []struct{ Name string }
+			json.Unmarshal(r.Properties["Namespace"], &ns)
+			json.Unmarshal(r.Properties["MetricName"], &metric)
+			json.Unmarshal(r.Properties["Dimensions"], &dims)
+			var names []string
+			for _, d := range dims {
+				names = append(names, d.Name)
+			}
+			slices.Sort(names)
+			if ns != namespace || !emitted[metric+" "+strings.Join(names, ",")] {
+				t.Errorf("alarm %s on %s %s by %v, which the extension does not emit", name, ns, metric, names)
+			}
+		}
+	}
+	if alarms != 2 {
+		t.Errorf("%d alarms in the SAM template, want 2 (upstream failing, values served stale)", alarms)
 	}
 }
