@@ -1,0 +1,146 @@
+# starfleet-secrets as a Terraform module: the layer version from the built
+# zip, the least-privilege policy a function needs to use it, the
+# variables to set on the function, and the dashboard and alarms of its
+# metrics.
+#
+#   module "starfleet_secrets" {
+#     source        = "github.com/starfleet/starfleet-secrets//examples/terraform"
+#     layer_zip     = "dist/starfleet-secrets-layer-arm64.zip"   # make layer
+#     architecture  = "arm64"
+#     function_name = "github-sync"
+#     secret_arn    = "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet-AbCdEf"
+#     allow_slices  = ["GitHubSyncWorker"]
+#   }
+#
+#   resource "aws_lambda_function" "worker" {
+#     function_name = "github-sync"
+#     layers        = [module.starfleet_secrets.layer_arn]
+#     environment { variables = module.starfleet_secrets.environment }
+#     ...
+#   }
+#   resource "aws_iam_role_policy" "starfleet_secrets" {
+#     role   = aws_iam_role.worker.id
+#     policy = module.starfleet_secrets.policy_json
+#   }
+
+terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.0"
+    }
+  }
+}
+
+locals {
+  # The secret's region is the ARN's fourth field, so a secret in another
+  # region works too.
+  secret_region = split(":", var.secret_arn)[3]
+  prefetch = concat(
+    var.prefetch_secret_arns,
+    [for arn in var.parameter_arns : "ssm:${arn}"],
+  )
+  environment = merge(
+    {
+      STARFLEET_SECRET_ID     = var.secret_arn
+      STARFLEET_SECRET_REGION = local.secret_region
+      STARFLEET_SECRETS_TTL   = var.ttl
+    },
+    length(var.allow_slices) > 0 ? { STARFLEET_SECRETS_ALLOW = join(",", var.allow_slices) } : {},
+    length(local.prefetch) > 0 ? { STARFLEET_SECRETS_PREFETCH = join(",", local.prefetch) } : {},
+    length(var.role_arns) > 0 ? { STARFLEET_SECRETS_ROLES = join(",", var.role_arns) } : {},
+    var.metrics_namespace != "StarfleetSecrets" ? { STARFLEET_SECRETS_METRICS_NAMESPACE = var.metrics_namespace } : {},
+  )
+  # The dashboard of examples/dashboard, its placeholders filled in.
+  dashboard = replace(replace(replace(file("${path.module}/../dashboard/dashboard.json"),
+    "$${Namespace}", var.metrics_namespace),
+    "$${FunctionName}", var.function_name),
+  "$${AWS::Region}", data.aws_region.current.name)
+}
+
+data "aws_region" "current" {}
+
+resource "aws_lambda_layer_version" "this" {
+  layer_name               = "starfleet-secrets-${var.architecture}"
+  description              = "starfleet-secrets Lambda extension (${var.architecture})"
+  filename                 = var.layer_zip
+  source_code_hash         = filebase64sha256(var.layer_zip)
+  compatible_architectures = [var.architecture]
+  license_info             = "Apache-2.0"
+}
+
+# Exactly what the extension reads, and nothing broader: no "*" resource.
+data "aws_iam_policy_document" "this" {
+  statement {
+    sid       = "ReadTheStarfleetSecret"
+    effect    = "Allow"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = concat([var.secret_arn], var.prefetch_secret_arns)
+  }
+  dynamic "statement" {
+    for_each = length(var.parameter_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadTheParameters"
+      effect    = "Allow"
+      actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+      resources = var.parameter_arns
+    }
+  }
+  dynamic "statement" {
+    for_each = length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "DecryptWithTheKeys"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = var.kms_key_arns
+    }
+  }
+  dynamic "statement" {
+    for_each = length(var.role_arns) > 0 ? [1] : []
+    content {
+      sid       = "AssumeTheRoles"
+      effect    = "Allow"
+      actions   = ["sts:AssumeRole"]
+      resources = var.role_arns
+    }
+  }
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  count          = var.dashboard ? 1 : 0
+  dashboard_name = "starfleet-secrets-${var.function_name}"
+  dashboard_body = local.dashboard
+}
+
+resource "aws_cloudwatch_metric_alarm" "upstream_failing" {
+  count               = var.dashboard ? 1 : 0
+  alarm_name          = "starfleet-secrets-${var.function_name}-upstream-failing"
+  alarm_description   = "starfleet-secrets could not read from AWS in 3 of the last 5 minutes"
+  namespace           = var.metrics_namespace
+  metric_name         = "UpstreamErrors"
+  dimensions          = { FunctionName = var.function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+}
+
+resource "aws_cloudwatch_metric_alarm" "served_stale" {
+  count               = var.dashboard ? 1 : 0
+  alarm_name          = "starfleet-secrets-${var.function_name}-served-stale"
+  alarm_description   = "starfleet-secrets served expired values (AWS failing or slow) in 2 of the last 3 minutes"
+  namespace           = var.metrics_namespace
+  metric_name         = "StaleAnswers"
+  dimensions          = { FunctionName = var.function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+}
