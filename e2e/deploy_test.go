@@ -222,3 +222,33 @@ func samStatements(t *testing.T, root, secretARN string) []policyStatement {
 	}
 	return out
 }
+
+// TestCDKConstruct: the construct's own tests (it synthesizes stacks
+// offline and asserts the layer, the variables, each grant, no wildcard
+// resource, the dashboard and alarms), and its minimal grants are the SAM
+// template's. make test installs its packages (npm ci) beforehand.
+func TestCDKConstruct(t *testing.T) {
+	t.Parallel()
+	npm := need(t, "npm", "install Node.js 18 or newer with npm")
+	node := need(t, "node", "install Node.js 18 or newer")
+	dir := filepath.Join(repoRoot(t), "examples", "cdk")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "aws-cdk-lib")); err != nil {
+		t.Fatalf("examples/cdk has no packages installed: run npm ci --prefix examples/cdk (make test does): %v", err)
+	}
+	env := cleanEnv("CDK_DISABLE_VERSION_CHECK=1", "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1")
+	if stdout, stderr, code := runCmd(t, dir, env, npm, "test", "--silent"); code != 0 {
+		t.Fatalf("npm test in examples/cdk: exit %d\n%s%s", code, stdout, stderr)
+	}
+	stdout, stderr, code := runCmd(t, dir, env, node, filepath.Join("test", "stack.js"))
+	if code != 0 {
+		t.Fatalf("synthesizing the minimal stack: exit %d\n%s", code, stderr)
+	}
+	var cdk []policyStatement
+	if err := json.Unmarshal([]byte(stdout), &cdk); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	const secret = "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet-AbCdEf"
+	if sam := samStatements(t, repoRoot(t), secret); !reflect.DeepEqual(cdk, sam) {
+		t.Errorf("the CDK construct grants %+v, the SAM template %+v", cdk, sam)
+	}
+}
