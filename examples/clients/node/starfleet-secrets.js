@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 'use strict';
 /**
  * Read slices of the Starfleet secret from the starfleet-secrets extension.
