@@ -190,11 +190,7 @@ func asList(v any) []string {
 // statements, its secret parameter replaced by secretARN.
 func samStatements(t *testing.T, root, secretARN string) []policyStatement {
 	t.Helper()
-	python := need(t, "python3", "install Python 3 with PyYAML")
-	stdout, stderr, code := runCmd(t, filepath.Join(root, "examples", "sam"), cleanEnv(), python, "-c", yamlToJSON, "template.yaml")
-	if code != 0 {
-		t.Fatalf("parsing the SAM template: %s", stderr)
-	}
+	stdout := samTemplateJSON(t, root)
 	var tpl struct {
 		Resources map[string]struct {
 			Type       string

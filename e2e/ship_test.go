@@ -239,15 +239,23 @@ with open(sys.argv[1]) as f:
     json.dump(yaml.load(f, Loader=Loader), sys.stdout)
 `
 
-func TestSAMTemplate(t *testing.T) {
-	t.Parallel()
+// samTemplateJSON is examples/sam/template.yaml as JSON, its short-form
+// intrinsics ("!Ref X") in their long form ({"Ref": "X"}).
+func samTemplateJSON(t *testing.T, root string) string {
+	t.Helper()
 	python := need(t, "python3", "install Python 3 with PyYAML")
-	root := repoRoot(t)
-	samDir := filepath.Join(root, "examples", "sam")
-	stdout, stderr, code := runCmd(t, samDir, cleanEnv(), python, "-c", yamlToJSON, "template.yaml")
+	stdout, stderr, code := runCmd(t, filepath.Join(root, "examples", "sam"), cleanEnv(), python, "-c", yamlToJSON, "template.yaml")
 	if code != 0 {
 		t.Fatalf("parsing examples/sam/template.yaml: exit %d: %s", code, stderr)
 	}
+	return stdout
+}
+
+func TestSAMTemplate(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	samDir := filepath.Join(root, "examples", "sam")
+	stdout := samTemplateJSON(t, root)
 	type resource struct {
 		Type       string
 		Properties map[string]json.RawMessage

@@ -113,33 +113,36 @@ resource "aws_cloudwatch_dashboard" "this" {
   dashboard_body = local.dashboard
 }
 
-resource "aws_cloudwatch_metric_alarm" "upstream_failing" {
-  count               = var.dashboard ? 1 : 0
-  alarm_name          = "starfleet-secrets-${var.function_name}-upstream-failing"
-  alarm_description   = "starfleet-secrets could not read from AWS in 3 of the last 5 minutes"
-  namespace           = var.metrics_namespace
-  metric_name         = "UpstreamErrors"
-  dimensions          = { FunctionName = var.function_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 5
-  datapoints_to_alarm = 3
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
+# The two alarms a team would set: AWS cannot be read, and values are
+# served expired.
+locals {
+  alarms = {
+    upstream-failing = {
+      metric      = "UpstreamErrors"
+      description = "starfleet-secrets could not read from AWS in 3 of the last 5 minutes"
+      periods     = 5
+      datapoints  = 3
+    }
+    served-stale = {
+      metric      = "StaleAnswers"
+      description = "starfleet-secrets served expired values (AWS failing or slow) in 2 of the last 3 minutes"
+      periods     = 3
+      datapoints  = 2
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "served_stale" {
-  count               = var.dashboard ? 1 : 0
-  alarm_name          = "starfleet-secrets-${var.function_name}-served-stale"
-  alarm_description   = "starfleet-secrets served expired values (AWS failing or slow) in 2 of the last 3 minutes"
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each            = var.dashboard ? local.alarms : {}
+  alarm_name          = "starfleet-secrets-${var.function_name}-${each.key}"
+  alarm_description   = each.value.description
   namespace           = var.metrics_namespace
-  metric_name         = "StaleAnswers"
+  metric_name         = each.value.metric
   dimensions          = { FunctionName = var.function_name }
   statistic           = "Sum"
   period              = 60
-  evaluation_periods  = 3
-  datapoints_to_alarm = 2
+  evaluation_periods  = each.value.periods
+  datapoints_to_alarm = each.value.datapoints
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
