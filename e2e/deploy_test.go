@@ -38,7 +38,7 @@ module "minimal" {
   source        = "MODULE"
   layer_zip     = "ZIP"
   function_name = "github-sync"
-  secret_arn    = "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet-AbCdEf"
+  secret_arn    = "MINIMAL_SECRET"
   allow_slices  = ["GitHubSyncWorker"]
 }
 
@@ -68,8 +68,30 @@ type policyStatement struct {
 	Resource any
 }
 
-func TestTerraformModule(t *testing.T) {
+// minimalSecret is the secret every recipe's minimal grant names.
+const minimalSecret = "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet-AbCdEf"
+
+// TestDeployRecipes: the CDK construct and the Terraform module each pass
+// their own checks, and the SAM template, the construct and the module grant
+// exactly the same for a function reading one secret.
+func TestDeployRecipes(t *testing.T) {
 	t.Parallel()
+	sam := samStatements(t, repoRoot(t), minimalSecret)
+	var cdk, tf []policyStatement
+	t.Run("cdk", func(t *testing.T) { cdk = checkCDKConstruct(t) })
+	t.Run("terraform", func(t *testing.T) { tf = checkTerraformModule(t) })
+	if !reflect.DeepEqual(cdk, sam) {
+		t.Errorf("the CDK construct grants %+v, the SAM template %+v", cdk, sam)
+	}
+	if tf != nil && !reflect.DeepEqual(tf, sam) { // nil: terraform skipped
+		t.Errorf("the Terraform module grants %+v, the SAM template %+v", tf, sam)
+	}
+}
+
+// checkTerraformModule formats, validates and plans the module offline, checks
+// the grants of a module that names everything, and returns the minimal
+// module's statements.
+func checkTerraformModule(t *testing.T) []policyStatement {
 	terraform, err := exec.LookPath("terraform")
 	mirror := terraformMirror()
 	if _, merr := os.Stat(filepath.Join(mirror, "registry.terraform.io", "hashicorp", "aws")); err != nil || merr != nil {
@@ -97,7 +119,7 @@ func TestTerraformModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "layer.zip"), "a stand-in for the layer zip")
-	writeFile(t, filepath.Join(work, "main.tf"), strings.NewReplacer("MODULE", rel, "ZIP", filepath.Join(dir, "layer.zip")).Replace(tfRoot))
+	writeFile(t, filepath.Join(work, "main.tf"), strings.NewReplacer("MODULE", rel, "ZIP", filepath.Join(dir, "layer.zip"), "MINIMAL_SECRET", minimalSecret).Replace(tfRoot))
 	env := cleanEnv("TF_CLI_CONFIG_FILE="+cli, "TF_IN_AUTOMATION=1", "TF_DATA_DIR="+filepath.Join(dir, "data"), "CHECKPOINT_DISABLE=1")
 	tf := func(args ...string) string {
 		t.Helper()
@@ -128,12 +150,7 @@ func TestTerraformModule(t *testing.T) {
 		return doc.Statement
 	}
 
-	// The minimal module grants what the SAM template grants: one
-	// GetSecretValue on the one secret.
 	minimal := statements("minimal_policy")
-	if want := samStatements(t, root, "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet-AbCdEf"); !reflect.DeepEqual(minimal, want) {
-		t.Errorf("the Terraform module grants %+v, the SAM template %+v", minimal, want)
-	}
 	everything := statements("everything_policy")
 	granted := map[string][]string{}
 	for _, s := range everything {
@@ -170,6 +187,7 @@ func TestTerraformModule(t *testing.T) {
 		!strings.Contains(environment["STARFLEET_SECRETS_PREFETCH"].(string), "ssm:arn:aws:ssm:us-east-2:111122223333:parameter/app/flag") {
 		t.Errorf("environment %v", environment)
 	}
+	return minimal
 }
 
 func asList(v any) []string {
@@ -219,12 +237,11 @@ func samStatements(t *testing.T, root, secretARN string) []policyStatement {
 	return out
 }
 
-// TestCDKConstruct: the construct's own tests (it synthesizes stacks
-// offline and asserts the layer, the variables, each grant, no wildcard
-// resource, the dashboard and alarms), and its minimal grants are the SAM
-// template's. make test installs its packages (npm ci) beforehand.
-func TestCDKConstruct(t *testing.T) {
-	t.Parallel()
+// checkCDKConstruct runs the construct's own tests (they synthesize stacks
+// offline and assert the layer, the variables, each grant, no wildcard
+// resource, the dashboard and alarms) and returns the minimal stack's
+// statements. make test installs its packages (npm ci) beforehand.
+func checkCDKConstruct(t *testing.T) []policyStatement {
 	npm := need(t, "npm", "install Node.js 18 or newer with npm")
 	node := need(t, "node", "install Node.js 18 or newer")
 	dir := filepath.Join(repoRoot(t), "examples", "cdk")
@@ -243,8 +260,5 @@ func TestCDKConstruct(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &cdk); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
-	const secret = "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet-AbCdEf"
-	if sam := samStatements(t, repoRoot(t), secret); !reflect.DeepEqual(cdk, sam) {
-		t.Errorf("the CDK construct grants %+v, the SAM template %+v", cdk, sam)
-	}
+	return cdk
 }
