@@ -71,6 +71,15 @@ resource "aws_lambda_layer_version" "this" {
 }
 
 # Exactly what the extension reads, and nothing broader: no "*" resource.
+# Each grant is made only where something is named.
+locals {
+  grants = {
+    ReadTheParameters  = { actions = ["ssm:GetParameter", "ssm:GetParameters"], resources = var.parameter_arns }
+    DecryptWithTheKeys = { actions = ["kms:Decrypt"], resources = var.kms_key_arns }
+    AssumeTheRoles     = { actions = ["sts:AssumeRole"], resources = var.role_arns }
+  }
+}
+
 data "aws_iam_policy_document" "this" {
   statement {
     sid       = "ReadTheStarfleetSecret"
@@ -79,30 +88,12 @@ data "aws_iam_policy_document" "this" {
     resources = concat([var.secret_arn], var.prefetch_secret_arns)
   }
   dynamic "statement" {
-    for_each = length(var.parameter_arns) > 0 ? [1] : []
+    for_each = { for sid, grant in local.grants : sid => grant if length(grant.resources) > 0 }
     content {
-      sid       = "ReadTheParameters"
+      sid       = statement.key
       effect    = "Allow"
-      actions   = ["ssm:GetParameter", "ssm:GetParameters"]
-      resources = var.parameter_arns
-    }
-  }
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "DecryptWithTheKeys"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt"]
-      resources = var.kms_key_arns
-    }
-  }
-  dynamic "statement" {
-    for_each = length(var.role_arns) > 0 ? [1] : []
-    content {
-      sid       = "AssumeTheRoles"
-      effect    = "Allow"
-      actions   = ["sts:AssumeRole"]
-      resources = var.role_arns
+      actions   = statement.value.actions
+      resources = statement.value.resources
     }
   }
 }
