@@ -207,7 +207,19 @@ func checkBuildInfo(t *testing.T, exe []byte, goarch string) {
 			t.Errorf("build setting %s=%q, want %q", key, settings[key], want)
 		}
 	}
+	for _, dep := range info.Deps {
+		if dep.Path == "github.com/aws/aws-sdk-go-v2/service/ssm" && dep.Version != pinnedSSM {
+			t.Errorf("the layer links service/ssm %s, want the pinned %s (see go.mod)", dep.Version, pinnedSSM)
+		}
+	}
+	if bytes.Contains(exe, []byte("service/ssm/schemas")) {
+		t.Error("the layer links service/ssm/schemas, whose init costs every cold start")
+	}
 }
+
+// pinnedSSM is the last service/ssm release before schema-based serde,
+// whose generated schemas package builds every shape at init (see go.mod).
+const pinnedSSM = "v1.79.3"
 
 // yamlToJSON loads a CloudFormation template with PyYAML, turning the
 // short-form intrinsics (!Ref, !Sub, !GetAtt, ...) into their long forms.
