@@ -13,6 +13,7 @@ import (
 	cryptorand "crypto/rand"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -310,10 +311,7 @@ func (c *Cache) startRefresh(key upstream.Key, mode fetchMode) <-chan singleflig
 // role included, so that reads under two roles never share a fetch.
 func flightKey(k upstream.Key) string {
 	if k.IsParameter() {
-		if k.WithDecryption {
-			return "ssm\x00" + k.Parameter + "\x00true\x00" + k.RoleARN
-		}
-		return "ssm\x00" + k.Parameter + "\x00false\x00" + k.RoleARN
+		return "ssm\x00" + k.Parameter + "\x00" + strconv.FormatBool(k.WithDecryption) + "\x00" + k.RoleARN
 	}
 	return k.SecretID + "\x00" + k.VersionID + "\x00" + k.VersionStage + "\x00" + k.RoleARN
 }
@@ -399,7 +397,7 @@ func (c *Cache) refresh(key upstream.Key, mode fetchMode) *entry {
 		return prev
 	}
 	var value *upstream.Value
-	elapsed, err := c.timed(key.Service(), func(ctx context.Context) (err error) {
+	elapsed, err := c.timed(key.Service(), c.rulesFor(key).timeout, func(ctx context.Context) (err error) {
 		value, err = c.fetch(ctx, key)
 		return err
 	})
@@ -444,14 +442,9 @@ func (c *Cache) settle(key upstream.Key, prev *entry, value *upstream.Value, err
 	return next
 }
 
-// timed runs one upstream read of service within the service's fetch
-// timeout and counts it. Its error is classified; a read cut off by
+// timed runs one upstream read of service within timeout and counts it. Its error is classified; a read cut off by
 // shutdown is CodeShuttingDown, and not counted as an upstream failure.
-func (c *Cache) timed(service string, read func(context.Context) error) (time.Duration, *upstream.Error) {
-	timeout := c.secrets.timeout
-	if service == upstream.ServiceParameterStore {
-		timeout = c.parameters.timeout
-	}
+func (c *Cache) timed(service string, timeout time.Duration, read func(context.Context) error) (time.Duration, *upstream.Error) {
 	ctx, cancel := context.WithTimeout(c.background, timeout)
 	defer cancel()
 	started := c.now()

@@ -87,7 +87,7 @@ func (c *Cache) prefetchParameters(keys []upstream.Key) error {
 	defer c.fetches.Done()
 	started := c.now()
 	var found map[upstream.Key]*upstream.Value
-	elapsed, err := c.timed(upstream.ServiceParameterStore, func(ctx context.Context) (err error) {
+	elapsed, err := c.timed(upstream.ServiceParameterStore, c.parameters.timeout, func(ctx context.Context) (err error) {
 		found, err = c.params.GetParameters(ctx, keys)
 		return err
 	})

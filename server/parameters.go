@@ -91,14 +91,14 @@ func hasSelector(name string) bool {
 
 // getParameter serves GET /systemsmanager/parameters/get.
 func (h *handler) getParameter(w http.ResponseWriter, r *http.Request) {
-	key, res, attrs, ok := h.readQueried(w, r, parseParameterQuery, h.hints.parameters)
+	key, res, ok := h.readQueried(w, r, parseParameterQuery, h.hints.parameters)
 	if !ok {
 		return
 	}
 	if h.allow != nil && upstream.IsReference(key.Parameter) && h.refersToStarfleet(res.Value) {
 		// Parameter Store's door to Secrets Manager must not hand the
 		// whole Starfleet secret to a function limited to some slices.
-		h.refuseWholeSecret(w, r, attrs...)
+		h.refuseWholeSecret(w, r, keyAttrs(key)...)
 		return
 	}
 	body := marshalParameter(res.Value)

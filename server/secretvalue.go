@@ -17,14 +17,14 @@ import (
 func (h *handler) getSecretValue(w http.ResponseWriter, r *http.Request) {
 	// This route's hints speak of the caller's secretId, not the
 	// configured Starfleet secret's.
-	_, res, attrs, ok := h.readQueried(w, r, parseGetQuery, h.hints.secrets)
+	key, res, ok := h.readQueried(w, r, parseGetQuery, h.hints.secrets)
 	if !ok {
 		return
 	}
 	if h.allow != nil && isSecret(h.store.Primary().SecretID, res.Value.Name, res.Value.ARN) {
 		// Otherwise this endpoint would hand the whole Starfleet secret to
 		// a function that may read only some of its slices.
-		h.refuseWholeSecret(w, r, attrs...)
+		h.refuseWholeSecret(w, r, keyAttrs(key)...)
 		return
 	}
 	body := marshalSecretValue(res.Value)
@@ -34,40 +34,47 @@ func (h *handler) getSecretValue(w http.ResponseWriter, r *http.Request) {
 
 // readQueried reads the key that parse makes of the request's query,
 // answering a refused query or a failed read itself, with the route's
-// hints; attrs name the key for log lines.
+// hints.
 func (h *handler) readQueried(w http.ResponseWriter, r *http.Request, parse func(url.Values) (upstream.Key, bool, error),
-	hints map[string]string) (key upstream.Key, res cache.Result, attrs []any, ok bool) {
+	hints map[string]string) (key upstream.Key, res cache.Result, ok bool) {
 	q, ok := h.parseQuery(w, r)
 	if !ok {
-		return key, res, nil, false
+		return key, res, false
 	}
 	key, refresh, err := parse(q)
 	if err != nil {
 		h.writeQueryError(w, r, err)
-		return key, res, nil, false
+		return key, res, false
 	}
-	attrs = []any{"secret_id", key.SecretID, "version_id", key.VersionID, "version_stage", key.VersionStage}
+	if key.RoleARN != "" && !h.mayAssume(key.RoleARN) {
+		// Refused before any call: IAM is the real boundary, and this
+		// keeps handler code from choosing roles the function's owner
+		// never meant it to use.
+		h.logRequestError(r, http.StatusForbidden, "RoleNotAllowed", keyAttrs(key)...)
+		writeError(w, http.StatusForbidden, "RoleNotAllowed", "the role in roleArn is not in "+
+			orWords(h.settings.Roles, "the extension's list of roles")+"; add it there to let this function read under it")
+		return key, res, false
+	}
+	res, err = h.store.Get(r.Context(), key, refresh || wantsRefresh(r))
+	if err != nil {
+		h.writeFetchError(w, r, err, hints, keyAttrs(key)...)
+		return key, res, false
+	}
+	return key, res, true
+}
+
+// keyAttrs name a key in a request's log line. They are built only for a
+// line that is written: a served read logs none, and should not pay for
+// them.
+func keyAttrs(key upstream.Key) []any {
+	attrs := []any{"secret_id", key.SecretID, "version_id", key.VersionID, "version_stage", key.VersionStage}
 	if key.IsParameter() {
 		attrs = []any{"parameter", key.Parameter, "with_decryption", key.WithDecryption}
 	}
 	if key.RoleARN != "" {
 		attrs = append(attrs, "role_arn", key.RoleARN)
-		if !h.mayAssume(key.RoleARN) {
-			// Refused before any call: IAM is the real boundary, and this
-			// keeps handler code from choosing roles the function's
-			// owner never meant it to use.
-			h.logRequestError(r, http.StatusForbidden, "RoleNotAllowed", attrs...)
-			writeError(w, http.StatusForbidden, "RoleNotAllowed", "the role in roleArn is not in "+
-				orWords(h.settings.Roles, "the extension's list of roles")+"; add it there to let this function read under it")
-			return key, res, attrs, false
-		}
 	}
-	res, err = h.store.Get(r.Context(), key, refresh || wantsRefresh(r))
-	if err != nil {
-		h.writeFetchError(w, r, err, hints, attrs...)
-		return key, res, attrs, false
-	}
-	return key, res, attrs, true
+	return attrs
 }
 
 // isSecret reports whether the secret of that name and ARN is the one id
