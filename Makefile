@@ -35,7 +35,7 @@ test: rie test-prebuild ## the whole suite with the race detector (starts its ow
 
 # Builds the black-box tests make (the race-built binary of each build, the
 # layer zips of both architectures, the Go client example, the CDK
-# construct's packages from its lock file), made once here
+# construct's packages and the AWS SDK for JavaScript from their lock files), made once here
 # so that on a new machine, with an empty build cache, the compiling happens
 # before any test's deadline starts, not inside it.
 .PHONY: test-prebuild
@@ -45,7 +45,8 @@ test-prebuild:
 	$(GO) build -race -tags lambda -o $$d/race-lambda $(PKG) && \
 	CGO_ENABLED=0 $(GO) build -o $$d/client ./examples/clients/go/starfleet-slice && \
 	$(MAKE) --no-print-directory layer DIST=$$d/dist >/dev/null && \
-	npm ci --prefix examples/cdk --no-audit --no-fund --silent
+	npm ci --prefix examples/cdk --no-audit --no-fund --silent && \
+	npm ci --prefix e2e/testdata/sdk --no-audit --no-fund --silent
 
 # The real Lambda Runtime Interface Emulator, pinned: the end-to-end tests
 # run the binary under it, on-demand and under Managed Instances.

@@ -39,6 +39,9 @@ type ParameterSource interface {
 	// GetParameters reads up to upstream.MaxBatch parameters sharing
 	// WithDecryption in one call; missing ones are absent from the answer.
 	GetParameters(ctx context.Context, keys []upstream.Key) (map[upstream.Key]*upstream.Value, error)
+	// GetParametersByPath reads one page of the parameters under
+	// key.Path.
+	GetParametersByPath(ctx context.Context, key upstream.Key) (*upstream.Value, error)
 }
 
 // Options configure a Cache. Source, Primary.SecretID and FetchTimeout are
@@ -91,6 +94,9 @@ type Cache struct {
 	others  *expirable.LRU[upstream.Key, *entry]
 	flights singleflight.Group
 	ready   atomic.Bool
+	// writes counts Invalidate calls: a fetch that began before one
+	// may have read what the write replaced, so its value is not kept.
+	writes atomic.Uint64
 
 	// background holds the context of every fetch: fetches outlive the
 	// request that started them (others may be waiting on them), but not
@@ -310,10 +316,15 @@ func (c *Cache) startRefresh(key upstream.Key, mode fetchMode) <-chan singleflig
 // flightKey is key as the single flight's string key: every field, the
 // role included, so that reads under two roles never share a fetch.
 func flightKey(k upstream.Key) string {
-	if k.IsParameter() {
-		return "ssm\x00" + k.Parameter + "\x00" + strconv.FormatBool(k.WithDecryption) + "\x00" + k.RoleARN
+	where := "\x00" + k.RoleARN + "\x00" + k.Region
+	switch {
+	case k.Path != "":
+		return "path\x00" + k.Path + "\x00" + strconv.FormatBool(k.Recursive) + "\x00" + strconv.FormatBool(k.WithDecryption) +
+			"\x00" + strconv.Itoa(int(k.PageSize)) + "\x00" + k.PageToken + where
+	case k.IsParameter():
+		return "ssm\x00" + k.Parameter + "\x00" + strconv.FormatBool(k.WithDecryption) + where
 	}
-	return k.SecretID + "\x00" + k.VersionID + "\x00" + k.VersionStage + "\x00" + k.RoleARN
+	return k.SecretID + "\x00" + k.VersionID + "\x00" + k.VersionStage + where
 }
 
 // RefreshAhead keeps the values requests read fresh in the background until
@@ -389,6 +400,7 @@ func (c *Cache) refresh(key upstream.Key, mode fetchMode) *entry {
 	prev := c.load(key)
 	policy := c.rulesFor(key).policy
 	started := c.now()
+	writes := c.writes.Load()
 	call := policy.ShouldCallUpstream(prev, started, mode == modeForced)
 	if mode == modeAhead {
 		call = policy.ShouldRefreshAhead(prev, started)
@@ -410,7 +422,9 @@ func (c *Cache) refresh(key upstream.Key, mode fetchMode) *entry {
 		attrs = append(attrs, "failures", next.failures, "retry_in_ms", next.retryAt.Sub(started).Milliseconds())
 	}
 	c.logFetch(attrs, elapsed, err)
-	if err != nil && err.Code == upstream.CodeShuttingDown {
+	if err != nil && err.Code == upstream.CodeShuttingDown || c.writes.Load() != writes {
+		// A write through the extension may have replaced what this
+		// fetch read: its waiters get it, later reads fetch again.
 		return next
 	}
 	c.store(key, next)
@@ -484,6 +498,9 @@ func (c *Cache) fetch(ctx context.Context, key upstream.Key) (*upstream.Value, e
 	if c.params == nil {
 		return nil, &upstream.Error{Code: upstream.CodeNotConfigured, Err: errors.New("no Parameter Store source: the extension serves a local file")}
 	}
+	if key.Path != "" {
+		return c.params.GetParametersByPath(ctx, key)
+	}
 	return c.params.GetParameter(ctx, key)
 }
 
@@ -511,6 +528,24 @@ func (c *Cache) store(key upstream.Key, e *entry) {
 		return
 	}
 	c.others.Add(key, e)
+}
+
+// Invalidate drops every cached value stale says a write made stale, and
+// keeps a fetch already in flight from storing what it read: a function
+// reads its own writes. The Starfleet secret is not dropped but expired,
+// so that it stays servable while upstream fails.
+func (c *Cache) Invalidate(stale func(upstream.Key, *upstream.Value) bool) {
+	c.writes.Add(1)
+	if e := c.primary.Load(); e != nil && e.value != nil && stale(c.primaryKey, e.value) {
+		c.primary.Store(e.expired(c.now().Add(-c.secrets.policy.TTL)))
+		c.flights.Forget(flightKey(c.primaryKey))
+	}
+	for _, key := range c.others.Keys() {
+		if e, ok := c.others.Peek(key); ok && (e.value == nil || stale(key, e.value)) {
+			c.others.Remove(key)
+			c.flights.Forget(flightKey(key))
+		}
+	}
 }
 
 // Status is what /health tells about a secret: never its value.

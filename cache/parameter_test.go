@@ -60,6 +60,24 @@ func (f *fakeParameters) GetParameters(_ context.Context, keys []upstream.Key) (
 	return found, nil
 }
 
+// GetParametersByPath answers every parameter under the path in one page.
+func (f *fakeParameters) GetParametersByPath(_ context.Context, k upstream.Key) (*upstream.Value, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.single = append(f.single, k)
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	page := &upstream.Value{}
+	for name := range f.values {
+		if strings.HasPrefix(name, k.Path) {
+			v, _ := f.value(upstream.Key{Parameter: name, WithDecryption: k.WithDecryption})
+			page.Parameters = append(page.Parameters, v)
+		}
+	}
+	return page, nil
+}
+
 func newParameterCache(t *testing.T, params *fakeParameters, secrets, parameters Policy) (*Cache, *fakeSource) {
 	t.Helper()
 	src := &fakeSource{}

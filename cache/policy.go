@@ -112,6 +112,16 @@ func (e *entry) keep(prev *entry) {
 	e.value, e.doc, e.docErr, e.fetchedAt = prev.value, prev.doc, prev.docErr, prev.fetchedAt
 }
 
+// expired is e as if its value had been fetched at fetchedAt: no longer
+// fresh, still servable while upstream fails.
+func (e *entry) expired(fetchedAt time.Time) *entry {
+	next := &entry{attemptAt: e.attemptAt, aheadJitter: e.aheadJitter}
+	next.keep(e)
+	next.fetchedAt = fetchedAt
+	next.read.Store(e.read.Load())
+	return next
+}
+
 func (e *entry) result() Result {
 	return Result{Value: e.value, FetchedAt: e.fetchedAt, doc: e.doc, docErr: e.docErr}
 }

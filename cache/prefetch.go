@@ -81,11 +81,33 @@ func (c *Cache) prefetchPlan(keys []upstream.Key) (singles []upstream.Key, batch
 // prefetchParameters reads keys in one GetParameters call and stores what
 // it found, unless a request's own fetch stored something newer meanwhile.
 func (c *Cache) prefetchParameters(keys []upstream.Key) error {
+	found, err := c.readBatch(keys)
+	if err != nil {
+		return fmt.Errorf("GetParameters of %d parameters: %w", len(keys), err)
+	}
+	var missing []string
+	for _, key := range keys {
+		if _, ok := found[key]; !ok {
+			missing = append(missing, key.Parameter)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("no parameter %s in Parameter Store", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// readBatch reads keys in one GetParameters call and stores each answer
+// (a value, or ParameterNotFound for a name the service does not have),
+// unless a request's own fetch of that key stored something newer
+// meanwhile. Its error is the call's, which stores nothing.
+func (c *Cache) readBatch(keys []upstream.Key) (map[upstream.Key]*upstream.Value, *upstream.Error) {
 	if !c.beginFetch() {
-		return errShuttingDown(false)
+		return nil, errShuttingDown(false)
 	}
 	defer c.fetches.Done()
 	started := c.now()
+	writes := c.writes.Load()
 	var found map[upstream.Key]*upstream.Value
 	elapsed, err := c.timed(upstream.ServiceParameterStore, c.parameters.timeout, func(ctx context.Context) (err error) {
 		found, err = c.params.GetParameters(ctx, keys)
@@ -96,26 +118,99 @@ func (c *Cache) prefetchParameters(keys []upstream.Key) error {
 		attrs = append(attrs, "found", len(found))
 	}
 	c.logFetch(attrs, elapsed, err)
-	if err != nil {
-		return fmt.Errorf("GetParameters of %d parameters: %w", len(keys), err)
+	if err != nil || c.writes.Load() != writes {
+		return found, err
 	}
 	finished := c.now()
-	var missing []string
 	for _, key := range keys {
-		value, ok := found[key]
-		if !ok {
-			missing = append(missing, key.Parameter)
-			continue
-		}
 		c.flights.Do(flightKey(key), func() (any, error) {
-			if prev := c.load(key); prev == nil || prev.attemptAt.Before(started) {
+			prev := c.load(key)
+			if prev != nil && !prev.attemptAt.Before(started) {
+				return nil, nil
+			}
+			if value, ok := found[key]; ok {
 				c.store(key, newEntry(value, finished, started))
+			} else {
+				c.store(key, c.parameters.policy.afterFailure(prev, notFound(key), started))
 			}
 			return nil, nil
 		})
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("no parameter %s in Parameter Store", strings.Join(missing, ", "))
+	return found, nil
+}
+
+// notFound is Parameter Store's answer for a parameter it does not have.
+func notFound(key upstream.Key) *upstream.Error {
+	return &upstream.Error{Code: "ParameterNotFound", Service: upstream.ServiceParameterStore, Status: 400,
+		Err: errors.New("Parameter " + key.Parameter + " not found.")}
+}
+
+// GetParameters answers keys, parameters sharing WithDecryption and none a
+// reference to Secrets Manager, as Parameter Store's GetParameters would,
+// under the rules Get follows for each: what the cache holds is served,
+// and what it lacks is read in one GetParameters call, since Parameter
+// Store's quota counts calls. Each key gets a result or an error, a
+// missing parameter ParameterNotFound.
+func (c *Cache) GetParameters(ctx context.Context, keys []upstream.Key) ([]Result, []error) {
+	results, errs := make([]Result, len(keys)), make([]error, len(keys))
+	var misses []int
+	now := c.now()
+	for i, key := range keys {
+		keys[i] = key.Normalize()
+		e := c.load(keys[i])
+		switch c.parameters.policy.Decide(e, now, false) {
+		case ServeFresh, ServeStale, ServeStaleAndRefresh, FailFast:
+			// Get answers these from memory, and starts what refresh it
+			// calls for.
+			results[i], errs[i] = c.Get(ctx, keys[i], false)
+		default:
+			misses = append(misses, i)
+		}
 	}
-	return nil
+	if len(misses) == 0 {
+		return results, errs
+	}
+	batch := make([]upstream.Key, len(misses))
+	flight := "batch"
+	for j, i := range misses {
+		batch[j] = keys[i]
+		flight += "\x00" + flightKey(keys[i])
+	}
+	var err error
+	select {
+	case r := <-c.flights.DoChan(flight, func() (any, error) { _, err := c.readBatch(batch); return err, nil }):
+		if e, _ := r.Val.(*upstream.Error); e != nil {
+			err = e
+		}
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	for _, i := range misses {
+		if err != nil {
+			results[i], errs[i] = c.afterBatchFailure(keys[i], err)
+			continue
+		}
+		if e := c.load(keys[i]); e != nil {
+			results[i], errs[i] = c.countAnswer(c.answer(keys[i], e))
+		} else {
+			// A write made what the batch read stale before it was stored.
+			results[i], errs[i] = c.Get(ctx, keys[i], false)
+		}
+	}
+	return results, errs
+}
+
+// afterBatchFailure answers key when the batch that was to read it failed
+// with err: the cached value while it is servable and err transient, as
+// Get would, else err.
+func (c *Cache) afterBatchFailure(key upstream.Key, err error) (Result, error) {
+	var uerr *upstream.Error
+	e := c.load(key)
+	if errors.As(err, &uerr) && uerr.Transient && e != nil && e.value != nil && c.parameters.policy.Servable(e.fetchedAt, c.now()) {
+		c.metrics.Stale()
+		res := e.staleResult()
+		res.StaleCause = uerr
+		return res, nil
+	}
+	return Result{}, err
 }

@@ -45,6 +45,9 @@ var e2e struct {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(goRunnerVariable) != "" {
+		os.Exit(runGoSDK(os.Stdin, os.Stdout))
+	}
 	os.Exit(upstreamtest.RunWithMoto(m, &e2e.moto))
 }
 
@@ -151,13 +154,16 @@ const (
 
 // launch is what start starts; options change it.
 type launch struct {
-	mode        mode
-	bin         string
-	platform    extensiontest.Options
-	prepare     func(*upstreamtest.Proxy)
-	env         []string
-	file        string // local mode
-	concurrency int    // the emulator: Managed Instances when > 0
+	mode     mode
+	bin      string
+	platform extensiontest.Options
+	prepare  func(*upstreamtest.Proxy)
+	env      []string
+	file     string // local mode
+	// sdkEndpoints points the endpoint variables at the extension itself,
+	// as a function reading through it has them.
+	sdkEndpoints bool
+	concurrency  int // the emulator: Managed Instances when > 0
 }
 
 type option func(*launch)
@@ -234,6 +240,11 @@ func startUnderPlatform(t *testing.T, l launch) *instance {
 		"STARFLEET_SECRETS_LOG_LEVEL=debug",
 		raceEnv,
 	)
+	if l.sdkEndpoints {
+		in.cmd.Env = append(in.cmd.Env, "AWS_ENDPOINT_URL="+in.proxy.URL(),
+			fmt.Sprintf("AWS_ENDPOINT_URL_SECRETS_MANAGER=http://localhost:%d", port),
+			fmt.Sprintf("AWS_ENDPOINT_URL_SSM=http://127.0.0.1:%d/", port))
+	}
 	in.cmd.Env = append(in.cmd.Env, l.env...)
 	in.cmd.Stdout, in.cmd.Stderr = in.output, in.output
 	proc, err := in.platform.Start(in.cmd)

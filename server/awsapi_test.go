@@ -415,3 +415,8 @@ func TestIsSecret(t *testing.T) {
 		}
 	}
 }
+
+func (s *keyStore) GetParameters(ctx context.Context, keys []upstream.Key) ([]cache.Result, []error) {
+	return getEach(ctx, s, keys)
+}
+func (s *keyStore) Invalidate(func(upstream.Key, *upstream.Value) bool) {}

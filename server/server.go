@@ -37,6 +37,10 @@ type Store interface {
 	Primary() upstream.Key
 	Ready() bool
 	Status(key upstream.Key) cache.Status
+	// GetParameters answers keys as Parameter Store's GetParameters does.
+	GetParameters(ctx context.Context, keys []upstream.Key) ([]cache.Result, []error)
+	// Invalidate drops the values a write made stale.
+	Invalidate(stale func(upstream.Key, *upstream.Value) bool)
 }
 
 // Options configure the handler.
@@ -57,10 +61,15 @@ type Options struct {
 	Metrics *metrics.Recorder
 	// Settings names the program's settings in error answers.
 	Settings Settings
+	// AWS, if set, checks the signatures of the SDK's protocol and passes
+	// on the operations the cache does not answer; without it (local
+	// file mode) POST / answers cached reads to the token alone.
+	AWS AWS
 }
 
 type handler struct {
 	store    Store
+	aws      AWS
 	token    *tokenCheck
 	allow    map[string]bool
 	roles    map[string]bool // nil: any role
@@ -86,6 +95,7 @@ func New(o Options) http.Handler {
 	}
 	h := &handler{
 		store:    o.Store,
+		aws:      o.AWS,
 		token:    newTokenCheck(o.Token),
 		now:      o.Now,
 		log:      o.Logger,
@@ -135,6 +145,9 @@ func (h *handler) routes() chi.Router {
 	})
 	r.MethodNotAllowed(methodNotAllowed)
 	getAndHead(r, "/health", h.health)
+	// The SDK's protocol checks its callers itself: by signature, or the
+	// token.
+	r.Post("/", h.sdk)
 	r.Group(func(r chi.Router) {
 		r.Use(h.requireToken)
 		getAndHead(r, "/secret", h.getAllSlices)
@@ -260,16 +273,24 @@ func commonHeaders(next http.Handler) http.Handler {
 func rejectForwarded(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := r.Header["X-Forwarded-For"]; ok {
-			writeError(w, http.StatusBadRequest, "ForwardedRequest", "requests carrying X-Forwarded-For are refused: the API is for local callers only")
+			const message = "requests carrying X-Forwarded-For are refused: the API is for local callers only"
+			if isSDKRequest(r) {
+				writeSDKAnswer(w, http.StatusBadRequest, newRequestID(), []byte(`{"__type":"AccessDeniedException","message":"`+message+`"}`))
+				return
+			}
+			writeError(w, http.StatusBadRequest, "ForwardedRequest", message)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
+// isSDKRequest reports whether r is a request of the SDK's protocol.
+func isSDKRequest(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Path == "/" }
+
 func onlyGetAndHead(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !isSDKRequest(r) {
 			methodNotAllowed(w, r)
 			return
 		}
@@ -279,7 +300,7 @@ func onlyGetAndHead(next http.Handler) http.Handler {
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", "GET, HEAD")
-	writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are allowed")
+	writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are allowed (and POST on /, the AWS SDKs' own protocol)")
 }
 
 func (h *handler) requireToken(next http.Handler) http.Handler {

@@ -446,3 +446,17 @@ func TestOneRouteContextPerConnection(t *testing.T) {
 		}
 	}
 }
+
+func (s *stubStore) GetParameters(ctx context.Context, keys []upstream.Key) ([]cache.Result, []error) {
+	return getEach(ctx, s, keys)
+}
+func (s *stubStore) Invalidate(func(upstream.Key, *upstream.Value) bool) {}
+
+// getEach answers keys one Get each, as a stub's GetParameters.
+func getEach(ctx context.Context, s Store, keys []upstream.Key) ([]cache.Result, []error) {
+	results, errs := make([]cache.Result, len(keys)), make([]error, len(keys))
+	for i, k := range keys {
+		results[i], errs[i] = s.Get(ctx, k, false)
+	}
+	return results, errs
+}

@@ -2,7 +2,11 @@ package upstream
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -19,11 +23,62 @@ type AWS struct {
 }
 
 // endpoint applies a service's own endpoint override, if any, to a
-// client's BaseEndpoint.
+// client's BaseEndpoint; an empty one means the service's own endpoint,
+// whatever the SDK read.
 func (a AWS) endpoint(id string, base **string) {
-	if url := a.endpoints[id]; url != "" {
+	url, ok := a.endpoints[id]
+	switch {
+	case ok && url == "":
+		*base = nil
+	case ok:
 		*base = aws.String(url)
 	}
+}
+
+// IgnoreEndpointsAt drops every endpoint override that points at port on
+// the loopback interface, the extension's own address, and returns the
+// variables it ignored. A function's variables reach its extensions too:
+// AWS_ENDPOINT_URL_SECRETS_MANAGER set so that the function's SDK reads
+// through the extension would otherwise make the extension its own
+// upstream. Overrides that point elsewhere (an emulator) still hold.
+func (a *AWS) IgnoreEndpointsAt(port int, lookup func(string) (string, bool)) []string {
+	var ignored []string
+	if v, _ := lookup("AWS_ENDPOINT_URL"); PointsAt(v, port) {
+		a.Config.BaseEndpoint = nil
+		ignored = append(ignored, "AWS_ENDPOINT_URL")
+	}
+	for _, id := range []string{secretsManagerID, ssmID, stsID} {
+		name := "AWS_ENDPOINT_URL_" + id
+		if v, _ := lookup(name); PointsAt(v, port) {
+			if a.endpoints == nil {
+				a.endpoints = make(map[string]string)
+			}
+			// The override next in line: the general one, if it holds.
+			a.endpoints[id] = aws.ToString(a.Config.BaseEndpoint)
+			ignored = append(ignored, name)
+		}
+	}
+	return ignored
+}
+
+// PointsAt reports whether endpoint is an http URL of port on the
+// loopback interface (localhost, 127.0.0.0/8, ::1) or the unspecified
+// address.
+func PointsAt(endpoint string, port int) bool {
+	u, err := url.Parse(strings.TrimSpace(endpoint))
+	if err != nil || u.Host == "" {
+		return false
+	}
+	p := u.Port()
+	if p == "" {
+		p = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	if p != strconv.Itoa(port) {
+		return false
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	return strings.EqualFold(host, "localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 // LoadAWS reads the AWS configuration the sources use: credentials,

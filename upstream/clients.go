@@ -28,6 +28,7 @@ type Clients struct {
 	secretsClients map[route]*secretsmanager.Client
 	paramsClients  map[route]*ssm.Client
 	roles          map[string]*renewing // by role ARN
+	renewal        credentialRenewal
 }
 
 // route is where a read goes: a region, and the role it is made under
@@ -61,6 +62,9 @@ func (c *Clients) routeOf(key Key) route {
 	region := c.secretsRegion
 	if key.IsParameter() {
 		region = c.paramsRegion
+	}
+	if key.Region != "" {
+		region = key.Region
 	}
 	if r := RegionOf(key.Parameter + key.SecretID); r != "" {
 		region = r

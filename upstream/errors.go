@@ -45,6 +45,9 @@ type Error struct {
 	// RequestID is the AWS request id of the failed call, when AWS
 	// answered: what AWS support asks for.
 	RequestID string
+	// Status is the HTTP status AWS answered with, 0 when it did not
+	// answer.
+	Status int
 }
 
 func (e *Error) Error() string {
@@ -114,6 +117,9 @@ func classify(service string, err error) *Error {
 		var awsErr *awshttp.ResponseError
 		if errors.As(err, &awsErr) {
 			ue.RequestID = awsErr.ServiceRequestID()
+		}
+		if respErr != nil {
+			ue.Status = respErr.HTTPStatusCode()
 		}
 		return ue
 	}

@@ -83,6 +83,36 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key
 	return found, nil
 }
 
+// GetParametersByPath reads one page of the parameters under key.Path, as
+// GetParametersByPath answers it: key.PageToken is the service's token of
+// the page, and the answer's NextToken that of the next. Its errors are
+// *Error.
+func (s *ParameterStore) GetParametersByPath(ctx context.Context, key Key) (*Value, error) {
+	in := &ssm.GetParametersByPathInput{
+		Path:           aws.String(key.Path),
+		Recursive:      aws.Bool(key.Recursive),
+		WithDecryption: aws.Bool(key.WithDecryption),
+	}
+	if key.PageSize > 0 {
+		in.MaxResults = aws.Int32(key.PageSize)
+	}
+	if key.PageToken != "" {
+		in.NextToken = aws.String(key.PageToken)
+	}
+	v, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
+		out, err := s.clients.parameterStore(key).GetParametersByPath(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		page := &Value{Parameters: make([]*Value, len(out.Parameters)), NextToken: aws.ToString(out.NextToken)}
+		for i := range out.Parameters {
+			page.Parameters[i] = parameterValue(&out.Parameters[i], key.WithDecryption)
+		}
+		return page, nil
+	}, func() { s.clients.renew(key) })
+	return v, classified(ServiceParameterStore, err)
+}
+
 func parameterValue(p *types.Parameter, decrypted bool) *Value {
 	sec := &Value{
 		ARN:         aws.ToString(p.ARN),

@@ -19,10 +19,22 @@ type Key struct {
 	// RoleARN, when set, is the IAM role the read is made under; a value
 	// read under one role is never answered to a read under another.
 	RoleARN string
+	// Region, when set, is where the read goes unless an ARN names
+	// another: a caller of the SDK's own protocol chose it by signing for
+	// it. Empty means the configured region.
+	Region string
+	// Path, when set, names one page of GetParametersByPath instead:
+	// the parameters under Path (all levels when Recursive), at most
+	// PageSize of them (0: the service's default), from PageToken on.
+	Path      string
+	Recursive bool
+	PageSize  int32
+	PageToken string
 }
 
-// IsParameter reports whether k names a Parameter Store parameter.
-func (k Key) IsParameter() bool { return k.Parameter != "" }
+// IsParameter reports whether k names a Parameter Store parameter, or a
+// page of them.
+func (k Key) IsParameter() bool { return k.Parameter != "" || k.Path != "" }
 
 // StageCurrent is the stage Secrets Manager moves to each new version.
 const StageCurrent = "AWSCURRENT"
@@ -48,6 +60,9 @@ func (k Key) Service() string {
 
 // String names k in an error message.
 func (k Key) String() string {
+	if k.Path != "" {
+		return "parameters under " + strconv.Quote(k.Path)
+	}
 	if k.IsParameter() {
 		return "parameter " + strconv.Quote(k.Parameter)
 	}
@@ -56,6 +71,9 @@ func (k Key) String() string {
 
 // LogAttrs name k in a log line.
 func (k Key) LogAttrs() []any {
+	if k.Path != "" {
+		return []any{"parameter_path", k.Path, "recursive", k.Recursive, "with_decryption", k.WithDecryption}
+	}
 	if k.IsParameter() {
 		return []any{"parameter", k.Parameter, "with_decryption", k.WithDecryption}
 	}
@@ -81,6 +99,11 @@ type Value struct {
 	Binary []byte
 	// Parameter describes a Parameter Store value; nil for a secret.
 	Parameter *ParameterMeta
+
+	// Parameters holds one page of GetParametersByPath, and NextToken
+	// the service's token for the page after it ("" on the last).
+	Parameters []*Value
+	NextToken  string
 }
 
 // ParameterMeta is what GetParameter answers about a Parameter Store value
@@ -101,4 +124,7 @@ type ParameterMeta struct {
 func (v *Value) Wipe() {
 	clear(v.Text)
 	clear(v.Binary)
+	for _, p := range v.Parameters {
+		p.Wipe()
+	}
 }

@@ -37,7 +37,7 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 	log.Info("configured", "event", "config", "secret_id", cfg.Secret.ID, "secret_id_from", cfg.Secret.IDFrom,
 		"region", cfg.Secret.Region, "region_from", cfg.Secret.RegionFrom)
 	recorder := metrics.New()
-	secrets, params, err := newSources(ctx, cfg.Secret, cfg.Lambda.FunctionName, lookup, recorder)
+	secrets, params, clients, err := newSources(ctx, cfg, lookup, log, recorder)
 	if err != nil {
 		return nil, err
 	}
@@ -54,8 +54,12 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		ParameterPolicy:       cache.NewPolicy(cfg.Cache.limits(cfg.Cache.Parameters), refreshAhead),
 		ParameterFetchTimeout: cfg.Cache.Parameters.FetchTimeout,
 	})
-	api := server.New(server.Options{Store: c, Token: cfg.Server.Token, Allow: cfg.Server.Allow, Roles: cfg.Server.Roles, Logger: log,
-		Metrics: recorder, Settings: settingNames})
+	opts := server.Options{Store: c, Token: cfg.Server.Token, Allow: cfg.Server.Allow, Roles: cfg.Server.Roles, Logger: log,
+		Metrics: recorder, Settings: settingNames}
+	if clients != nil {
+		opts.AWS = clients
+	}
+	api := server.New(opts)
 	return &sidecar{
 		cfg:     cfg,
 		log:     log,
@@ -67,26 +71,33 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 }
 
 // newSources builds where values come from: the local file alone, or
-// Secrets Manager and Parameter Store from one AWS configuration.
-func newSources(ctx context.Context, cfg SecretConfig, functionName string, lookup LookupFunc, recorder *metrics.Recorder) (cache.Source, cache.ParameterSource, error) {
-	if cfg.File != "" {
-		if _, err := os.Stat(cfg.File); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", envFile, err)
+// Secrets Manager and Parameter Store from one AWS configuration, whose
+// clients also serve the SDK's protocol.
+func newSources(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Logger, recorder *metrics.Recorder) (cache.Source, cache.ParameterSource, *upstream.Clients, error) {
+	if cfg.Secret.File != "" {
+		if _, err := os.Stat(cfg.Secret.File); err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", envFile, err)
 		}
-		return upstream.NewFile(cfg.File, cfg.ID), nil, nil
+		return upstream.NewFile(cfg.Secret.File, cfg.Secret.ID), nil, nil, nil
 	}
 	aws, err := upstream.LoadAWS(ctx, lookup, recorder.Request)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	clients, err := upstream.NewClients(aws, cfg.Region, functionName)
+	for _, name := range aws.IgnoreEndpointsAt(cfg.Server.Port, lookup) {
+		// The function's own variables, set so that its SDK reads through
+		// this extension: followed here, they would make it its own
+		// upstream.
+		log.Info("endpoint variable ignored: it points at this extension", "event", "config", "variable", name)
+	}
+	clients, err := upstream.NewClients(aws, cfg.Secret.Region, cfg.Lambda.FunctionName)
 	if errors.Is(err, upstream.ErrNoRegion) {
-		return nil, nil, fmt.Errorf("%w: set %s or AWS_REGION", err, envSecretRegion)
+		return nil, nil, nil, fmt.Errorf("%w: set %s or AWS_REGION", err, envSecretRegion)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return upstream.NewSecretsManager(clients), upstream.NewParameterStore(clients), nil
+	return upstream.NewSecretsManager(clients), upstream.NewParameterStore(clients), clients, nil
 }
 
 func newEmitter(cfg Config, recorder *metrics.Recorder, out io.Writer) *metrics.Emitter {

@@ -1,0 +1,460 @@
+package server
+
+// The reads of the SDK's protocol that the cache answers, each decoded,
+// checked and answered field for field as the service answers it.
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/upstream"
+)
+
+// The services' limits on what a read may name.
+const (
+	maxBatchSecretIDs   = 20
+	maxParameterPage    = 10
+	maxVersionStageSize = 256
+)
+
+// checkLength is the service's validation of a required or optional
+// string member.
+func checkLength(member string, v *string, required bool, most int) *sdkError {
+	switch {
+	case v == nil && required:
+		return validationError("1 validation error detected: Value null at '" + member + "' failed to satisfy constraint: Member must not be null")
+	case v != nil && (len(*v) < 1 || len(*v) > most):
+		return validationError("1 validation error detected: Value at '" + member + "' failed to satisfy constraint: Member must have length between 1 and " + strconv.Itoa(most))
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (h *handler) sdkGetSecretValue(ctx context.Context, call *sdkCall) ([]byte, *sdkError, bool) {
+	var in struct{ SecretId, VersionId, VersionStage *string }
+	if forward, err := decodeInput(call.body, &in); forward || err != nil {
+		return nil, err, forward
+	}
+	if err := firstError(checkLength("secretId", in.SecretId, true, maxSecretIDLength),
+		checkLength("versionId", in.VersionId, false, 64), checkLength("versionStage", in.VersionStage, false, maxVersionStageSize)); err != nil {
+		return nil, err, false
+	}
+	res, err := h.read(ctx, call, upstream.Key{SecretID: *in.SecretId, VersionID: deref(in.VersionId), VersionStage: deref(in.VersionStage)})
+	if err != nil {
+		return nil, err, false
+	}
+	if err := h.checkNotStarfleet(res.Value); err != nil {
+		return nil, err, false
+	}
+	return encodeJSON(func(o *jsonOut) { o.secretValue(res.Value) }), nil, false
+}
+
+// checkNotStarfleet refuses the whole Starfleet secret to a function
+// limited to some of its slices.
+func (h *handler) checkNotStarfleet(v *upstream.Value) *sdkError {
+	if h.allow == nil || !isSecret(h.store.Primary().SecretID, v.Name, v.ARN) {
+		return nil
+	}
+	return &sdkError{http.StatusBadRequest, "AccessDeniedException", orWords(h.settings.Allow, "the extension's allow-list") +
+		" limits this function to some slices of the Starfleet secret; read them with GET /secret/{slice}"}
+}
+
+func (h *handler) sdkBatchGetSecretValue(ctx context.Context, call *sdkCall) ([]byte, *sdkError, bool) {
+	var in struct {
+		SecretIdList []string
+		Filters      any
+		MaxResults   *int
+		NextToken    *string
+	}
+	if forward, err := decodeInput(call.body, &in); forward || err != nil {
+		return nil, err, forward
+	}
+	if in.Filters != nil || in.NextToken != nil {
+		// A search by filters, and its pages, are the service's to answer.
+		return nil, nil, true
+	}
+	if len(in.SecretIdList) < 1 || len(in.SecretIdList) > maxBatchSecretIDs {
+		return nil, validationError("SecretIdList must name 1 to 20 secrets, or give Filters instead"), false
+	}
+	results := make([]cache.Result, len(in.SecretIdList))
+	errs := make([]*sdkError, len(in.SecretIdList))
+	var wg sync.WaitGroup
+	for i, id := range in.SecretIdList {
+		if err := checkLength("secretIdList.member", &id, true, maxSecretIDLength); err != nil {
+			return nil, err, false
+		}
+		wg.Go(func() {
+			results[i], errs[i] = h.read(ctx, call, upstream.Key{SecretID: id})
+			if errs[i] == nil {
+				errs[i] = h.checkNotStarfleet(results[i].Value)
+			}
+		})
+	}
+	wg.Wait()
+	return encodeJSON(func(o *jsonOut) {
+		o.raw(`{"SecretValues":[`)
+		first := true
+		for i := range results {
+			if errs[i] == nil {
+				o.comma(&first)
+				o.secretValue(results[i].Value)
+			}
+		}
+		o.raw(`],"Errors":[`)
+		first = true
+		for i, err := range errs {
+			if err != nil {
+				o.comma(&first)
+				o.raw(`{"SecretId":`)
+				o.str(in.SecretIdList[i])
+				o.raw(`,"ErrorCode":`)
+				o.str(err.code)
+				o.raw(`,"Message":`)
+				o.str(err.message)
+				o.raw(`}`)
+			}
+		}
+		o.raw(`]}`)
+	}), nil, false
+}
+
+func (h *handler) sdkGetParameter(ctx context.Context, call *sdkCall) ([]byte, *sdkError, bool) {
+	var in struct {
+		Name           *string
+		WithDecryption bool
+	}
+	if forward, err := decodeInput(call.body, &in); forward || err != nil {
+		return nil, err, forward
+	}
+	if err := checkLength("name", in.Name, true, maxParameterNameLength); err != nil {
+		return nil, err, false
+	}
+	res, err := h.read(ctx, call, upstream.Key{Parameter: *in.Name, WithDecryption: in.WithDecryption})
+	if err != nil {
+		return nil, err, false
+	}
+	if h.allow != nil && upstream.IsReference(*in.Name) && h.refersToStarfleet(res.Value) {
+		return nil, &sdkError{http.StatusBadRequest, "AccessDeniedException", orWords(h.settings.Allow, "the extension's allow-list") +
+			" limits this function to some slices of the Starfleet secret; read them with GET /secret/{slice}"}, false
+	}
+	return encodeJSON(func(o *jsonOut) {
+		o.raw(`{"Parameter":`)
+		o.parameter(res.Value)
+		o.raw(`}`)
+	}), nil, false
+}
+
+func (h *handler) sdkGetParameters(ctx context.Context, call *sdkCall) ([]byte, *sdkError, bool) {
+	var in struct {
+		Names          []string
+		WithDecryption bool
+	}
+	if forward, err := decodeInput(call.body, &in); forward || err != nil {
+		return nil, err, forward
+	}
+	if len(in.Names) < 1 || len(in.Names) > upstream.MaxBatch {
+		return nil, validationError("1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length between 1 and 10"), false
+	}
+	keys := make([]upstream.Key, len(in.Names))
+	for i, name := range in.Names {
+		if err := checkLength("names.member", &name, true, maxParameterNameLength); err != nil {
+			return nil, err, false
+		}
+		if upstream.IsReference(name) {
+			return nil, validationError("GetParameters does not take " + upstream.ReferencePrefix + " names; read each with GetParameter"), false
+		}
+		keys[i] = upstream.Key{Parameter: name, WithDecryption: in.WithDecryption, Region: call.region}
+	}
+	results, errs := h.store.GetParameters(ctx, keys)
+	for _, err := range errs {
+		if err != nil && !missingParameter(err) {
+			return nil, fromUpstream(err), false
+		}
+	}
+	return encodeJSON(func(o *jsonOut) {
+		o.raw(`{"Parameters":[`)
+		first := true
+		for i := range results {
+			if errs[i] == nil {
+				o.comma(&first)
+				o.parameter(results[i].Value)
+			}
+		}
+		o.raw(`],"InvalidParameters":[`)
+		first = true
+		for i, err := range errs {
+			if err != nil {
+				o.comma(&first)
+				o.str(in.Names[i])
+			}
+		}
+		o.raw(`]}`)
+	}), nil, false
+}
+
+// missingParameter reports whether err says a parameter, or the version
+// or label asked for, does not exist: GetParameters lists those as
+// InvalidParameters.
+func missingParameter(err error) bool {
+	code := fromUpstream(err).code
+	return code == "ParameterNotFound" || code == "ParameterVersionNotFound"
+}
+
+func (h *handler) sdkGetParametersByPath(ctx context.Context, call *sdkCall) ([]byte, *sdkError, bool) {
+	var in struct {
+		Path             *string
+		Recursive        bool
+		WithDecryption   bool
+		MaxResults       *int32
+		NextToken        *string
+		ParameterFilters any
+	}
+	if forward, err := decodeInput(call.body, &in); forward || err != nil {
+		return nil, err, forward
+	}
+	if in.ParameterFilters != nil {
+		return nil, nil, true
+	}
+	if err := checkLength("path", in.Path, true, maxParameterNameLength); err != nil {
+		return nil, err, false
+	}
+	key := upstream.Key{Path: *in.Path, Recursive: in.Recursive, WithDecryption: in.WithDecryption, PageToken: deref(in.NextToken)}
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > maxParameterPage {
+			return nil, validationError("1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 10"), false
+		}
+		key.PageSize = *in.MaxResults
+	}
+	res, err := h.read(ctx, call, key)
+	if err != nil {
+		return nil, err, false
+	}
+	return encodeJSON(func(o *jsonOut) {
+		o.raw(`{"Parameters":[`)
+		first := true
+		for _, p := range res.Value.Parameters {
+			o.comma(&first)
+			o.parameter(p)
+		}
+		o.raw(`]`)
+		if res.Value.NextToken != "" {
+			o.raw(`,"NextToken":`)
+			o.str(res.Value.NextToken)
+		}
+		o.raw(`}`)
+	}), nil, false
+}
+
+func firstError(errs ...*sdkError) *sdkError {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// staleAfter says which cached values a successful forwarded operation
+// made stale, or nil for a read. A write names its secret (SecretId, or
+// Name when it creates one) or its parameters (Name, Names); when it names
+// none the extension can read, every value of its service is dropped.
+// Values read through a reference to Secrets Manager are dropped with any
+// secret write. Cached misses are always dropped by the cache.
+func staleAfter(target string, body []byte) func(upstream.Key, *upstream.Value) bool {
+	prefix, operation, _ := strings.Cut(target, ".")
+	for _, read := range []string{"Get", "BatchGet", "Describe", "List", "Validate"} {
+		if strings.HasPrefix(operation, read) {
+			return nil
+		}
+	}
+	var in struct {
+		SecretId, Name string
+		Names          []string
+	}
+	// Members it doesn't know, or a body it can't read, leave in empty:
+	// then every value of the service is dropped.
+	_ = json.Unmarshal(body, &in)
+	if prefix == "secretsmanager" {
+		id := in.SecretId + in.Name
+		if in.SecretId != "" {
+			id = in.SecretId
+		}
+		return func(k upstream.Key, v *upstream.Value) bool {
+			if k.IsParameter() {
+				return upstream.IsReference(k.Parameter)
+			}
+			return id == "" || k.SecretID == id || isSecret(id, v.Name, v.ARN)
+		}
+	}
+	names := append(in.Names, in.Name)
+	return func(k upstream.Key, v *upstream.Value) bool {
+		if !k.IsParameter() {
+			return false
+		}
+		if k.Path != "" || len(in.Names) == 0 && in.Name == "" {
+			return true
+		}
+		for _, n := range names {
+			if n != "" && (n == v.Name || n == v.ARN || n == withoutSelector(k.Parameter)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// withoutSelector is a parameter name without its :version or :label.
+func withoutSelector(name string) string {
+	if !hasSelector(name) {
+		return name
+	}
+	return name[:strings.LastIndexByte(name, ':')]
+}
+
+// jsonOut builds an answer in two passes over the same code: the first
+// measures, the second writes into a buffer of exactly that size, so that
+// no partial copy of a secret is left behind in a buffer that grew.
+type jsonOut struct {
+	b     []byte
+	n     int
+	write bool
+}
+
+func encodeJSON(build func(*jsonOut)) []byte {
+	var measure jsonOut
+	build(&measure)
+	out := jsonOut{b: make([]byte, 0, measure.n), write: true}
+	build(&out)
+	return out.b
+}
+
+func (o *jsonOut) raw(s string) {
+	if o.write {
+		o.b = append(o.b, s...)
+	}
+	o.n += len(s)
+}
+
+func (o *jsonOut) rawBytes(s []byte) {
+	if o.write {
+		o.b = append(o.b, s...)
+	}
+	o.n += len(s)
+}
+
+// str writes a string that is not secret.
+func (o *jsonOut) str(s string) { o.secret([]byte(s)) }
+
+// secret writes a secret's bytes as a JSON string.
+func (o *jsonOut) secret(b []byte) {
+	if o.write {
+		o.b = appendJSONString(o.b, b)
+	}
+	o.n += jsonStringLen(b)
+}
+
+func (o *jsonOut) base64(b []byte) {
+	if o.write {
+		o.b = append(o.b, '"')
+		o.b = base64.StdEncoding.AppendEncode(o.b, b)
+		o.b = append(o.b, '"')
+	}
+	o.n += 2 + base64.StdEncoding.EncodedLen(len(b))
+}
+
+// comma writes the comma before every member of a list but the first.
+func (o *jsonOut) comma(first *bool) {
+	if !*first {
+		o.raw(",")
+	}
+	*first = false
+}
+
+// member writes `,"name":"value"`, or nothing when value is empty: the
+// services leave absent members out.
+func (o *jsonOut) member(name, value string, first *bool) {
+	if value == "" {
+		return
+	}
+	o.comma(first)
+	o.raw(`"` + name + `":`)
+	o.str(value)
+}
+
+// epochSeconds writes a time as this protocol does: seconds since the
+// epoch, with milliseconds.
+func (o *jsonOut) epochSeconds(name string, ms int64, first *bool) {
+	o.comma(first)
+	o.raw(`"` + name + `":`)
+	o.rawBytes(strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64))
+}
+
+// secretValue writes GetSecretValue's answer for v.
+func (o *jsonOut) secretValue(v *upstream.Value) {
+	first := true
+	o.raw("{")
+	o.member("ARN", v.ARN, &first)
+	o.member("Name", v.Name, &first)
+	o.member("VersionId", v.VersionID, &first)
+	if v.Text != nil {
+		o.comma(&first)
+		o.raw(`"SecretString":`)
+		o.secret(v.Text)
+	}
+	if v.Binary != nil {
+		o.comma(&first)
+		o.raw(`"SecretBinary":`)
+		o.base64(v.Binary)
+	}
+	if len(v.VersionStages) > 0 {
+		o.comma(&first)
+		o.raw(`"VersionStages":[`)
+		stageFirst := true
+		for _, s := range v.VersionStages {
+			o.comma(&stageFirst)
+			o.str(s)
+		}
+		o.raw("]")
+	}
+	if !v.CreatedDate.IsZero() {
+		o.epochSeconds("CreatedDate", v.CreatedDate.UnixMilli(), &first)
+	}
+	o.raw("}")
+}
+
+// parameter writes one Parameter of GetParameter's answer for p.
+func (o *jsonOut) parameter(p *upstream.Value) {
+	meta := p.Parameter
+	if meta == nil {
+		meta = &upstream.ParameterMeta{}
+	}
+	first := true
+	o.raw("{")
+	o.member("ARN", p.ARN, &first)
+	o.member("DataType", meta.DataType, &first)
+	if !p.CreatedDate.IsZero() {
+		o.epochSeconds("LastModifiedDate", p.CreatedDate.UnixMilli(), &first)
+	}
+	o.member("Name", p.Name, &first)
+	o.member("Selector", meta.Selector, &first)
+	o.member("SourceResult", meta.SourceResult, &first)
+	o.member("Type", meta.Type, &first)
+	o.comma(&first)
+	o.raw(`"Value":`)
+	o.secret(p.Text)
+	o.comma(&first)
+	o.raw(`"Version":` + strconv.FormatInt(meta.Version, 10))
+	o.raw("}")
+}

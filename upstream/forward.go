@@ -1,0 +1,165 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+)
+
+// Call is one request of a service's own JSON protocol that the extension
+// does not answer itself: it is passed to the service as the caller wrote
+// it, signed again with the extension's credentials.
+type Call struct {
+	Service     string // ServiceSecretsManager or ServiceParameterStore
+	Region      string // the region the caller signed for
+	Target      string // X-Amz-Target, "secretsmanager.PutSecretValue"
+	ContentType string
+	Body        []byte
+}
+
+// Answer is what the service answered a Call, unchanged.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// maxAnswer bounds a forwarded answer held in memory: List and Describe
+// pages are far smaller.
+const maxAnswer = 16 << 20
+
+// forwardedHeaders are the answer's headers passed back to the caller.
+var forwardedHeaders = []string{"Content-Type", "X-Amzn-Requestid", "X-Amzn-Query-Error", "X-Amzn-Errortype"}
+
+// Forward sends call to its service in its region, signed with the
+// credentials reads without a role use, and returns the answer whatever
+// its status. It does not retry: the caller's SDK retries what it sees
+// fail, and a write must not be sent twice behind its back. Its error is
+// a failure to get any answer.
+func (c *Clients) Forward(ctx context.Context, call Call) (*Answer, error) {
+	to, err := c.forwardTarget(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := to.credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: credentials: %w", call.Service, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to.url, bytes.NewReader(call.Body))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", call.Service, err)
+	}
+	req.Header.Set("Content-Type", call.ContentType)
+	req.Header.Set("X-Amz-Target", call.Target)
+	sum := sha256.Sum256(call.Body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), to.signingName, call.Region, time.Now()); err != nil {
+		return nil, fmt.Errorf("%s: sign: %w", call.Service, err)
+	}
+	resp, err := to.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", call.Service, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: reading the answer: %w", call.Service, err)
+	case len(body) > maxAnswer:
+		return nil, fmt.Errorf("%s: the answer is larger than %d bytes", call.Service, maxAnswer)
+	}
+	answer := &Answer{Status: resp.StatusCode, Header: http.Header{}, Body: body}
+	for _, name := range forwardedHeaders {
+		if v, ok := resp.Header[name]; ok {
+			answer.Header[name] = v
+		}
+	}
+	return answer, nil
+}
+
+// forwardTarget is where and how a Call is sent: the endpoint the SDK's
+// own resolver names for the service and region (an override included),
+// the signing name, and the client's credentials and HTTP client.
+type forwardTarget struct {
+	url, signingName string
+	credentials      aws.CredentialsProvider
+	client           aws.HTTPClient
+}
+
+func (c *Clients) forwardTarget(ctx context.Context, call Call) (forwardTarget, error) {
+	region := aws.String(call.Region)
+	switch call.Service {
+	case ServiceSecretsManager:
+		o := c.secretsManager(Key{Region: call.Region}).Options()
+		ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, secretsmanager.EndpointParameters{Region: region, Endpoint: o.BaseEndpoint})
+		if err != nil {
+			return forwardTarget{}, fmt.Errorf("%s endpoint: %w", call.Service, err)
+		}
+		return forwardTarget{url: ep.URI.String(), signingName: "secretsmanager", credentials: o.Credentials, client: o.HTTPClient}, nil
+	case ServiceParameterStore:
+		o := c.parameterStore(Key{Region: call.Region}).Options()
+		ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, ssm.EndpointParameters{Region: region, Endpoint: o.BaseEndpoint})
+		if err != nil {
+			return forwardTarget{}, fmt.Errorf("%s endpoint: %w", call.Service, err)
+		}
+		return forwardTarget{url: ep.URI.String(), signingName: "ssm", credentials: o.Credentials, client: o.HTTPClient}, nil
+	}
+	return forwardTarget{}, errors.New("no such service: " + call.Service)
+}
+
+// Credentials are the credentials reads without a role are signed with:
+// in Lambda the function's own, which its SDK signs with too.
+func (c *Clients) Credentials(ctx context.Context) (aws.Credentials, error) {
+	return c.aws.Config.Credentials.Retrieve(ctx)
+}
+
+// renewInterval bounds how often RenewCredentials drops the kept
+// credentials: a caller that signs with unknown keys in a loop must not
+// make the extension ask the credentials endpoint each time.
+const renewInterval = 30 * time.Second
+
+// credentialRenewal remembers the last renewal RenewCredentials made.
+type credentialRenewal struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+// RenewCredentials drops the function's kept credentials, at most once per
+// renewInterval, and reports whether it did: a caller signed with keys the
+// extension does not hold yet (the container endpoint rotated them, and the
+// caller's SDK asked first).
+func (c *Clients) RenewCredentials() bool {
+	if c.baseRenewable == nil {
+		return false
+	}
+	c.renewal.mu.Lock()
+	defer c.renewal.mu.Unlock()
+	now := c.now()
+	if !c.renewal.last.IsZero() && now.Sub(c.renewal.last) < renewInterval {
+		return false
+	}
+	c.renewal.last = now
+	c.baseRenewable.Invalidate()
+	return true
+}
+
+// HomeRegion is where a read of service (ServiceSecretsManager,
+// ServiceParameterStore) goes when neither its caller nor an ARN names a
+// region.
+func (c *Clients) HomeRegion(service string) string {
+	if service == ServiceParameterStore {
+		return c.paramsRegion
+	}
+	return c.secretsRegion
+}
