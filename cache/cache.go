@@ -310,7 +310,13 @@ const (
 // startRefresh joins the fetch in flight for key, or starts one. Callers
 // that do not wait may drop the channel: it is buffered.
 func (c *Cache) startRefresh(key upstream.Key, mode fetchMode) <-chan singleflight.Result {
-	return c.flights.DoChan(flightKey(key), func() (any, error) { return c.refresh(key, mode), nil })
+	return c.flights.DoChan(c.flightKey(key), func() (any, error) { return c.refresh(key, mode), nil })
+}
+
+// flightKey is the single flight of key since the last Invalidate: a
+// read after a write never joins a fetch that began before it.
+func (c *Cache) flightKey(k upstream.Key) string {
+	return flightKey(k) + "\x00" + strconv.FormatUint(c.writes.Load(), 10)
 }
 
 // flightKey is key as the single flight's string key: every field, the
@@ -531,19 +537,17 @@ func (c *Cache) store(key upstream.Key, e *entry) {
 }
 
 // Invalidate drops every cached value stale says a write made stale, and
-// keeps a fetch already in flight from storing what it read: a function
-// reads its own writes. The Starfleet secret is not dropped but expired,
+// keeps a fetch already in flight from storing what it read, or being
+// joined: a function reads its own writes. The Starfleet secret is not dropped but expired,
 // so that it stays servable while upstream fails.
 func (c *Cache) Invalidate(stale func(upstream.Key, *upstream.Value) bool) {
 	c.writes.Add(1)
 	if e := c.primary.Load(); e != nil && e.value != nil && stale(c.primaryKey, e.value) {
 		c.primary.Store(e.expired(c.now().Add(-c.secrets.policy.TTL)))
-		c.flights.Forget(flightKey(c.primaryKey))
 	}
 	for _, key := range c.others.Keys() {
 		if e, ok := c.others.Peek(key); ok && (e.value == nil || stale(key, e.value)) {
 			c.others.Remove(key)
-			c.flights.Forget(flightKey(key))
 		}
 	}
 }

@@ -123,7 +123,7 @@ func (c *Cache) readBatch(keys []upstream.Key) (map[upstream.Key]*upstream.Value
 	}
 	finished := c.now()
 	for _, key := range keys {
-		c.flights.Do(flightKey(key), func() (any, error) {
+		c.flights.Do(c.flightKey(key), func() (any, error) {
 			prev := c.load(key)
 			if prev != nil && !prev.attemptAt.Before(started) {
 				return nil, nil
@@ -174,7 +174,7 @@ func (c *Cache) GetParameters(ctx context.Context, keys []upstream.Key) ([]Resul
 	flight := "batch"
 	for j, i := range misses {
 		batch[j] = keys[i]
-		flight += "\x00" + flightKey(keys[i])
+		flight += "\x00" + c.flightKey(keys[i])
 	}
 	var err error
 	select {

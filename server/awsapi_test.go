@@ -263,7 +263,7 @@ func (s *keyStore) Get(_ context.Context, k upstream.Key, force bool) (cache.Res
 	}
 	sec, ok := s.secrets[k.SecretID]
 	if !ok {
-		return cache.Result{}, &upstream.Error{Code: upstream.CodeNotFound, Err: errors.New("Secrets Manager can't find the specified secret.")}
+		return cache.Result{}, &upstream.Error{Code: upstream.CodeNotFound, Status: 400, Err: errors.New("Secrets Manager can't find the specified secret.")}
 	}
 	return cache.Result{Value: sec, FetchedAt: now.Add(-7 * time.Second), Stale: s.stale}, nil
 }

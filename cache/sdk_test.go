@@ -1,0 +1,110 @@
+package cache
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/starfleet/starfleet-secrets/upstream"
+)
+
+// Reads the SDK's protocol makes of the cache: batches of parameters, pages
+// of a path, and the invalidation a write through the extension causes.
+
+func TestGetParametersReadsWhatIsMissingInOneCall(t *testing.T) {
+	params := &fakeParameters{values: map[string]string{"/a": "1", "/b": "2", "/c": "3"}}
+	c, _ := newParameterCache(t, params, testPolicy(), testPolicy())
+	if _, err := c.Get(t.Context(), upstream.Key{Parameter: "/a"}, false); err != nil {
+		t.Fatal(err)
+	}
+	keys := []upstream.Key{{Parameter: "/a"}, {Parameter: "/b"}, {Parameter: "/missing"}, {Parameter: "/c"}}
+	results, errs := c.GetParameters(t.Context(), keys)
+	for i, want := range []string{"1", "2", "", "3"} {
+		switch {
+		case want == "" && upstream.Classify("", errs[i]).Code != "ParameterNotFound":
+			t.Errorf("%s: %v, want ParameterNotFound", keys[i].Parameter, errs[i])
+		case want != "" && (errs[i] != nil || string(results[i].Value.Text) != want):
+			t.Errorf("%s: %+v %v, want %s", keys[i].Parameter, results[i], errs[i], want)
+		}
+	}
+	if len(params.single) != 1 || len(params.batches) != 1 || len(params.batches[0]) != 3 {
+		t.Fatalf("single reads %v, batches %v; want /a alone, then one batch of the three others", params.single, params.batches)
+	}
+	// Now every one is answered from memory, the missing one too.
+	c.GetParameters(t.Context(), keys)
+	if len(params.single)+len(params.batches) != 2 {
+		t.Errorf("a second GetParameters called upstream: single %v, batches %v", params.single, params.batches)
+	}
+}
+
+func TestPathPagesAreCachedPerPathAndFlags(t *testing.T) {
+	params := &fakeParameters{values: map[string]string{"/app/a": "1", "/app/b": "2", "/other": "3"}}
+	c, _ := newParameterCache(t, params, testPolicy(), testPolicy())
+	page := upstream.Key{Path: "/app", Recursive: true}
+	for range 3 {
+		res, err := c.Get(t.Context(), page, false)
+		if err != nil || len(res.Value.Parameters) != 2 {
+			t.Fatalf("%+v %v", res.Value, err)
+		}
+	}
+	c.Get(t.Context(), upstream.Key{Path: "/app", Recursive: true, WithDecryption: true}, false)
+	c.Get(t.Context(), upstream.Key{Path: "/app", Recursive: true, PageSize: 1}, false)
+	if len(params.single) != 3 {
+		t.Errorf("%d upstream reads, want one per path and flags: %v", len(params.single), params.single)
+	}
+}
+
+func TestInvalidateDropsWhatAWriteMadeStale(t *testing.T) {
+	params := &fakeParameters{values: map[string]string{"/a": "1", "/b": "2"}}
+	c, src := newParameterCache(t, params, testPolicy(), testPolicy())
+	src.set(1, `{"S":1}`, nil)
+	for _, k := range []upstream.Key{primary, {SecretID: "db"}, {Parameter: "/a"}, {Parameter: "/b"}, {Parameter: "/missing"}} {
+		c.Get(t.Context(), k, false)
+	}
+	calls := src.calls.Load()
+	c.Invalidate(func(k upstream.Key, v *upstream.Value) bool { return k.Parameter == "/a" || v.Name == "Starfleet" })
+
+	c.Get(t.Context(), upstream.Key{SecretID: "db"}, false)
+	c.Get(t.Context(), upstream.Key{Parameter: "/b"}, false)
+	if src.calls.Load() != calls || len(params.single) != 3 {
+		t.Fatalf("values the write left alone were fetched again")
+	}
+	c.Get(t.Context(), upstream.Key{Parameter: "/a"}, false)
+	c.Get(t.Context(), upstream.Key{Parameter: "/missing"}, false)
+	if len(params.single) != 5 {
+		t.Errorf("the stale parameter and the remembered miss were not fetched again: %v", params.single)
+	}
+	if !c.Ready() {
+		t.Error("the Starfleet secret, expired by the write, made the cache not ready")
+	}
+	src.set(2, `{"S":2}`, nil)
+	if res, err := c.Get(t.Context(), primary, false); err != nil || res.Value.VersionID != "v2" {
+		t.Errorf("the Starfleet secret after a write: %+v %v, want v2", res.Value, err)
+	}
+}
+
+// TestInvalidateOutrunsAFetchInFlight: a fetch that started before a
+// write does not store what it read, and a read after the write fetches
+// again rather than joining it.
+func TestInvalidateOutrunsAFetchInFlight(t *testing.T) {
+	src := &fakeSource{gate: make(chan struct{}), started: make(chan struct{}, 4)}
+	src.set(1, `{}`, nil)
+	c := New(Options{Source: src, Policy: testPolicy(), FetchTimeout: 10e9, Primary: primary, Size: 10})
+	t.Cleanup(c.Close)
+	key := upstream.Key{SecretID: "db"}
+	var wg sync.WaitGroup
+	wg.Go(func() { c.Get(t.Context(), key, false) })
+	<-src.started
+	c.Invalidate(func(upstream.Key, *upstream.Value) bool { return true })
+	src.set(2, `{}`, nil)
+	wg.Go(func() {
+		if res, err := c.Get(t.Context(), key, false); err != nil || res.Value.VersionID != "v2" {
+			t.Errorf("read after the write: %+v %v, want v2", res.Value, err)
+		}
+	})
+	<-src.started
+	close(src.gate)
+	wg.Wait()
+	if res, _ := c.Get(t.Context(), key, false); res.Value.VersionID != "v2" {
+		t.Errorf("cached %s after the write, want v2", res.Value.VersionID)
+	}
+}
