@@ -199,14 +199,16 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, call *sdkCall)
 	}
 	if h.allow != nil && mayAnswerStarfleet(call.target) {
 		h.writeSDKError(w, r, call, &sdkError{http.StatusBadRequest, "AccessDeniedException", orWords(h.settings.Allow, "the extension's allow-list") +
-			" limits this function to some slices of the Starfleet secret, and this request could read it whole; name the secrets in SecretIdList instead"})
+			" limits this function to some slices of the Starfleet secret, and this request, which the extension would pass to the service, could read it whole; name what to read in the operation's own members (SecretIdList, Names, Path)"})
 		return
 	}
 	region := call.region
 	if region == "" {
 		region = h.aws.HomeRegion(call.service)
 	}
-	answer, err := h.aws.Forward(r.Context(), upstream.Call{Service: call.service, Region: region, Target: call.target,
+	ctx, cancel := context.WithTimeout(r.Context(), h.forwardTimeout)
+	defer cancel()
+	answer, err := h.aws.Forward(ctx, upstream.Call{Service: call.service, Region: region, Target: call.target,
 		ContentType: r.Header.Get("Content-Type"), Body: call.body})
 	if err != nil {
 		if r.Context().Err() == nil {
@@ -229,10 +231,13 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, call *sdkCall)
 }
 
 // mayAnswerStarfleet reports whether an operation passed to the service
-// could answer the Starfleet secret's value: BatchGetSecretValue by
-// filters.
+// could answer the Starfleet secret's value: the reads the cache answers
+// are passed on only when they ask for more than it keeps (a search by
+// filters, a member it does not know), and then the extension cannot
+// check what comes back.
 func mayAnswerStarfleet(target string) bool {
-	return target == "secretsmanager.BatchGetSecretValue"
+	_, ok := cachedOperations[target]
+	return ok
 }
 
 // writeSDKAnswer writes a successful answer of the SDK's protocol.

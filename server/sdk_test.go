@@ -268,3 +268,20 @@ func TestStaleAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestSDKAllowListForwardsNoRead: a read the cache would pass on because it
+// names a member the extension does not know is refused, not forwarded,
+// when an allow-list is set: its answer could hold the whole secret.
+func TestSDKAllowListForwardsNoRead(t *testing.T) {
+	fake := &fakeAWS{}
+	h := newSDKHandler(newKeyStore(), fake, "STARFLEET")
+	w, e := serveSDK(h, sdkRequest(t, "secretsmanager.GetSecretValue", `{"SecretId":"Starfleet","NewMember":true}`, &testKey))
+	if e.Type != "AccessDeniedException" || len(fake.forwarded) != 0 {
+		t.Fatalf("%d %s; forwarded %+v", w.Code, w.Body, fake.forwarded)
+	}
+	h = newSDKHandler(newKeyStore(), fake)
+	serveSDK(h, sdkRequest(t, "secretsmanager.GetSecretValue", `{"SecretId":"db","NewMember":true}`, &testKey))
+	if len(fake.forwarded) != 1 {
+		t.Fatalf("without an allow-list, a read with a member the extension does not know was not passed on: %+v", fake.forwarded)
+	}
+}

@@ -65,19 +65,23 @@ type Options struct {
 	// on the operations the cache does not answer; without it (local
 	// file mode) POST / answers cached reads to the token alone.
 	AWS AWS
+	// ForwardTimeout bounds one operation passed to the service; zero
+	// means 10 s.
+	ForwardTimeout time.Duration
 }
 
 type handler struct {
-	store    Store
-	aws      AWS
-	token    *tokenCheck
-	allow    map[string]bool
-	roles    map[string]bool // nil: any role
-	now      func() time.Time
-	log      *slog.Logger
-	metrics  *metrics.Recorder
-	settings Settings
-	hints    hints
+	store          Store
+	aws            AWS
+	forwardTimeout time.Duration
+	token          *tokenCheck
+	allow          map[string]bool
+	roles          map[string]bool // nil: any role
+	now            func() time.Time
+	log            *slog.Logger
+	metrics        *metrics.Recorder
+	settings       Settings
+	hints          hints
 	// etagKey keys the HMAC that derives the ETags of whole answers, so
 	// that an ETag reveals nothing about a low-entropy value.
 	etagKey []byte
@@ -94,18 +98,22 @@ func New(o Options) http.Handler {
 		panic("server: empty token")
 	}
 	h := &handler{
-		store:    o.Store,
-		aws:      o.AWS,
-		token:    newTokenCheck(o.Token),
-		now:      o.Now,
-		log:      o.Logger,
-		metrics:  o.Metrics,
-		settings: o.Settings,
-		hints:    newHints(o.Settings),
-		etagKey:  []byte(rand.Text()),
+		store:          o.Store,
+		aws:            o.AWS,
+		forwardTimeout: o.ForwardTimeout,
+		token:          newTokenCheck(o.Token),
+		now:            o.Now,
+		log:            o.Logger,
+		metrics:        o.Metrics,
+		settings:       o.Settings,
+		hints:          newHints(o.Settings),
+		etagKey:        []byte(rand.Text()),
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.forwardTimeout <= 0 {
+		h.forwardTimeout = 10 * time.Second
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -184,10 +192,12 @@ func NewHTTPServer(h http.Handler, fetchTimeout time.Duration, log *slog.Logger)
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
-		// Equal to ReadHeaderTimeout: requests have no body, and net/http
-		// then sets one read deadline per request instead of two.
+		// Equal to ReadHeaderTimeout, so that net/http sets one read
+		// deadline per request instead of two: only the SDK's protocol
+		// sends a body, at most 1 MiB, from the same machine.
 		ReadTimeout: 5 * time.Second,
-		// A request may wait on one upstream fetch; leave room to answer.
+		// A request may wait on one upstream fetch, or one operation
+		// passed to the service; leave room to answer.
 		WriteTimeout:   fetchTimeout + 10*time.Second,
 		IdleTimeout:    5 * time.Minute,
 		MaxHeaderBytes: 16 << 10,

@@ -55,7 +55,7 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		ParameterFetchTimeout: cfg.Cache.Parameters.FetchTimeout,
 	})
 	opts := server.Options{Store: c, Token: cfg.Server.Token, Allow: cfg.Server.Allow, Roles: cfg.Server.Roles, Logger: log,
-		Metrics: recorder, Settings: settingNames}
+		Metrics: recorder, Settings: settingNames, ForwardTimeout: cfg.Cache.Secrets.FetchTimeout}
 	if clients != nil {
 		opts.AWS = clients
 	}

@@ -1,7 +1,8 @@
 // Command benchrun runs the benchmarks and writes bench/REPORT.md:
 // warm reads under wrk against a bare net/http baseline, cold start against a
-// minimal extension, footprint (binary, layer zip, RSS), upstream economy, and
-// the Go benchmarks of the hit path. Every figure that has a target is
+// minimal extension, footprint (binary, layer zip, RSS), upstream economy,
+// the Go benchmarks of the hit path, and an AWS SDK's read through the
+// extension against the same read straight to the emulator. Every figure that has a target is
 // compared with a baseline measured in the same run, because this machine is
 // small and noisy: ratios travel, absolute numbers do not.
 //
@@ -46,6 +47,7 @@ type config struct {
 	coldThrottledRuns int
 	initRuns          int
 	expiryRounds      int
+	sdkReads          int
 	benchCount        int
 	benchTime         string
 	benchstat         string // `go run` package of benchstat; "" skips it
@@ -53,7 +55,7 @@ type config struct {
 	totalDeadline     time.Duration
 }
 
-var allParts = []string{"go", "economy", "coldstart", "warm", "footprint"}
+var allParts = []string{"go", "economy", "coldstart", "warm", "footprint", "sdk"}
 
 func main() {
 	c := parseFlags()
@@ -85,6 +87,7 @@ func parseFlags() config {
 	flag.IntVar(&c.coldThrottledRuns, "cold-throttled-runs", 10, "cold starts per binary inside a cgroup capped at a tenth of a CPU")
 	flag.IntVar(&c.initRuns, "init-runs", 11, "GODEBUG=inittrace=1 runs per binary")
 	flag.IntVar(&c.expiryRounds, "expiry-rounds", 3, "rounds of 500 concurrent reads at expiry against the binary")
+	flag.IntVar(&c.sdkReads, "sdk-reads", 2000, "GetSecretValue calls by the Go SDK, through the extension and straight to moto, each")
 	flag.IntVar(&c.benchCount, "bench-count", 6, "go test -count for the Go benchmarks")
 	flag.StringVar(&c.benchTime, "bench-time", "1s", "go test -benchtime for the Go benchmarks")
 	flag.StringVar(&c.benchstat, "benchstat", "golang.org/x/perf/cmd/benchstat@latest", "benchstat to `go run`; empty skips it")
@@ -118,6 +121,7 @@ func briefDefaults(c *config) {
 			"cold-throttled-runs": func() { c.coldThrottledRuns = 1 },
 			"init-runs":           func() { c.initRuns = 2 },
 			"expiry-rounds":       func() { c.expiryRounds = 1 },
+			"sdk-reads":           func() { c.sdkReads = 50 },
 			"bench-count":         func() { c.benchCount = 1 },
 			"bench-time":          func() { c.benchTime = "100x" },
 			"benchstat":           func() { c.benchstat = "" },
@@ -167,7 +171,7 @@ func run(c config) error {
 	step("go", func() error { return runGoBenchmarks(ctx, c, r) })
 	step("footprint", func() error { return runFootprint(ctx, c, r) })
 	var env *emulator
-	if c.parts["economy"] || c.parts["coldstart"] || c.parts["warm"] {
+	if c.parts["economy"] || c.parts["coldstart"] || c.parts["warm"] || c.parts["sdk"] {
 		var err error
 		if env, err = startEmulator(ctx, c); err != nil {
 			return err
@@ -178,6 +182,7 @@ func run(c config) error {
 	step("economy", func() error { return runEconomy(ctx, c, env, r) })
 	step("coldstart", func() error { return runColdStart(ctx, c, env, r) })
 	step("warm", func() error { return runWarm(ctx, c, env, r) })
+	step("sdk", func() error { return runSDK(ctx, c, env, r) })
 	r.elapsed = time.Since(began)
 	if err := writeReport(c.out, r); err != nil {
 		return err

@@ -45,6 +45,8 @@ type report struct {
 	rssIdle, rssLoadPeak, rssHWM int64
 
 	footprint []archFootprint
+
+	sdkThrough, sdkStraight sdkReads
 }
 
 func (r *report) command(s string) {
@@ -351,6 +353,7 @@ func (r *report) missingFigures() []string {
 		}
 	}
 	need("warm", r.rssIdle > 0 && r.rssHWM > 0 && r.rssLoadPeak > 0, "RSS")
+	need("sdk", r.sdkThrough.reads > 0 && r.sdkThrough.p99 > 0 && r.sdkStraight.reads > 0 && r.sdkStraight.p99 > 0, "SDK reads through the extension and straight to moto")
 	archs := 2
 	if r.cfg.binARM64 == "" {
 		archs = 1
@@ -401,6 +404,7 @@ func (r *report) markdown() string {
 	r.footprintSection(p)
 	r.economySection(p)
 	r.goSection(p)
+	r.sdkSection(p)
 	p("## Commands")
 	p("")
 	p("```sh")
