@@ -208,18 +208,23 @@ func checkBuildInfo(t *testing.T, exe []byte, goarch string) {
 		}
 	}
 	for _, dep := range info.Deps {
-		if dep.Path == "github.com/aws/aws-sdk-go-v2/service/ssm" && dep.Version != pinnedSSM {
-			t.Errorf("the layer links service/ssm %s, want the pinned %s (see go.mod)", dep.Version, pinnedSSM)
+		if want, ok := pinnedServices[dep.Path]; ok && dep.Version != want {
+			t.Errorf("the layer links %s %s, want the pinned %s (see go.mod)", dep.Path, dep.Version, want)
 		}
 	}
-	if bytes.Contains(exe, []byte("service/ssm/schemas")) {
-		t.Error("the layer links service/ssm/schemas, whose init costs every cold start")
+	for path := range pinnedServices {
+		if bytes.Contains(exe, []byte(path+"/schemas")) {
+			t.Errorf("the layer links %s/schemas, whose init costs every cold start", path)
+		}
 	}
 }
 
-// pinnedSSM is the last service/ssm release before schema-based serde,
-// whose generated schemas package builds every shape at init (see go.mod).
-const pinnedSSM = "v1.79.3"
+// pinnedServices are the last releases before schema-based serde, whose
+// generated schemas package builds every shape at init (see go.mod).
+var pinnedServices = map[string]string{
+	"github.com/aws/aws-sdk-go-v2/service/ssm":            "v1.79.3",
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager": "v1.49.0",
+}
 
 // yamlToJSON loads a CloudFormation template with PyYAML, turning the
 // short-form intrinsics (!Ref, !Sub, !GetAtt, ...) into their long forms.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -247,6 +248,7 @@ func TestSecretValueShapeIsTheAWSLayers(t *testing.T) {
 
 // keyStore records the keys it is asked for and answers from a map.
 type keyStore struct {
+	mu      sync.Mutex // Gets come concurrently from BatchGetSecretValue
 	primary upstream.Key
 	secrets map[string]*upstream.Value // by SecretID
 	err     error
@@ -256,6 +258,8 @@ type keyStore struct {
 }
 
 func (s *keyStore) Get(_ context.Context, k upstream.Key, force bool) (cache.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.keys = append(s.keys, k)
 	s.forced = append(s.forced, force)
 	if s.err != nil {

@@ -13,9 +13,12 @@ import (
 	"time"
 )
 
-// coldSample is one cold start, measured from just before the fork.
+// coldSample is one cold start, measured from just before the fork, and
+// the CPU time (user and system, every thread) the process had used when
+// it was seen registered and when it first served the slice.
 type coldSample struct {
 	listening, registered, served time.Duration
+	cpuRegistered, cpuServed      time.Duration
 }
 
 // coldStats summarises the samples of one binary.
@@ -31,9 +34,11 @@ func (s coldStats) pick(f func(coldSample) time.Duration) []time.Duration {
 	return ds
 }
 
-func listeningOf(s coldSample) time.Duration  { return s.listening }
-func registeredOf(s coldSample) time.Duration { return s.registered }
-func servedOf(s coldSample) time.Duration     { return s.served }
+func listeningOf(s coldSample) time.Duration     { return s.listening }
+func registeredOf(s coldSample) time.Duration    { return s.registered }
+func servedOf(s coldSample) time.Duration        { return s.served }
+func cpuRegisteredOf(s coldSample) time.Duration { return s.cpuRegistered }
+func cpuServedOf(s coldSample) time.Duration     { return s.cpuServed }
 
 func runColdStart(ctx context.Context, c config, env *emulator, r *report) error {
 	r.command(fmt.Sprintf("%s, %s  # each under a new extensiontest server, alternately, %d runs each; TTL 300s, secret from moto", c.minext, c.bin, c.coldRuns))
@@ -50,6 +55,22 @@ func runColdStart(ctx context.Context, c config, env *emulator, r *report) error
 		r.command(fmt.Sprintf("the same, %d runs each, inside a cgroup capped at %.1f CPU (%s)", c.coldThrottledRuns, throttleFraction, cg.dir))
 		if err := alternateColdStarts(ctx, c, env, c.coldThrottledRuns, "capped run", &r.throttledBaseline, &r.throttledSubject, cg.wrap()...); err != nil {
 			return err
+		}
+	}
+	if c.peer != "" {
+		r.command(fmt.Sprintf("%s  # the peer, %d runs, start to registered only, alternating with %s", c.peer, c.coldRuns, c.bin))
+		for i := range c.coldRuns {
+			for _, bin := range []string{c.peer, c.bin} {
+				d, cpu, err := registeredOnce(ctx, bin, env)
+				if err != nil {
+					return fmt.Errorf("peer run %d of %s: %w", i+1, bin, err)
+				}
+				if bin == c.peer {
+					r.coldPeer.samples = append(r.coldPeer.samples, coldSample{registered: d, cpuRegistered: cpu})
+				} else {
+					r.coldPeerSubject.samples = append(r.coldPeerSubject.samples, coldSample{registered: d, cpuRegistered: cpu})
+				}
+			}
 		}
 	}
 	for _, subject := range []bool{true, false} {
@@ -102,19 +123,27 @@ func coldStartOnce(ctx context.Context, bin string, env *emulator, slice string,
 		return coldSample{}, err
 	}
 	p := newExtProc(port)
-	regAt := make(chan time.Time, 1)
+	type registration struct {
+		at  time.Time
+		cpu time.Duration
+	}
+	regAt := make(chan registration, 1)
 	regErr := make(chan error, 1)
+	pid := make(chan int, 1)
 	go func() {
 		if _, err := p.api.WaitRegistered(ctx); err != nil {
 			regErr <- err
 			return
 		}
-		regAt <- time.Now()
+		at := time.Now()
+		cpu, _ := threadsCPU(<-pid)
+		regAt <- registration{at, cpu}
 	}()
 	started, err := p.start(bin, env.extEnv(env.moto.URL(), port, "300s"), wrap...)
 	if err != nil {
 		return coldSample{}, err
 	}
+	pid <- p.pid()
 	ok := false
 	defer func() {
 		if !ok {
@@ -129,9 +158,13 @@ func coldStartOnce(ctx context.Context, bin string, env *emulator, slice string,
 	if err != nil {
 		return coldSample{}, fmt.Errorf("%w\n%s", err, p.output)
 	}
-	var registeredAt time.Time
+	cpuServed, err := threadsCPU(p.pid())
+	if err != nil {
+		return coldSample{}, err
+	}
+	var reg registration
 	select {
-	case registeredAt = <-regAt:
+	case reg = <-regAt:
 	case err := <-regErr:
 		return coldSample{}, fmt.Errorf("not registered: %w\n%s", err, p.output)
 	}
@@ -140,10 +173,36 @@ func coldStartOnce(ctx context.Context, bin string, env *emulator, slice string,
 		return coldSample{}, err
 	}
 	return coldSample{
-		listening:  listenAt.Sub(started),
-		registered: registeredAt.Sub(started),
-		served:     servedAt.Sub(started),
+		listening:     listenAt.Sub(started),
+		registered:    reg.at.Sub(started),
+		served:        servedAt.Sub(started),
+		cpuRegistered: reg.cpu,
+		cpuServed:     cpuServed,
 	}, nil
+}
+
+// registeredOnce starts bin under a fresh fake Extensions API, times it to
+// registered (and the CPU it had used then), and kills it: a peer need not
+// serve what ours does.
+func registeredOnce(ctx context.Context, bin string, env *emulator) (time.Duration, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	port, err := freePort()
+	if err != nil {
+		return 0, 0, err
+	}
+	p := newExtProc(port)
+	defer p.kill()
+	started, err := p.start(bin, env.extEnv(env.moto.URL(), port, "300s"))
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := p.api.WaitRegistered(ctx); err != nil {
+		return 0, 0, fmt.Errorf("not registered: %w\n%s", err, p.output)
+	}
+	at := time.Now()
+	cpu, err := threadsCPU(p.pid())
+	return at.Sub(started), cpu, err
 }
 
 // firstServed asks for url until it answers 200, bounded by ctx and a count.

@@ -36,6 +36,7 @@ type config struct {
 	binARM64 string // the same for linux/arm64
 	bare     string // bench/cmd/bare
 	minext   string // bench/cmd/minext
+	peer     string // another extension to time to registered; "" skips it
 	distDir  string // where `make layer` puts the layer zips
 	secret   string // the Starfleet secret the benchmarks serve
 	slice    string
@@ -78,6 +79,7 @@ func parseFlags() config {
 	flag.StringVar(&c.binARM64, "bin-arm64", "bench/out/bin/linux-arm64/starfleet-secrets", "extension binary for linux/arm64 (empty: skip arm64)")
 	flag.StringVar(&c.bare, "bare", "bench/out/bin/bare", "baseline HTTP server binary (bench/cmd/bare)")
 	flag.StringVar(&c.minext, "minext", "bench/out/bin/minext", "baseline extension binary (bench/cmd/minext)")
+	flag.StringVar(&c.peer, "peer", "", "another extension binary (AWS's cache-extension-demo, built beside the project) to time from start to registered, alternating with ours; empty skips it")
 	flag.StringVar(&c.distDir, "dist", "dist", "directory holding starfleet-secrets-layer-{x86_64,arm64}.zip from make layer")
 	flag.StringVar(&c.secret, "secret", "testdata/starfleet-secret.json", "the Starfleet secret to serve")
 	flag.StringVar(&c.slice, "slice", "GitHubSyncWorker", "the slice warm reads and cold starts ask for")

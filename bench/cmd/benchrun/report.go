@@ -35,6 +35,8 @@ type report struct {
 	expiryRounds         []expiryRound
 
 	coldSubject, coldBaseline coldStats
+	// A peer extension and ours, alternating, to registered only.
+	coldPeer, coldPeerSubject coldStats
 	// The same at a tenth of a CPU, or why that could not be measured.
 	throttledSubject, throttledBaseline coldStats
 	throttleNote                        string
@@ -466,6 +468,16 @@ func (r *report) coldSection(p printer) {
 		p("Not measured at a tenth of a CPU: %s.", r.throttleNote)
 		p("")
 	}
+	if len(r.coldPeer.samples) > 0 {
+		s, pe := r.coldPeerSubject, r.coldPeer
+		p("A peer, `%s`, %d runs alternating with ours (start to registered only; the peer need not serve what ours does):", r.cfg.peer, len(pe.samples))
+		p("")
+		p("| | starfleet-secrets median | peer median | ratio |")
+		p("|---|---|---|---|")
+		p("| registered | %s | %s | %.2f× |", ms(medianDur(s.pick(registeredOf))), ms(medianDur(pe.pick(registeredOf))), ratio(float64(medianDur(s.pick(registeredOf))), float64(medianDur(pe.pick(registeredOf)))))
+		p("| CPU time when seen registered | %s | %s | %.2f× |", ms(medianDur(s.pick(cpuRegisteredOf))), ms(medianDur(pe.pick(cpuRegisteredOf))), ratio(float64(medianDur(s.pick(cpuRegisteredOf))), float64(medianDur(pe.pick(cpuRegisteredOf)))))
+		p("")
+	}
 	if r.initSubject != nil && r.initBaseline != nil {
 		initSection(p, r.initSubject, r.initBaseline)
 	}
@@ -479,7 +491,8 @@ func milestoneTable(p printer, heading string, subject, baseline coldStats) {
 	for _, m := range []struct {
 		name string
 		f    func(coldSample) time.Duration
-	}{{"listening", listeningOf}, {"registered", registeredOf}, {"first slice served", servedOf}} {
+	}{{"listening", listeningOf}, {"registered", registeredOf}, {"first slice served", servedOf},
+		{"CPU time (user+system, all threads) when seen registered", cpuRegisteredOf}, {"CPU time when the first slice was served", cpuServedOf}} {
 		s, bl := subject.pick(m.f), baseline.pick(m.f)
 		if len(s) == 0 || len(bl) == 0 {
 			continue
