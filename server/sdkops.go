@@ -90,11 +90,13 @@ func (h *handler) sdkBatchGetSecretValue(ctx context.Context, call *sdkCall) ([]
 	}
 	results := make([]cache.Result, len(in.SecretIdList))
 	errs := make([]*sdkError, len(in.SecretIdList))
-	var wg sync.WaitGroup
-	for i, id := range in.SecretIdList {
+	for _, id := range in.SecretIdList {
 		if err := checkLength("secretIdList.member", &id, true, maxSecretIDLength); err != nil {
 			return nil, err, false
 		}
+	}
+	var wg sync.WaitGroup
+	for i, id := range in.SecretIdList {
 		wg.Go(func() {
 			results[i], errs[i] = h.read(ctx, call, upstream.Key{SecretID: id})
 			if errs[i] == nil {
