@@ -400,34 +400,27 @@ const goRunnerVariable = "STARFLEET_E2E_GO_SDK_RUNNER"
 // goOperation makes one call with the Go SDK, its input decoded from JSON.
 type goOperation func(ctx context.Context, cfg aws.Config, params []byte) (any, error)
 
-func smOperation[In, Out any](f func(*secretsmanager.Client, context.Context, *In, ...func(*secretsmanager.Options)) (*Out, error)) goOperation {
+// sdkOperation is a goOperation of one client method, the client made by
+// newClient from the configuration.
+func sdkOperation[C, O, In, Out any](newClient func(aws.Config, ...func(*O)) *C,
+	method func(*C, context.Context, *In, ...func(*O)) (*Out, error)) goOperation {
 	return func(ctx context.Context, cfg aws.Config, params []byte) (any, error) {
 		var in In
 		if err := json.Unmarshal(params, &in); err != nil {
 			return nil, err
 		}
-		return f(secretsmanager.NewFromConfig(cfg), ctx, &in)
-	}
-}
-
-func ssmOperation[In, Out any](f func(*ssm.Client, context.Context, *In, ...func(*ssm.Options)) (*Out, error)) goOperation {
-	return func(ctx context.Context, cfg aws.Config, params []byte) (any, error) {
-		var in In
-		if err := json.Unmarshal(params, &in); err != nil {
-			return nil, err
-		}
-		return f(ssm.NewFromConfig(cfg), ctx, &in)
+		return method(newClient(cfg), ctx, &in)
 	}
 }
 
 var goOperations = map[string]goOperation{
-	"GetSecretValue":      smOperation((*secretsmanager.Client).GetSecretValue),
-	"BatchGetSecretValue": smOperation((*secretsmanager.Client).BatchGetSecretValue),
-	"PutSecretValue":      smOperation((*secretsmanager.Client).PutSecretValue),
-	"GetParameter":        ssmOperation((*ssm.Client).GetParameter),
-	"GetParameters":       ssmOperation((*ssm.Client).GetParameters),
-	"GetParametersByPath": ssmOperation((*ssm.Client).GetParametersByPath),
-	"PutParameter":        ssmOperation((*ssm.Client).PutParameter),
+	"GetSecretValue":      sdkOperation(secretsmanager.NewFromConfig, (*secretsmanager.Client).GetSecretValue),
+	"BatchGetSecretValue": sdkOperation(secretsmanager.NewFromConfig, (*secretsmanager.Client).BatchGetSecretValue),
+	"PutSecretValue":      sdkOperation(secretsmanager.NewFromConfig, (*secretsmanager.Client).PutSecretValue),
+	"GetParameter":        sdkOperation(ssm.NewFromConfig, (*ssm.Client).GetParameter),
+	"GetParameters":       sdkOperation(ssm.NewFromConfig, (*ssm.Client).GetParameters),
+	"GetParametersByPath": sdkOperation(ssm.NewFromConfig, (*ssm.Client).GetParametersByPath),
+	"PutParameter":        sdkOperation(ssm.NewFromConfig, (*ssm.Client).PutParameter),
 }
 
 // runGoSDK answers calls read from in, one a line, with the Go SDK

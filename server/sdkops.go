@@ -107,27 +107,17 @@ func (h *handler) sdkBatchGetSecretValue(ctx context.Context, call *sdkCall) ([]
 	wg.Wait()
 	return encodeJSON(func(o *jsonOut) {
 		o.raw(`{"SecretValues":[`)
-		first := true
-		for i := range results {
-			if errs[i] == nil {
-				o.comma(&first)
-				o.secretValue(results[i].Value)
-			}
-		}
+		o.list(len(results), func(i int) bool { return errs[i] == nil }, func(i int) { o.secretValue(results[i].Value) })
 		o.raw(`],"Errors":[`)
-		first = true
-		for i, err := range errs {
-			if err != nil {
-				o.comma(&first)
-				o.raw(`{"SecretId":`)
-				o.str(in.SecretIdList[i])
-				o.raw(`,"ErrorCode":`)
-				o.str(err.code)
-				o.raw(`,"Message":`)
-				o.str(err.message)
-				o.raw(`}`)
-			}
-		}
+		o.list(len(errs), func(i int) bool { return errs[i] != nil }, func(i int) {
+			o.raw(`{"SecretId":`)
+			o.str(in.SecretIdList[i])
+			o.raw(`,"ErrorCode":`)
+			o.str(errs[i].code)
+			o.raw(`,"Message":`)
+			o.str(errs[i].message)
+			o.raw(`}`)
+		})
 		o.raw(`]}`)
 	}), nil, false
 }
@@ -187,21 +177,9 @@ func (h *handler) sdkGetParameters(ctx context.Context, call *sdkCall) ([]byte, 
 	}
 	return encodeJSON(func(o *jsonOut) {
 		o.raw(`{"Parameters":[`)
-		first := true
-		for i := range results {
-			if errs[i] == nil {
-				o.comma(&first)
-				o.parameter(results[i].Value)
-			}
-		}
+		o.list(len(results), func(i int) bool { return errs[i] == nil }, func(i int) { o.parameter(results[i].Value) })
 		o.raw(`],"InvalidParameters":[`)
-		first = true
-		for i, err := range errs {
-			if err != nil {
-				o.comma(&first)
-				o.str(in.Names[i])
-			}
-		}
+		o.list(len(errs), func(i int) bool { return errs[i] != nil }, func(i int) { o.str(in.Names[i]) })
 		o.raw(`]}`)
 	}), nil, false
 }
@@ -245,11 +223,8 @@ func (h *handler) sdkGetParametersByPath(ctx context.Context, call *sdkCall) ([]
 	}
 	return encodeJSON(func(o *jsonOut) {
 		o.raw(`{"Parameters":[`)
-		first := true
-		for _, p := range res.Value.Parameters {
-			o.comma(&first)
-			o.parameter(p)
-		}
+		page := res.Value.Parameters
+		o.list(len(page), nil, func(i int) { o.parameter(page[i]) })
 		o.raw(`]`)
 		if res.Value.NextToken != "" {
 			o.raw(`,"NextToken":`)
@@ -376,6 +351,18 @@ func (o *jsonOut) base64(b []byte) {
 	o.n += 2 + base64.StdEncoding.EncodedLen(len(b))
 }
 
+// list writes the elements 0 to n-1 that keep accepts (nil: all), each
+// by write, separated by commas.
+func (o *jsonOut) list(n int, keep func(int) bool, write func(int)) {
+	first := true
+	for i := range n {
+		if keep == nil || keep(i) {
+			o.comma(&first)
+			write(i)
+		}
+	}
+}
+
 // comma writes the comma before every member of a list but the first.
 func (o *jsonOut) comma(first *bool) {
 	if !*first {
@@ -423,11 +410,7 @@ func (o *jsonOut) secretValue(v *upstream.Value) {
 	if len(v.VersionStages) > 0 {
 		o.comma(&first)
 		o.raw(`"VersionStages":[`)
-		stageFirst := true
-		for _, s := range v.VersionStages {
-			o.comma(&stageFirst)
-			o.str(s)
-		}
+		o.list(len(v.VersionStages), nil, func(i int) { o.str(v.VersionStages[i]) })
 		o.raw("]")
 	}
 	if !v.CreatedDate.IsZero() {
