@@ -103,6 +103,9 @@ func TestSDKsReadThroughTheExtension(t *testing.T) {
 	resetMoto(t, starfleetSecret)
 	for _, sdk := range sdks {
 		t.Run(sdk.name, func(t *testing.T) {
+			// Each SDK has its own extensions, proxies and names, so they
+			// run at once; nothing else resets moto meanwhile.
+			t.Parallel()
 			p := strings.ReplaceAll(sdk.name, "-", "") // names of this SDK's own secrets and parameters
 			seedSDKScenario(t, p)
 			in := start(t, asFunctionWithSDKEndpoints())
