@@ -214,7 +214,8 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, call *sdkCall)
 		if r.Context().Err() == nil {
 			h.log.Warn("forwarding failed", "event", "request_error", "operation", call.operation, "error", err.Error())
 		}
-		h.writeSDKError(w, r, call, &sdkError{http.StatusBadGateway, "InternalFailure", "the extension could not reach " + call.service + ": " + err.Error()})
+		// Logged above with the cause; the answer alone here.
+		writeSDKErrorBody(w, &sdkError{http.StatusBadGateway, "InternalFailure", "the extension could not reach " + call.service + ": " + err.Error()})
 		return
 	}
 	if answer.Status/100 == 2 {
@@ -258,7 +259,12 @@ func (h *handler) writeSDKError(w http.ResponseWriter, r *http.Request, call *sd
 	if r.Context().Err() != nil {
 		return
 	}
-	h.log.Info("request failed", "event", "request_error", "status", err.status, "error_code", err.code, "path", r.URL.Path, "operation", call.operation)
+	h.logRequestError(r, err.status, err.code, "operation", call.operation)
+	writeSDKErrorBody(w, err)
+}
+
+// writeSDKErrorBody writes err in the services' error shape.
+func writeSDKErrorBody(w http.ResponseWriter, err *sdkError) {
 	body, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`

@@ -4,6 +4,7 @@ package server
 // checked and answered field for field as the service answers it.
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -18,9 +19,8 @@ import (
 
 // The services' limits on what a read may name.
 const (
-	maxBatchSecretIDs   = 20
-	maxParameterPage    = 10
-	maxVersionStageSize = 256
+	maxBatchSecretIDs = 20
+	maxParameterPage  = 10
 )
 
 // checkLength is the service's validation of a required or optional
@@ -48,7 +48,7 @@ func (h *handler) sdkGetSecretValue(ctx context.Context, call *sdkCall) ([]byte,
 		return nil, err, forward
 	}
 	if err := firstError(checkLength("secretId", in.SecretId, true, maxSecretIDLength),
-		checkLength("versionId", in.VersionId, false, 64), checkLength("versionStage", in.VersionStage, false, maxVersionStageSize)); err != nil {
+		checkLength("versionId", in.VersionId, false, maxVersionIDLength), checkLength("versionStage", in.VersionStage, false, maxVersionStageLength)); err != nil {
 		return nil, err, false
 	}
 	res, err := h.read(ctx, call, upstream.Key{SecretID: *in.SecretId, VersionID: deref(in.VersionId), VersionStage: deref(in.VersionStage)})
@@ -67,6 +67,12 @@ func (h *handler) checkNotStarfleet(v *upstream.Value) *sdkError {
 	if h.allow == nil || !isSecret(h.store.Primary().SecretID, v.Name, v.ARN) {
 		return nil
 	}
+	return h.wholeSecretRefused()
+}
+
+// wholeSecretRefused is the answer to a read of the whole Starfleet
+// secret, or a reference to it, by a function limited to some slices.
+func (h *handler) wholeSecretRefused() *sdkError {
 	return &sdkError{http.StatusBadRequest, "AccessDeniedException", orWords(h.settings.Allow, "the extension's allow-list") +
 		" limits this function to some slices of the Starfleet secret; read them with GET /secret/{slice}"}
 }
@@ -138,8 +144,7 @@ func (h *handler) sdkGetParameter(ctx context.Context, call *sdkCall) ([]byte, *
 		return nil, err, false
 	}
 	if h.allow != nil && upstream.IsReference(*in.Name) && h.refersToStarfleet(res.Value) {
-		return nil, &sdkError{http.StatusBadRequest, "AccessDeniedException", orWords(h.settings.Allow, "the extension's allow-list") +
-			" limits this function to some slices of the Starfleet secret; read them with GET /secret/{slice}"}, false
+		return nil, h.wholeSecretRefused(), false
 	}
 	return encodeJSON(func(o *jsonOut) {
 		o.raw(`{"Parameter":`)
@@ -264,10 +269,7 @@ func staleAfter(target string, body []byte) func(upstream.Key, *upstream.Value) 
 	// then every value of the service is dropped.
 	_ = json.Unmarshal(body, &in)
 	if prefix == "secretsmanager" {
-		id := in.SecretId + in.Name
-		if in.SecretId != "" {
-			id = in.SecretId
-		}
+		id := cmp.Or(in.SecretId, in.Name)
 		return func(k upstream.Key, v *upstream.Value) bool {
 			if k.IsParameter() {
 				return upstream.IsReference(k.Parameter)

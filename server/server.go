@@ -285,7 +285,7 @@ func rejectForwarded(next http.Handler) http.Handler {
 		if _, ok := r.Header["X-Forwarded-For"]; ok {
 			const message = "requests carrying X-Forwarded-For are refused: the API is for local callers only"
 			if isSDKRequest(r) {
-				writeSDKAnswer(w, http.StatusBadRequest, newRequestID(), []byte(`{"__type":"AccessDeniedException","message":"`+message+`"}`))
+				writeSDKErrorBody(w, &sdkError{http.StatusBadRequest, "AccessDeniedException", message})
 				return
 			}
 			writeError(w, http.StatusBadRequest, "ForwardedRequest", message)
