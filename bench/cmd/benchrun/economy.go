@@ -50,18 +50,13 @@ func runEconomy(ctx context.Context, c config, env *emulator, r *report) error {
 	}
 
 	// Against the binary, through a counting proxy in front of moto.
-	proxy := upstreamtest.NewProxy(env.moto.URL())
-	defer proxy.Close()
-	port, err := freePort()
+	p, proxy, err := startBehindProxy(ctx, c, env, expiryTTL.String())
 	if err != nil {
 		return err
 	}
-	p := newExtProc(port)
+	defer proxy.Close()
 	r.command(fmt.Sprintf("STARFLEET_SECRETS_TTL=%s STARFLEET_SECRETS_PORT=%d AWS_ENDPOINT_URL_SECRETS_MANAGER=<upstreamtest.Proxy> %s  # under extensiontest; %d concurrent GET /secret/%s at expiry, x%d",
-		expiryTTL, port, c.bin, expiryReaders, c.slice, c.expiryRounds))
-	if err := p.startIdle(ctx, c.bin, env.extEnv(proxy.URL(), port, expiryTTL.String())); err != nil {
-		return err
-	}
+		expiryTTL, p.port, c.bin, expiryReaders, c.slice, c.expiryRounds))
 	ok := false
 	defer func() {
 		if !ok {

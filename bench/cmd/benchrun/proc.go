@@ -99,6 +99,24 @@ func (e *emulator) extEnv(upstream string, port int, ttl string) []string {
 	)
 }
 
+// startBehindProxy starts the extension under extensiontest on a free port,
+// reading moto through a new counting proxy, with TTL ttl, and returns once
+// it is idle. The caller closes the proxy and stops the process.
+func startBehindProxy(ctx context.Context, c config, env *emulator, ttl string) (*extProc, *upstreamtest.Proxy, error) {
+	proxy := upstreamtest.NewProxy(env.moto.URL())
+	port, err := freePort()
+	if err != nil {
+		proxy.Close()
+		return nil, nil, err
+	}
+	p := newExtProc(port)
+	if err := p.startIdle(ctx, c.bin, env.extEnv(proxy.URL(), port, ttl)); err != nil {
+		proxy.Close()
+		return nil, nil, err
+	}
+	return p, proxy, nil
+}
+
 // freePort asks the kernel for a free loopback port.
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")

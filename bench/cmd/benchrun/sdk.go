@@ -25,19 +25,14 @@ type sdkReads struct {
 // with the credentials the extension holds) and straight to moto, one read
 // after another, and counts what reached moto.
 func runSDK(ctx context.Context, c config, env *emulator, r *report) error {
-	proxy := upstreamtest.NewProxy(env.moto.URL())
-	defer proxy.Close()
-	port, err := freePort()
+	p, proxy, err := startBehindProxy(ctx, c, env, "300s")
 	if err != nil {
 		return err
 	}
-	p := newExtProc(port)
-	r.command(fmt.Sprintf("STARFLEET_SECRETS_PORT=%d AWS_ENDPOINT_URL_SECRETS_MANAGER=<upstreamtest.Proxy> %s  # under extensiontest; %d GetSecretValue by aws-sdk-go-v2 through it, and %d straight to the proxy",
-		port, c.bin, c.sdkReads, c.sdkReads))
-	if err := p.startIdle(ctx, c.bin, env.extEnv(proxy.URL(), port, "300s")); err != nil {
-		return err
-	}
+	defer proxy.Close()
 	defer p.kill()
+	r.command(fmt.Sprintf("STARFLEET_SECRETS_PORT=%d AWS_ENDPOINT_URL_SECRETS_MANAGER=<upstreamtest.Proxy> %s  # under extensiontest; %d GetSecretValue by aws-sdk-go-v2 through it, and %d straight to the proxy",
+		p.port, c.bin, c.sdkReads, c.sdkReads))
 	noRetries := func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 }
 	through := upstreamtest.Client("http://"+p.addr(), noRetries)
 	straight := upstreamtest.Client(proxy.URL(), noRetries)
