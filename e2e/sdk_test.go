@@ -108,7 +108,10 @@ func TestSDKsReadThroughTheExtension(t *testing.T) {
 			t.Parallel()
 			p := strings.ReplaceAll(sdk.name, "-", "") // names of this SDK's own secrets and parameters
 			seedSDKScenario(t, p)
+			// The runtime, and so the function's code, starts only once
+			// every extension has registered: the SDK calls wait for that.
 			in := start(t, asFunctionWithSDKEndpoints())
+			in.waitInit()
 			call := sdk.start(t, in.sdkEnv(), in.base)
 			checkReads(t, call, in, p, sdk.lacks)
 			checkRefusals(t, call)
@@ -116,6 +119,7 @@ func TestSDKsReadThroughTheExtension(t *testing.T) {
 
 			// A rotation reaches the function within one TTL.
 			fast := start(t, asFunctionWithSDKEndpoints(), withEnv("STARFLEET_SECRETS_TTL=1s"))
+			fast.waitInit()
 			callFast := sdk.start(t, fast.sdkEnv(), fast.base)
 			checkRotation(t, callFast, p)
 
