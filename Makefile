@@ -29,9 +29,9 @@ run: build ## serve testdata/starfleet-secret.json on 127.0.0.1:$(PORT), no AWS 
 
 test: rie test-prebuild ## the whole suite with the race detector (starts its own moto), then the layer build's
 	$(GO) vet ./...
-	$(GO) vet -tags lambda ./...
+	$(GO) vet -tags $(LAYER_TAGS) ./...
 	$(GO) test -race -count=1 ./...
-	$(GO) test -race -count=1 -tags lambda ./cache/... ./e2e
+	$(GO) test -race -count=1 -tags $(LAYER_TAGS) ./cache/... ./e2e
 
 # Builds the black-box tests make (the race-built binary of each build, the
 # layer zips of both architectures, the Go client example, the CDK
@@ -42,7 +42,7 @@ test: rie test-prebuild ## the whole suite with the race detector (starts its ow
 test-prebuild:
 	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && set -x && \
 	$(GO) build -race -o $$d/race $(PKG) && \
-	$(GO) build -race -tags lambda -o $$d/race-lambda $(PKG) && \
+	$(GO) build -race -tags $(LAYER_TAGS) -o $$d/race-lambda $(PKG) && \
 	CGO_ENABLED=0 $(GO) build -o $$d/client ./examples/clients/go/starfleet-slice && \
 	$(MAKE) --no-print-directory layer DIST=$$d/dist >/dev/null && \
 	npm ci --prefix examples/cdk --no-audit --no-fund --silent && \
@@ -91,17 +91,17 @@ bench-tools:
 	@command -v moto_server >/dev/null 2>&1 || { echo "bench: moto_server is required: pip install 'moto[server]'" >&2; exit 1; }
 	@command -v python3 >/dev/null 2>&1 || { echo "bench: python3 is required" >&2; exit 1; }
 
-# The subject is the layer build (-tags lambda), as shipped.
+# The subject is the layer build (-tags $(LAYER_TAGS)), as shipped.
 bench-build: build
 	@mkdir -p $(BENCH_BIN)
-	$(BUILDENV) $(GO) build -trimpath -tags lambda -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/starfleet-secrets $(PKG)
+	$(BUILDENV) $(GO) build -trimpath -tags $(LAYER_TAGS) -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/starfleet-secrets $(PKG)
 	$(BUILDENV) $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(BENCH_BIN)/bare ./bench/cmd/bare
 	$(BUILDENV) $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(BENCH_BIN)/minext ./bench/cmd/minext
 	$(GO) build -o $(BENCH_BIN)/benchrun ./bench/cmd/benchrun
 
 bench: bench-tools bench-build ## benchmarks against same-run baselines; writes bench/REPORT.md
 	@mkdir -p $(BENCH_BIN)/linux-arm64
-	$(BUILDENV) GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/linux-arm64/starfleet-secrets $(PKG)
+	$(BUILDENV) GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags $(LAYER_TAGS) -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/linux-arm64/starfleet-secrets $(PKG)
 	@if $(MAKE) -n layer >/dev/null 2>&1; then $(MAKE) --no-print-directory layer || \
 	  echo "bench: make layer failed; the report uses a stand-in zip"; \
 	  else echo "bench: no layer target; the report uses a stand-in zip"; fi

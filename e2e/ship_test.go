@@ -202,10 +202,13 @@ func checkBuildInfo(t *testing.T, exe []byte, goarch string) {
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
 	}
-	for key, want := range map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "-tags": "lambda", "GOOS": "linux", "GOARCH": goarch} {
+	for key, want := range map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "-tags": layerTags, "GOOS": "linux", "GOARCH": goarch} {
 		if settings[key] != want {
 			t.Errorf("build setting %s=%q, want %q", key, settings[key], want)
 		}
+	}
+	if bytes.Contains(exe, []byte("net/http/h2_bundle.go")) {
+		t.Error("the layer links net/http's bundled HTTP/2, which nethttpomithttp2 leaves out")
 	}
 	for _, dep := range info.Deps {
 		if want, ok := pinnedServices[dep.Path]; ok && dep.Version != want {
@@ -218,6 +221,9 @@ func checkBuildInfo(t *testing.T, exe []byte, goarch string) {
 		}
 	}
 }
+
+// layerTags are the layer build's tags (LAYER_TAGS in layer.zip.mk).
+const layerTags = "lambda,nethttpomithttp2"
 
 // pinnedServices are the last releases before schema-based serde, whose
 // generated schemas package builds every shape at init (see go.mod).
@@ -415,7 +421,7 @@ func TestContainerRecipe(t *testing.T) {
 		"FROM public.ecr.aws/lambda/python:3.12",
 		"CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH",
 		"-trimpath",
-		"-tags lambda",
+		"-tags " + layerTags + " ",
 		"/opt/extensions/starfleet-secrets",
 	} {
 		if !strings.Contains(text, want) {

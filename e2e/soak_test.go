@@ -218,7 +218,7 @@ func TestSoak(t *testing.T) {
 
 	// The shipped build: no race detector, so RSS means what it will in
 	// Lambda.
-	bin := goBuild(t, t.TempDir(), mainPackage, "starfleet-secrets", "-trimpath", "-tags", "lambda")
+	bin := goBuild(t, t.TempDir(), mainPackage, "starfleet-secrets", "-trimpath", "-tags", layerTags)
 
 	salt := rand.Text()[:8]
 	versions := &soakVersions{byBody: map[string]int{}}

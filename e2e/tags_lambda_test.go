@@ -3,5 +3,5 @@
 package e2e
 
 // binaryTags: the layer build, whose AWS configuration is what Lambda
-// provides.
-const binaryTags = "lambda"
+// provides and whose net/http has no HTTP/2.
+const binaryTags = layerTags
