@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Clients makes and keeps the SDK clients reads go through: one per
@@ -23,7 +21,6 @@ type Clients struct {
 	sessionName    string
 	now            func() time.Time
 	baseRenewable  interface{ Invalidate() } // the function's own credentials, when they can be renewed
-	stsClient      *sts.Client
 	mu             sync.Mutex
 	secretsClients map[route]*secretsmanager.Client
 	paramsClients  map[route]*ssm.Client
@@ -88,14 +85,17 @@ func (c *Clients) roleCredentials(role string) *renewing {
 	if r, ok := c.roles[role]; ok {
 		return r
 	}
-	if c.stsClient == nil {
-		cfg := c.aws.Config.Copy()
-		cfg.Region = c.paramsRegion // STS's regional endpoint, the function's own region
-		c.stsClient = sts.NewFromConfig(cfg, func(o *sts.Options) { c.aws.endpoint(stsID, &o.BaseEndpoint) })
-	}
-	r := newRenewing(stscreds.NewAssumeRoleProvider(c.stsClient, role, func(o *stscreds.AssumeRoleOptions) {
-		o.RoleSessionName = c.sessionName
-	}), c.now)
+	endpoint := c.aws.Config.BaseEndpoint
+	c.aws.endpoint(stsID, &endpoint)
+	r := newRenewing(&assumeRole{
+		role:     role,
+		session:  c.sessionName,
+		region:   c.paramsRegion, // STS's regional endpoint, the function's own region
+		endpoint: endpoint,
+		base:     c.aws.Config.Credentials,
+		client:   c.aws.Config.HTTPClient,
+		now:      c.now,
+	}, c.now)
 	c.roles[role] = r
 	return r
 }

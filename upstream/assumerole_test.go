@@ -1,0 +1,256 @@
+package upstream
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
+)
+
+// TestAssumeRoleAgainstMoto: the role's credentials, their expiry a
+// quarter of an hour on and the role's account, from STS's real protocol
+// as moto speaks it.
+func TestAssumeRoleAgainstMoto(t *testing.T) {
+	if err := moto.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Round(0)
+	a := &assumeRole{
+		role: "arn:aws:iam::111122223333:role/reader", session: "fn", region: upstreamtest.Region,
+		endpoint: aws.String(moto.URL()),
+		base:     credentials.NewStaticCredentialsProvider(upstreamtest.AccessKeyID, upstreamtest.SecretAccessKey, ""),
+		client:   http.DefaultClient,
+		now:      func() time.Time { return now },
+	}
+	creds, err := a.Retrieve(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" || creds.SessionToken == "" || creds.AccessKeyID == upstreamtest.AccessKeyID {
+		t.Errorf("credentials %q, %t, %t: want the role's own", creds.AccessKeyID, creds.SecretAccessKey != "", creds.SessionToken != "")
+	}
+	if !creds.CanExpire || creds.Expires.Before(now.Add(roleDuration-time.Minute)) || creds.Expires.After(now.Add(roleDuration+time.Minute)) {
+		t.Errorf("expires %v (can expire: %t), want about %v", creds.Expires, creds.CanExpire, now.Add(roleDuration))
+	}
+	if creds.AccountID != "111122223333" {
+		t.Errorf("account %q, want the role's", creds.AccountID)
+	}
+}
+
+// TestAssumedCredentialsFromAnswers: what each kind of answer becomes,
+// through Classify as every read's failure goes; no part of an answer that
+// is not STS's error message reaches an error.
+func TestAssumedCredentialsFromAnswers(t *testing.T) {
+	const leak = "wJalrXUtnFEMIK7MDENGbPxRfiCYLEAKED"
+	ok := `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <AssumedRoleUser><Arn>arn:aws:sts::444455556666:assumed-role/reader/fn</Arn><AssumedRoleId>AROA:fn</AssumedRoleId></AssumedRoleUser>
+    <Credentials>
+      <AccessKeyId>ASIAEXAMPLE</AccessKeyId>
+      <SecretAccessKey>` + leak + `</SecretAccessKey>
+      <SessionToken>FwoG&amp;token+/=</SessionToken>
+      <Expiration>2026-12-04T03:15:00Z</Expiration>
+    </Credentials>
+  </AssumeRoleResult>
+  <ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata>
+</AssumeRoleResponse>`
+	creds, err := assumedCredentials(&http.Response{StatusCode: 200, Header: http.Header{}}, []byte(ok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := aws.Credentials{AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: leak, SessionToken: "FwoG&token+/=", Source: "AssumeRole",
+		CanExpire: true, Expires: time.Date(2026, 12, 4, 3, 15, 0, 0, time.UTC), AccountID: "444455556666"}
+	if creds != want {
+		t.Errorf("credentials %+v,\nwant %+v", creds, want)
+	}
+
+	for _, tc := range []struct {
+		name      string
+		status    int
+		header    http.Header
+		body      string
+		code      string
+		transient bool
+		requestID string
+	}{
+		{"refused", 403, http.Header{"X-Amzn-Requestid": {"req-403"}},
+			`<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:sts::1:assumed-role/fn is not authorized to perform: sts:AssumeRole</Message></Error><RequestId>body-id</RequestId></ErrorResponse>`,
+			"AccessDenied", false, "req-403"},
+		{"throttled", 400, http.Header{},
+			`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>body-id</RequestId></ErrorResponse>`,
+			"Throttling", true, "body-id"},
+		{"STS's own failure", 500, http.Header{},
+			`<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code></Error></ErrorResponse>`,
+			"InternalFailure", true, ""},
+		{"a proxy's page", 502, http.Header{}, `<html><body>` + leak + `</body></html>`, CodeInvalidResponse, true, ""},
+		{"truncated", 200, http.Header{}, ok[:len(ok)/2], CodeInvalidResponse, true, ""},
+		{"no expiry", 200, http.Header{}, strings.Replace(ok, "2026-12-04T03:15:00Z", "", 1), CodeInvalidResponse, true, ""},
+		{"too long", 200, http.Header{}, ok + strings.Repeat(" ", maxSTSAnswer), CodeInvalidResponse, true, ""},
+	} {
+		_, err := assumedCredentials(&http.Response{StatusCode: tc.status, Header: tc.header}, []byte(tc.body))
+		uerr := Classify(ServiceSTS, err)
+		if uerr == nil || uerr.Code != tc.code || uerr.Transient != tc.transient || uerr.RequestID != tc.requestID {
+			t.Errorf("%s: %+v, want code %s, transient %t, request id %q", tc.name, uerr, tc.code, tc.transient, tc.requestID)
+			continue
+		}
+		if strings.Contains(err.Error(), leak) || strings.Contains(uerr.Error(), leak) {
+			t.Errorf("%s: the error quotes the answer: %v", tc.name, err)
+		}
+		if tc.code != CodeInvalidResponse && uerr.Status != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.name, uerr.Status, tc.status)
+		}
+	}
+}
+
+// TestAssumeRoleIsBounded: a call STS never answers ends, as a timeout
+// that a later read may retry, and does not hold the role's credentials.
+func TestAssumeRoleIsBounded(t *testing.T) {
+	release := make(chan struct{})
+	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer sts.Close()
+	defer close(release)
+	a := &assumeRole{
+		role: "arn:aws:iam::111122223333:role/reader", session: "fn", region: upstreamtest.Region,
+		endpoint: aws.String(sts.URL),
+		base:     credentials.NewStaticCredentialsProvider(upstreamtest.AccessKeyID, upstreamtest.SecretAccessKey, ""),
+		client:   http.DefaultClient,
+		now:      time.Now,
+		timeout:  50 * time.Millisecond,
+	}
+	_, err := newRenewing(a, nil).Retrieve(context.WithoutCancel(t.Context()))
+	if uerr := Classify(ServiceSTS, err); uerr == nil || uerr.Code != CodeTimeout || !uerr.Transient {
+		t.Errorf("an unanswered AssumeRole: %v, want a transient %s", err, CodeTimeout)
+	}
+}
+
+// TestSTSEndpoint: STS's regional endpoint in each partition, and an
+// override over it.
+func TestSTSEndpoint(t *testing.T) {
+	for region, want := range map[string]string{
+		"us-east-1":      "https://sts.us-east-1.amazonaws.com",
+		"eu-west-3":      "https://sts.eu-west-3.amazonaws.com",
+		"cn-north-1":     "https://sts.cn-north-1.amazonaws.com.cn",
+		"us-gov-west-1":  "https://sts.us-gov-west-1.amazonaws.com",
+		"us-iso-east-1":  "https://sts.us-iso-east-1.c2s.ic.gov",
+		"us-isob-east-1": "https://sts.us-isob-east-1.sc2s.sgov.gov",
+	} {
+		got, err := stsEndpoint(t.Context(), region, nil)
+		if err != nil || got != want {
+			t.Errorf("stsEndpoint(%s) = %q, %v; want %q", region, got, err, want)
+		}
+	}
+	if got, _ := stsEndpoint(t.Context(), "us-east-1", aws.String("http://127.0.0.1:5000")); got != "http://127.0.0.1:5000" {
+		t.Errorf("override ignored: %q", got)
+	}
+	if _, err := stsEndpoint(t.Context(), "not a region!", nil); err == nil {
+		t.Error("an invalid region resolved")
+	}
+}
+
+// TestSTSEndpointOverride: AWS_ENDPOINT_URL_STS reaches AssumeRole in
+// either build, and AWS_ENDPOINT_URL stands in for it.
+func TestSTSEndpointOverride(t *testing.T) {
+	for _, kv := range upstreamtest.Env("http://127.0.0.1:1") {
+		k, v, _ := cutEnv(kv)
+		t.Setenv(k, v)
+	}
+	for _, tc := range []struct{ general, own, want string }{
+		{"", "http://127.0.0.1:7000", "http://127.0.0.1:7000"},
+		{"http://127.0.0.1:5000", "http://127.0.0.1:7000", "http://127.0.0.1:7000"},
+		{"http://127.0.0.1:5000", "", "http://127.0.0.1:5000"},
+	} {
+		os.Unsetenv("AWS_ENDPOINT_URL")
+		os.Unsetenv("AWS_ENDPOINT_URL_STS")
+		if tc.general != "" {
+			t.Setenv("AWS_ENDPOINT_URL", tc.general)
+		}
+		if tc.own != "" {
+			t.Setenv("AWS_ENDPOINT_URL_STS", tc.own)
+		}
+		a, err := LoadAWS(t.Context(), os.LookupEnv, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		endpoint := a.Config.BaseEndpoint
+		a.endpoint(stsID, &endpoint)
+		if aws.ToString(endpoint) != tc.want {
+			t.Errorf("AWS_ENDPOINT_URL=%q AWS_ENDPOINT_URL_STS=%q: STS at %q, want %q", tc.general, tc.own, aws.ToString(endpoint), tc.want)
+		}
+	}
+}
+
+func TestXMLFields(t *testing.T) {
+	paths := []string{"R/A", "R/B/C", "R/D"}
+	for _, tc := range []struct {
+		doc  string
+		want map[string]string // nil: an error
+	}{
+		{`<R><A>1</A><B><C>2</C></B></R>`, map[string]string{"R/A": "1", "R/B/C": "2"}},
+		{"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<R xmlns=\"x\" a='>'>\n <!-- <A>no</A> -->\n <A>a &lt;&amp;&gt; &quot;&apos; &#65;&#x42;</A>\n <D/><B><C><![CDATA[<raw>&amp;]]></C></B>\n</R>\n",
+			map[string]string{"R/A": "a <&> \"' AB", "R/B/C": "<raw>&amp;", "R/D": ""}},
+		{`<R><A>x</A ></R>`, map[string]string{"R/A": "x"}},
+		{`<R><A>x</B></R>`, nil},
+		{`<R><A>x</A>`, nil},
+		{`<R/><R/>`, nil},
+		{`text<R/>`, nil},
+		{``, nil},
+		{`<R><A>&bogus;</A></R>`, nil},
+		{`<R><A>&#0;</A></R>`, nil},
+		{`<R><A>& </A></R>`, nil},
+		{`<!DOCTYPE R [<!ENTITY e "x">]><R><A>&e;</A></R>`, nil},
+		{`<R><A <B>x</A></R>`, nil},
+		{`<R><!-- unclosed </R>`, nil},
+		{`<R><![CDATA[x</R>`, nil},
+		{`<R>` + strings.Repeat("<X>", maxXMLDepth) + strings.Repeat("</X>", maxXMLDepth) + `</R>`, nil},
+	} {
+		got, err := xmlFields([]byte(tc.doc), paths...)
+		switch {
+		case tc.want == nil && err == nil:
+			t.Errorf("xmlFields(%q) = %v, want an error", tc.doc, got)
+		case tc.want != nil && err != nil:
+			t.Errorf("xmlFields(%q): %v", tc.doc, err)
+		case tc.want != nil && !equalMaps(got, tc.want):
+			t.Errorf("xmlFields(%q) = %q, want %q", tc.doc, got, tc.want)
+		}
+	}
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzXMLFields: no document makes xmlFields panic, and any text escaped
+// as AWS escapes it reads back unchanged.
+func FuzzXMLFields(f *testing.F) {
+	f.Add([]byte(`<R><A>1</A></R>`), "ASIA/+=&<>\"'")
+	f.Add([]byte(`<?xml version="1.0"?><R a="&gt;"><![CDATA[x]]><B/></R>`), "")
+	f.Fuzz(func(t *testing.T, doc []byte, text string) {
+		xmlFields(doc, "R/A", "R/B")
+		escaped := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
+		got, err := xmlFields([]byte(`<?xml version="1.0"?><R xmlns="x"><A>`+escaped+`</A></R>`), "R/A")
+		if err != nil || got["R/A"] != text {
+			t.Fatalf("escaped text %q read back as %q, %v", text, got["R/A"], err)
+		}
+	})
+}
