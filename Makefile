@@ -94,14 +94,14 @@ bench-tools:
 # The subject is the layer build (-tags $(LAYER_TAGS)), as shipped.
 bench-build: build
 	@mkdir -p $(BENCH_BIN)
-	$(BUILDENV) $(GO) build -trimpath -tags $(LAYER_TAGS) -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/starfleet-secrets $(PKG)
+	$(BUILDENV) $(GO) build -trimpath -tags $(LAYER_TAGS) -gcflags '$(LAYER_GCFLAGS)' -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/starfleet-secrets $(PKG)
 	$(BUILDENV) $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(BENCH_BIN)/bare ./bench/cmd/bare
 	$(BUILDENV) $(GO) build -trimpath -ldflags '-s -w -buildid=' -o $(BENCH_BIN)/minext ./bench/cmd/minext
 	$(GO) build -o $(BENCH_BIN)/benchrun ./bench/cmd/benchrun
 
 bench: bench-tools bench-build ## benchmarks against same-run baselines; writes bench/REPORT.md
 	@mkdir -p $(BENCH_BIN)/linux-arm64
-	$(BUILDENV) GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags $(LAYER_TAGS) -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/linux-arm64/starfleet-secrets $(PKG)
+	$(BUILDENV) GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags $(LAYER_TAGS) -gcflags '$(LAYER_GCFLAGS)' -ldflags '$(LDFLAGS)' -o $(BENCH_BIN)/linux-arm64/starfleet-secrets $(PKG)
 	@if $(MAKE) -n layer >/dev/null 2>&1; then $(MAKE) --no-print-directory layer || \
 	  echo "bench: make layer failed; the report uses a stand-in zip"; \
 	  else echo "bench: no layer target; the report uses a stand-in zip"; fi

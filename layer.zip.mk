@@ -37,6 +37,10 @@ LAYER_TOOL          := $(GO) run ./tools/layertool
 # e2e suite builds with the same tags (e2e/tags_lambda.go), and the ship test
 # checks them in the layer's build info.
 LAYER_TAGS          := lambda,nethttpomithttp2
+# YAML is read once, at start, and only when a Starfleet configuration is
+# named: compiled without inlining it is 33 KB smaller and no slower that
+# anyone could see. Code on the request path keeps the compiler's defaults.
+LAYER_GCFLAGS       := go.yaml.in/yaml/v3=-l
 LAYER_BUILD         := $(DIST)/layer
 LAYER_BIN            = $(LAYER_BUILD)/$(1)/starfleet-secrets
 LAYER_NOTICES       := $(LAYER_BUILD)/THIRD_PARTY_NOTICES
@@ -54,7 +58,7 @@ layer-bins: $(LAYER_BIN_TARGETS)
 
 $(LAYER_BIN_TARGETS): layer-bin-%:
 	@mkdir -p $(LAYER_BUILD)/$*
-	$(BUILDENV) $(LAYER_GOENV_$*) $(GO) build -trimpath -tags '$(LAYER_TAGS)' -ldflags '$(LDFLAGS)' -o $(call LAYER_BIN,$*) $(PKG)
+	$(BUILDENV) $(LAYER_GOENV_$*) $(GO) build -trimpath -tags '$(LAYER_TAGS)' -gcflags '$(LAYER_GCFLAGS)' -ldflags '$(LDFLAGS)' -o $(call LAYER_BIN,$*) $(PKG)
 
 # The notices shipped in the zips are generated from the very binaries they
 # describe; the test suite checks that the committed THIRD_PARTY_NOTICES

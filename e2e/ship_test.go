@@ -202,7 +202,7 @@ func checkBuildInfo(t *testing.T, exe []byte, goarch string) {
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
 	}
-	for key, want := range map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "-tags": layerTags, "GOOS": "linux", "GOARCH": goarch} {
+	for key, want := range map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "-tags": layerTags, "-gcflags": layerGCFlags, "GOOS": "linux", "GOARCH": goarch} {
 		if settings[key] != want {
 			t.Errorf("build setting %s=%q, want %q", key, settings[key], want)
 		}
@@ -215,6 +215,11 @@ func checkBuildInfo(t *testing.T, exe []byte, goarch string) {
 			t.Errorf("the layer links %s %s, want the pinned %s (see go.mod)", dep.Path, dep.Version, want)
 		}
 	}
+	for _, dep := range info.Deps {
+		if dep.Path == "github.com/aws/aws-sdk-go-v2/service/sts" {
+			t.Error("the layer links the SDK's STS client, whose init costs every cold start; roles are assumed by upstream/assumerole.go")
+		}
+	}
 	for path := range pinnedServices {
 		if bytes.Contains(exe, []byte(path+"/schemas")) {
 			t.Errorf("the layer links %s/schemas, whose init costs every cold start", path)
@@ -222,8 +227,12 @@ func checkBuildInfo(t *testing.T, exe []byte, goarch string) {
 	}
 }
 
-// layerTags are the layer build's tags (LAYER_TAGS in layer.zip.mk).
-const layerTags = "lambda,nethttpomithttp2"
+// The layer build's tags and compiler flags (LAYER_TAGS, LAYER_GCFLAGS in
+// layer.zip.mk).
+const (
+	layerTags    = "lambda,nethttpomithttp2"
+	layerGCFlags = "go.yaml.in/yaml/v3=-l"
+)
 
 // pinnedServices are the last releases before schema-based serde, whose
 // generated schemas package builds every shape at init (see go.mod).
@@ -422,6 +431,7 @@ func TestContainerRecipe(t *testing.T) {
 		"CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH",
 		"-trimpath",
 		"-tags " + layerTags + " ",
+		"-gcflags " + layerGCFlags + " ",
 		"/opt/extensions/starfleet-secrets",
 	} {
 		if !strings.Contains(text, want) {

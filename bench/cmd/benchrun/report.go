@@ -535,7 +535,7 @@ func (r *report) footprintSection(p printer) {
 	p("## 3. Footprint")
 	p("")
 	if len(r.footprint) > 0 {
-		p("Binaries built like `make layer`: `CGO_ENABLED=0 go build -trimpath -tags lambda,nethttpomithttp2 -ldflags '-s -w -buildid= ...'`.")
+		p("Binaries built like `make layer`: `CGO_ENABLED=0 go build -trimpath -tags lambda,nethttpomithttp2 -gcflags go.yaml.in/yaml/v3=-l -ldflags '-s -w -buildid= ...'`.")
 		p("")
 		p("| architecture | stripped binary | layer zip | zip from |")
 		p("|---|---|---|---|")
