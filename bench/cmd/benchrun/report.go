@@ -103,12 +103,15 @@ const mb = 1e6
 type target struct {
 	name, figure string
 	met, have    bool
+	reported     bool // a figure asked for without a bound
 }
 
 func (t target) verdict() string {
 	switch {
 	case !t.have:
 		return "no figure"
+	case t.reported:
+		return "reported"
 	case t.met:
 		return "met"
 	}
@@ -185,23 +188,41 @@ func (r *report) targets() []target {
 
 // startTargets are the cold start's.
 func (r *report) startTargets() []target {
-	var ts []target
-	startTarget := func(name string, subject, baseline coldStats) target {
+	startTarget := func(name string, limit float64, subject, baseline coldStats) target {
 		t := target{name: name}
 		if len(subject.samples) > 0 && len(baseline.samples) > 0 {
 			s, b := medianDur(subject.pick(registeredOf)), medianDur(baseline.pick(registeredOf))
 			x := ratio(float64(s), float64(b))
-			t.have, t.met = true, x <= 1.3
+			t.have, t.met = true, x <= limit
 			t.figure = fmt.Sprintf("%s vs %s: %.2f×", ms(s), ms(b), x)
 		}
 		return t
 	}
-	ts = append(ts, startTarget("process start to registered (layer build, Parameter Store linked): median ≤ 1.3× minimal extension", r.coldSubject, r.coldBaseline))
-	capped := startTarget(fmt.Sprintf("the same at %.1f CPU (cgroup), as a 128 MB function: ≤ 1.3×", throttleFraction), r.throttledSubject, r.throttledBaseline)
+	// CPU time is reported against the minimal extension, without a bound.
+	cpuFigure := func(name string, of func(coldSample) time.Duration) target {
+		t := target{name: name, reported: true}
+		if len(r.coldSubject.samples) > 0 && len(r.coldBaseline.samples) > 0 {
+			s, b := medianDur(r.coldSubject.pick(of)), medianDur(r.coldBaseline.pick(of))
+			t.have = true
+			t.figure = fmt.Sprintf("%s vs %s: %.2f×", ms(s), ms(b), ratio(float64(s), float64(b)))
+		}
+		return t
+	}
+	ts := []target{
+		startTarget("process start to registered (layer build, Parameter Store linked): median ≤ 1.3× minimal extension", 1.3, r.coldSubject, r.coldBaseline),
+		cpuFigure("CPU time (user+system) from start to registered, against the minimal extension", cpuRegisteredOf),
+		cpuFigure("CPU time from start to the secret cached (first slice served), against the minimal extension's to its first answer", cpuServedOf),
+	}
+	capped := startTarget(fmt.Sprintf("the same at %.1f CPU (cgroup), as a 128 MB function: ≤ 1.5×", throttleFraction), 1.5, r.throttledSubject, r.throttledBaseline)
 	if !capped.have && r.throttleNote != "" {
 		capped.figure = "not measured: " + r.throttleNote
 	}
 	ts = append(ts, capped)
+	if len(r.coldPeer.samples) > 0 {
+		s, pe := medianDur(r.coldPeerSubject.pick(registeredOf)), medianDur(r.coldPeer.pick(registeredOf))
+		ts = append(ts, target{name: "registers before the peer extension (-peer): median start to registered, alternating", have: true,
+			met: s < pe, figure: fmt.Sprintf("%s vs %s: %.2f×", ms(s), ms(pe), ratio(float64(s), float64(pe)))})
+	}
 	return ts
 }
 
@@ -268,9 +289,9 @@ func (r *report) footprintTargets() []target {
 		ts = append(ts, target{name: "stripped binary ≤ 9 MB"}, target{name: "layer zip ≤ 3.5 MB"})
 	}
 	{
-		t := target{name: "RSS idle ≤ 12 MB"}
+		t := target{name: "RSS idle ≤ 11 MB"}
 		if r.rssIdle > 0 {
-			t.have, t.met, t.figure = true, float64(r.rssIdle) <= 12*mb, "VmRSS "+mbs(r.rssIdle)
+			t.have, t.met, t.figure = true, float64(r.rssIdle) <= 11*mb, "VmRSS "+mbs(r.rssIdle)
 		}
 		ts = append(ts, t)
 		t = target{name: "RSS under the 32-connection load ≤ 30 MB"}
