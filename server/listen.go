@@ -17,11 +17,30 @@ import (
 // process is, since a client of localhost could then reach that process.
 // Port 0 picks a free port, the same for both.
 func Listen(port int) (net.Listener, error) {
+	v4, err := ListenIPv4(port)
+	if err != nil {
+		return nil, err
+	}
+	return AddIPv6(v4)
+}
+
+// ListenIPv4 is Listen's first half, 127.0.0.1 alone, and AddIPv6 its
+// second: an extension opens the first before it registers and the second
+// after, because until it has registered all it does delays the
+// function's start. Every client of localhost falls back to 127.0.0.1 when
+// ::1 refuses, and none can call before the runtime has started.
+func ListenIPv4(port int) (net.Listener, error) {
 	v4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		return nil, fmt.Errorf("listen on 127.0.0.1:%d: %w", port, err)
 	}
-	port = v4.Addr().(*net.TCPAddr).Port
+	return v4, nil
+}
+
+// AddIPv6 listens on ::1 at v4's port too, where the host has IPv6
+// loopback, and returns one listener for both; on failure it closes v4.
+func AddIPv6(v4 net.Listener) (net.Listener, error) {
+	port := v4.Addr().(*net.TCPAddr).Port
 	v6, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port)))
 	switch {
 	case err == nil:
