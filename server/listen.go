@@ -27,8 +27,10 @@ func Listen(port int) (net.Listener, error) {
 // ListenIPv4 is Listen's first half, 127.0.0.1 alone, and AddIPv6 its
 // second: an extension opens the first before it registers and the second
 // after, because until it has registered all it does delays the
-// function's start. Every client of localhost falls back to 127.0.0.1 when
-// ::1 refuses, and none can call before the runtime has started.
+// function's start. The gap is a fraction of a millisecond, and no handler
+// can call before its runtime has started, which begins only once every
+// extension has registered; most clients (Python's, Go's, Node 20's) would
+// fall back to 127.0.0.1 even then.
 func ListenIPv4(port int) (net.Listener, error) {
 	v4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
