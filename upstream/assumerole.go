@@ -3,11 +3,8 @@ package upstream
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
@@ -76,23 +72,13 @@ func (a *assumeRole) Retrieve(ctx context.Context) (aws.Credentials, error) {
 		"RoleSessionName": {a.session},
 		"DurationSeconds": {fmt.Sprint(int(roleDuration.Seconds()))},
 	}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
+	resp, answer, err := signedPost{
+		service: ServiceSTS, url: endpoint, signingName: "sts", region: a.region,
+		header: http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}},
+		body:   []byte(body), limit: maxSTSAnswer, now: a.now(),
+	}.send(ctx, a.client, creds)
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("%s: %w", ServiceSTS, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "sts", a.region, a.now()); err != nil {
-		return aws.Credentials{}, fmt.Errorf("%s: sign: %w", ServiceSTS, err)
-	}
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return aws.Credentials{}, &smithyhttp.RequestSendError{Err: fmt.Errorf("%s: %w", ServiceSTS, err)}
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxSTSAnswer+1))
-	if err != nil {
-		return aws.Credentials{}, &smithyhttp.RequestSendError{Err: fmt.Errorf("%s: reading the answer: %w", ServiceSTS, err)}
+		return aws.Credentials{}, &smithyhttp.RequestSendError{Err: err}
 	}
 	return assumedCredentials(resp, answer)
 }

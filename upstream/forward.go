@@ -1,19 +1,14 @@
 package upstream
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
@@ -57,26 +52,15 @@ func (c *Clients) Forward(ctx context.Context, call Call) (*Answer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: credentials: %w", call.Service, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to.url, bytes.NewReader(call.Body))
+	resp, body, err := signedPost{
+		service: call.Service, url: to.url, signingName: to.signingName, region: call.Region,
+		header: http.Header{"Content-Type": {call.ContentType}, "X-Amz-Target": {call.Target}},
+		body:   call.Body, limit: maxAnswer, now: time.Now(),
+	}.send(ctx, to.client, creds)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", call.Service, err)
+		return nil, err
 	}
-	req.Header.Set("Content-Type", call.ContentType)
-	req.Header.Set("X-Amz-Target", call.Target)
-	sum := sha256.Sum256(call.Body)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), to.signingName, call.Region, time.Now()); err != nil {
-		return nil, fmt.Errorf("%s: sign: %w", call.Service, err)
-	}
-	resp, err := to.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", call.Service, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("%s: reading the answer: %w", call.Service, err)
-	case len(body) > maxAnswer:
+	if len(body) > maxAnswer {
 		return nil, fmt.Errorf("%s: the answer is larger than %d bytes", call.Service, maxAnswer)
 	}
 	answer := &Answer{Status: resp.StatusCode, Header: http.Header{}, Body: body}
