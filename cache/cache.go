@@ -193,7 +193,11 @@ func (c *Cache) Get(ctx context.Context, key upstream.Key, force bool) (Result, 
 	e := c.load(key)
 	switch policy.Decide(e, c.now(), false) {
 	case ServeFresh:
-		e.read.Store(true)
+		// Written once: a store on every read would take the entry's cache
+		// line from every other core reading it.
+		if !e.read.Load() {
+			e.read.Store(true)
+		}
 		c.metrics.Hit()
 		return e.result(), nil
 	case ServeStale:

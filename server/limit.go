@@ -68,6 +68,7 @@ func LimitListener(ln net.Listener, max int, log *slog.Logger) net.Listener {
 		answer:    tooManyConnections(max),
 		rejecting: make(chan struct{}, maxRejecting),
 		log:       log,
+		sweeper:   newSweeper(sweepInterval),
 	}
 }
 
@@ -80,6 +81,7 @@ type limitListener struct {
 	lastLog   atomic.Int64 // unix nanoseconds of the last rejection logged
 	rejecting chan struct{}
 	log       *slog.Logger
+	sweeper   *sweeper // enforces the connections' deadlines
 }
 
 // Accept returns the next connection within the cap, answering those past
@@ -91,7 +93,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		if l.active.Add(1) <= l.max {
-			return &limitConn{Conn: c, l: l}, nil
+			lc := &limitConn{Conn: c, l: l}
+			l.sweeper.add(lc)
+			return lc, nil
 		}
 		l.active.Add(-1)
 		l.reject(c)
@@ -157,16 +161,20 @@ func readHead(c net.Conn) bool {
 }
 
 // limitConn gives its slot back when closed, once however often it is
-// closed.
+// closed, and keeps its deadlines for the sweeper (deadline.go).
 type limitConn struct {
 	net.Conn
-	l    *limitListener
-	once sync.Once
+	l           *limitListener
+	once        sync.Once
+	read, write deadline
 }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.l.active.Add(-1) })
+	c.once.Do(func() {
+		c.l.sweeper.remove(c)
+		c.l.active.Add(-1)
+	})
 	return err
 }
 

@@ -18,6 +18,7 @@ import (
 // the baseline each one is compared with ("" for none).
 var goBenchmarks = []struct{ name, pkg, baseline, what string }{
 	{"BenchmarkGetFreshPrimary", "./cache", "", "cache.Get, Starfleet secret fresh (the hit path's lookup)"},
+	{"BenchmarkGetFreshPrimaryParallel", "./cache", "", "the same Get from every core at once (a shared write on the hit path would show here)"},
 	{"BenchmarkHandlerSlice", "./server", "BenchmarkHandlerSliceBare", "handler, GET /secret/{slice}: a request as the server makes it (connection context, one copy per request), discarding writer"},
 	{"BenchmarkHandlerSliceBare", "./server", "", "baseline: bare handler writing the same headers and body"},
 	{"BenchmarkHandlerSliceRecorder", "./server", "", "handler via httptest.NewRecorder (recorder allocations included)"},
