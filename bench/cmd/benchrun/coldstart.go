@@ -101,6 +101,15 @@ func alternateColdStarts(ctx context.Context, c config, env *emulator, runs int,
 			if stats == subject {
 				bin = c.bin
 			}
+			if len(wrap) > 0 {
+				// Inside the capped cgroup, a run that started at once
+				// would start on whatever quota of the 100 ms period the
+				// run before it left, and the two binaries leave different
+				// amounts: a period's pause gives each the full quota.
+				if err := pause(ctx, cgroupPeriod); err != nil {
+					return err
+				}
+			}
 			s, err := coldStartOnce(ctx, bin, env, c.slice, wrap...)
 			if err != nil {
 				return fmt.Errorf("%s %d of %s: %w", what, i+1, bin, err)
@@ -109,6 +118,18 @@ func alternateColdStarts(ctx context.Context, c config, env *emulator, runs int,
 		}
 	}
 	return nil
+}
+
+// pause waits d, or until ctx is done.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // coldStartOnce starts bin (through wrap, if given) under a fresh fake

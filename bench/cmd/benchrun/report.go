@@ -482,7 +482,7 @@ func (r *report) coldSection(p printer) {
 	p("")
 	milestoneTable(p, "milestone", r.coldSubject, r.coldBaseline)
 	if len(r.throttledSubject.samples) > 0 && len(r.throttledBaseline.samples) > 0 {
-		p("The same, %d runs of each, inside a cgroup capped at %.1f CPU (a 128 MB function gets about 1/14 of a vCPU; the process moves itself into the cgroup before exec):", len(r.throttledSubject.samples), throttleFraction)
+		p("The same, %d runs of each, inside a cgroup capped at %.1f CPU (a 128 MB function gets about 1/14 of a vCPU; the process moves itself into the cgroup before exec; each run starts after a period's pause, on the full quota):", len(r.throttledSubject.samples), throttleFraction)
 		p("")
 		milestoneTable(p, fmt.Sprintf("milestone at %.1f CPU", throttleFraction), r.throttledSubject, r.throttledBaseline)
 	} else if r.throttleNote != "" {

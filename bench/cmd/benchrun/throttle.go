@@ -7,11 +7,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // throttleFraction is the CPU a 128 MB Lambda function gets, roughly: Lambda
 // allots CPU in proportion to memory, a full vCPU at 1,769 MB.
 const throttleFraction = 0.1
+
+// cgroupPeriod is the capped cgroup's CFS period, the kernel's default.
+const cgroupPeriod = 100 * time.Millisecond
 
 // cpuCgroup is a cgroup whose CPU is capped at a fraction of one CPU, for
 // timing a cold start the way a small function sees it.
@@ -24,8 +28,8 @@ type cpuCgroup struct {
 // controller is there, else cgroup v1's cpu.cfs_quota_us. It needs root;
 // the error says why it could not.
 func newCPUCgroup(name string, fraction float64) (*cpuCgroup, error) {
-	const period = 100000 // µs
-	quota := int(fraction * period)
+	period := int(cgroupPeriod / time.Microsecond)
+	quota := int(fraction * float64(period))
 	if ctrl, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil && strings.Contains(string(ctrl), "cpu") {
 		dir := filepath.Join("/sys/fs/cgroup", name)
 		if err := os.Mkdir(dir, 0o755); err != nil {
