@@ -68,6 +68,18 @@ func TestServerLimitsAreSet(t *testing.T) {
 func TestTricklingHeadersAreCutOff(t *testing.T) {
 	const timeout = 400 * time.Millisecond
 	addr := serveProduction(t, func(s *http.Server) { s.ReadHeaderTimeout = timeout })
+	elapsed, n := trickleHeaders(t, addr, timeout+5*time.Second)
+	t.Logf("trickling client cut off after %v (%d bytes answered)", elapsed.Round(time.Millisecond), n)
+	if elapsed < timeout*3/4 || elapsed > timeout+2*time.Second {
+		t.Errorf("cut off after %v, want about ReadHeaderTimeout (%v)", elapsed, timeout)
+	}
+}
+
+// trickleHeaders sends addr a request head a byte every 20 ms and returns
+// how long the server took to close the connection, and how many bytes it
+// answered; it fails t if the server has not closed it within bound.
+func trickleHeaders(t *testing.T, addr string, bound time.Duration) (time.Duration, int64) {
+	t.Helper()
 	c, err := net.Dial("tcp4", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -93,16 +105,13 @@ func TestTricklingHeadersAreCutOff(t *testing.T) {
 			}
 		}
 	}()
-	c.SetReadDeadline(time.Now().Add(timeout + 5*time.Second))
+	c.SetReadDeadline(start.Add(bound))
 	n, err := io.Copy(io.Discard, c)
 	elapsed := time.Since(start)
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatalf("the server kept a trickling connection open for %v", elapsed)
 	}
-	t.Logf("trickling client cut off after %v (%d bytes answered)", elapsed.Round(time.Millisecond), n)
-	if elapsed < timeout*3/4 || elapsed > timeout+2*time.Second {
-		t.Errorf("cut off after %v, want about ReadHeaderTimeout (%v)", elapsed, timeout)
-	}
+	return elapsed, n
 }
 
 func TestOversizedHeaderGets431(t *testing.T) {

@@ -185,37 +185,7 @@ func TestLimitedServerCutsSlowClients(t *testing.T) {
 	addr := l.Addr().String()
 
 	t.Run("trickling headers", func(t *testing.T) {
-		c, err := net.Dial("tcp4", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			if _, err := io.WriteString(c, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Trickle: "); err != nil {
-				return
-			}
-			for range 500 {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				if _, err := c.Write([]byte("a")); err != nil {
-					return
-				}
-			}
-		}()
-		start := time.Now()
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		_, err = io.Copy(io.Discard, c)
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			t.Fatal("the trickling connection was never cut")
-		}
-		if elapsed := time.Since(start); elapsed < limit*3/4 {
+		if elapsed, _ := trickleHeaders(t, addr, 10*time.Second); elapsed < limit*3/4 {
 			t.Errorf("cut after %v, before ReadHeaderTimeout (%v)", elapsed, limit)
 		}
 	})
