@@ -18,7 +18,6 @@ package server
 
 import (
 	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -31,64 +30,47 @@ const sweepInterval = time.Second
 // deadline has passed.
 var pastDeadline = time.Unix(1, 0)
 
-// sweeper enforces the kept deadlines of a listener's open connections.
-// Its goroutine runs only while there are connections.
+// sweeper is the clock of the kept deadlines of a listener's open
+// connections; the listener's sweep enforces them.
 type sweeper struct {
 	interval time.Duration
 	epoch    time.Time    // deadlines are kept as monotonic offsets from it
-	clock    atomic.Int64 // the offset of the last tick or accept
-
-	mu      sync.Mutex
-	conns   map[*limitConn]struct{}
-	running bool
+	clock    atomic.Int64 // the offset of the last tick
 }
 
 func newSweeper(interval time.Duration) *sweeper {
-	return &sweeper{interval: interval, epoch: time.Now(), conns: make(map[*limitConn]struct{})}
+	return &sweeper{interval: interval, epoch: time.Now()}
 }
 
 // offset is t as the sweeper keeps it; the monotonic clock, as the
 // runtime's own timers use, when t has a reading of it.
 func (s *sweeper) offset(t time.Time) int64 { return int64(t.Sub(s.epoch)) }
 
-// add tracks c, starting the sweeper's goroutine if it was not running.
-func (s *sweeper) add(c *limitConn) {
-	s.clock.Store(s.offset(time.Now()))
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	start := !s.running
-	s.running = true
-	s.mu.Unlock()
-	if start {
-		go s.run()
-	}
+// tick moves the clock to now and returns it.
+func (s *sweeper) tick() int64 {
+	now := s.offset(time.Now())
+	s.clock.Store(now)
+	return now
 }
 
-func (s *sweeper) remove(c *limitConn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-}
-
-// run enforces passed deadlines once an interval, until no connection is
-// left.
-func (s *sweeper) run() {
-	tick := time.NewTicker(s.interval)
+// sweep enforces passed deadlines once an interval, until no connection is
+// left open.
+func (l *limitListener) sweep() {
+	tick := time.NewTicker(l.sweeper.interval)
 	defer tick.Stop()
 	var conns []*limitConn
 	for range tick.C {
-		now := s.offset(time.Now())
-		s.clock.Store(now)
-		s.mu.Lock()
-		if len(s.conns) == 0 {
-			s.running = false
-			s.mu.Unlock()
+		now := l.sweeper.tick()
+		l.mu.Lock()
+		if len(l.conns) == 0 {
+			l.sweeping = false
+			l.mu.Unlock()
 			return
 		}
-		for c := range s.conns {
+		for c := range l.conns {
 			conns = append(conns, c)
 		}
-		s.mu.Unlock()
+		l.mu.Unlock()
 		for _, c := range conns {
 			c.expire(now)
 		}

@@ -148,9 +148,9 @@ func TestSweeperCutsReadsAndWrites(t *testing.T) {
 func TestSweeperStopsWithoutConnections(t *testing.T) {
 	l := fastSweepListener(t, 5*time.Millisecond)
 	running := func() bool {
-		l.sweeper.mu.Lock()
-		defer l.sweeper.mu.Unlock()
-		return l.sweeper.running
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.sweeping
 	}
 	if running() {
 		t.Fatal("running before any connection")

@@ -64,24 +64,28 @@ func LimitListener(ln net.Listener, max int, log *slog.Logger) net.Listener {
 	}
 	return &limitListener{
 		Listener:  ln,
-		max:       int64(max),
+		max:       max,
 		answer:    tooManyConnections(max),
 		rejecting: make(chan struct{}, maxRejecting),
 		log:       log,
 		sweeper:   newSweeper(sweepInterval),
+		conns:     make(map[*limitConn]struct{}),
 	}
 }
 
 type limitListener struct {
 	net.Listener
-	max       int64
+	max       int
 	answer    []byte // to a connection past the cap
-	active    atomic.Int64
 	rejected  atomic.Int64
 	lastLog   atomic.Int64 // unix nanoseconds of the last rejection logged
 	rejecting chan struct{}
 	log       *slog.Logger
-	sweeper   *sweeper // enforces the connections' deadlines
+	sweeper   *sweeper // the clock of the connections' deadlines
+
+	mu       sync.Mutex
+	conns    map[*limitConn]struct{} // open within the cap
+	sweeping bool                    // sweep is running
 }
 
 // Accept returns the next connection within the cap, answering those past
@@ -92,18 +96,39 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.active.Add(1) <= l.max {
-			lc := &limitConn{Conn: c, l: l}
-			l.sweeper.add(lc)
+		lc := &limitConn{Conn: c, l: l}
+		if l.track(lc) {
 			return lc, nil
 		}
-		l.active.Add(-1)
 		l.reject(c)
 	}
 }
 
+// track counts c among the open connections, unless the cap is reached,
+// and starts the sweep of their deadlines if it was not running.
+func (l *limitListener) track(c *limitConn) bool {
+	l.sweeper.tick() // c's first deadlines are kept against a current clock
+	l.mu.Lock()
+	if len(l.conns) >= l.max {
+		l.mu.Unlock()
+		return false
+	}
+	l.conns[c] = struct{}{}
+	start := !l.sweeping
+	l.sweeping = true
+	l.mu.Unlock()
+	if start {
+		go l.sweep()
+	}
+	return true
+}
+
 // Active is the number of connections open within the cap.
-func (l *limitListener) Active() int { return int(l.active.Load()) }
+func (l *limitListener) Active() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns)
+}
 
 func (l *limitListener) reject(c net.Conn) {
 	n := l.rejected.Add(1)
@@ -172,8 +197,9 @@ type limitConn struct {
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
-		c.l.sweeper.remove(c)
-		c.l.active.Add(-1)
+		c.l.mu.Lock()
+		delete(c.l.conns, c)
+		c.l.mu.Unlock()
 	})
 	return err
 }
