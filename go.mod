@@ -6,14 +6,15 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.15
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
-	// Both services are pinned to their last release before schema-based
-	// serde (secretsmanager v1.50.0 on, ssm v1.80.0 on), whose generated
-	// schemas package builds every shape at init: binary size and
-	// package-init work at every cold start, whether or not the service is
-	// read (ssm's: 1 MB and about half of the init clock; secretsmanager's:
-	// 225 KB and 790 of 3,630 init allocations). Move on when a release
-	// builds its schemas lazily (aws/aws-sdk-go-v2#3432); the ship test
-	// checks the layer links neither schemas package.
+	// The extension calls Secrets Manager and Parameter Store itself
+	// (upstream/jsonprotocol.go), and the layer links neither client: both
+	// compile regular expressions and build endpoint rules at package
+	// initialisation, every cold start. They are here for the tests and the
+	// bench, as the clients a function's own code uses, and for the tests
+	// that hold the extension's endpoints to the SDK's rules. They stay at
+	// their last release before schema-based serde (secretsmanager v1.50.0
+	// on, ssm v1.80.0 on, whose schemas package builds every shape at init:
+	// aws/aws-sdk-go-v2#3432) only so that the test binaries stay small.
 	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.49.0
 	github.com/aws/aws-sdk-go-v2/service/ssm v1.79.3
 	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8

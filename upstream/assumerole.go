@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -47,6 +46,7 @@ type assumeRole struct {
 	role, session string
 	region        string // the function's: STS's regional endpoint
 	endpoint      *string
+	variant       endpointVariant
 	base          aws.CredentialsProvider
 	client        aws.HTTPClient
 	now           func() time.Time
@@ -57,7 +57,9 @@ type assumeRole struct {
 func (a *assumeRole) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(a.timeout, stsTimeout))
 	defer cancel()
-	endpoint, err := stsEndpoint(ctx, a.region, a.endpoint)
+	// STS's regional endpoint (https://sts.{region}.{partition's suffix}
+	// and its FIPS and dual-stack variants), or the override.
+	endpoint, err := endpointURL(stsAPI, a.region, a.endpoint, a.variant)
 	if err != nil {
 		return aws.Credentials{}, err
 	}
@@ -148,27 +150,6 @@ func accountOf(arn string) string {
 		return ""
 	}
 	return parts[4]
-}
-
-// stsEndpoint is where AssumeRole is sent: the override, if one is set
-// (AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL), else STS's regional
-// endpoint, https://sts.{region}.{DNS suffix of the region's partition}.
-// The suffix comes from the SDK's own partition rules, through the Secrets
-// Manager resolver, whose standard endpoint has the same form.
-func stsEndpoint(ctx context.Context, region string, override *string) (string, error) {
-	if override != nil {
-		return *override, nil
-	}
-	ep, err := secretsmanager.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, secretsmanager.EndpointParameters{Region: aws.String(region)})
-	if err != nil {
-		return "", fmt.Errorf("%s endpoint: %w", ServiceSTS, err)
-	}
-	host, ok := strings.CutPrefix(ep.URI.Host, "secretsmanager.")
-	if !ok {
-		return "", fmt.Errorf("%s endpoint: no regional endpoint for region %q (Secrets Manager's is %s); set AWS_ENDPOINT_URL_STS",
-			ServiceSTS, region, ep.URI.Host)
-	}
-	return "https://sts." + host, nil
 }
 
 // errXML is a document xmlFields cannot read.

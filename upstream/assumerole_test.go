@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -147,48 +146,16 @@ func TestSTSEndpoint(t *testing.T) {
 		"us-iso-east-1":  "https://sts.us-iso-east-1.c2s.ic.gov",
 		"us-isob-east-1": "https://sts.us-isob-east-1.sc2s.sgov.gov",
 	} {
-		got, err := stsEndpoint(t.Context(), region, nil)
+		got, err := endpointURL(stsAPI, region, nil, endpointVariant{})
 		if err != nil || got != want {
-			t.Errorf("stsEndpoint(%s) = %q, %v; want %q", region, got, err, want)
+			t.Errorf("STS endpoint in %s: %q, %v; want %q", region, got, err, want)
 		}
 	}
-	if got, _ := stsEndpoint(t.Context(), "us-east-1", aws.String("http://127.0.0.1:5000")); got != "http://127.0.0.1:5000" {
+	if got, _ := endpointURL(stsAPI, "us-east-1", aws.String("http://127.0.0.1:5000"), endpointVariant{}); got != "http://127.0.0.1:5000" {
 		t.Errorf("override ignored: %q", got)
 	}
-	if _, err := stsEndpoint(t.Context(), "not a region!", nil); err == nil {
+	if _, err := endpointURL(stsAPI, "not a region!", nil, endpointVariant{}); err == nil {
 		t.Error("an invalid region resolved")
-	}
-}
-
-// TestSTSEndpointOverride: AWS_ENDPOINT_URL_STS reaches AssumeRole in
-// either build, and AWS_ENDPOINT_URL stands in for it.
-func TestSTSEndpointOverride(t *testing.T) {
-	for _, kv := range upstreamtest.Env("http://127.0.0.1:1") {
-		k, v, _ := cutEnv(kv)
-		t.Setenv(k, v)
-	}
-	for _, tc := range []struct{ general, own, want string }{
-		{"", "http://127.0.0.1:7000", "http://127.0.0.1:7000"},
-		{"http://127.0.0.1:5000", "http://127.0.0.1:7000", "http://127.0.0.1:7000"},
-		{"http://127.0.0.1:5000", "", "http://127.0.0.1:5000"},
-	} {
-		os.Unsetenv("AWS_ENDPOINT_URL")
-		os.Unsetenv("AWS_ENDPOINT_URL_STS")
-		if tc.general != "" {
-			t.Setenv("AWS_ENDPOINT_URL", tc.general)
-		}
-		if tc.own != "" {
-			t.Setenv("AWS_ENDPOINT_URL_STS", tc.own)
-		}
-		a, err := LoadAWS(t.Context(), os.LookupEnv, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		endpoint := a.Config.BaseEndpoint
-		a.endpoint(stsID, &endpoint)
-		if aws.ToString(endpoint) != tc.want {
-			t.Errorf("AWS_ENDPOINT_URL=%q AWS_ENDPOINT_URL_STS=%q: STS at %q, want %q", tc.general, tc.own, aws.ToString(endpoint), tc.want)
-		}
 	}
 }
 

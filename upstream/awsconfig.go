@@ -17,9 +17,11 @@ import (
 type AWS struct {
 	Config aws.Config
 	// endpoints holds services' own endpoint overrides
-	// (AWS_ENDPOINT_URL_<ID>) by service id, where this build resolves
-	// them itself; the SDK's chain resolves them in the default build.
+	// (AWS_ENDPOINT_URL_<ID>, a profile's services section) by service
+	// id.
 	endpoints map[string]string
+	// variant is which of the services' endpoints are used.
+	variant endpointVariant
 }
 
 // endpoint applies a service's own endpoint override, if any, to a
@@ -83,14 +85,13 @@ func PointsAt(endpoint string, port int) bool {
 
 // LoadAWS reads the AWS configuration the sources use: credentials,
 // region and endpoints, AWS_ENDPOINT_URL_SECRETS_MANAGER,
-// AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL included. The default build
-// reads the SDK's whole chain (shared files and profiles, SSO, web
-// identity, container and instance credentials), for sidecar users; the
-// layer build (tag lambda) reads only what Lambda provides, through lookup,
-// and links no more, which keeps every cold start of every function that
-// carries the layer shorter. Either way the SDK's retries are off: ours
-// (withRetries) report the error that made them retry, where the SDK's
-// would sleep through the fetch timeout and report only "canceled".
+// AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL, AWS_USE_FIPS_ENDPOINT and
+// AWS_USE_DUALSTACK_ENDPOINT included. The default build reads the SDK's
+// whole chain (shared files and profiles, SSO, web identity, container and
+// instance credentials), for sidecar users; the layer build (tag lambda)
+// reads only what Lambda provides, through lookup, and links no more,
+// which keeps every cold start of every function that carries the layer
+// shorter.
 //
 // onRequest, if set, is called for every HTTP request sent, retries
 // included.
@@ -99,13 +100,11 @@ func LoadAWS(ctx context.Context, lookup func(string) (string, bool), onRequest 
 	if err != nil {
 		return AWS{}, err
 	}
-	a.Config.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+	if a.Config.HTTPClient == nil {
+		a.Config.HTTPClient = awshttp.NewBuildableClient()
+	}
 	if onRequest != nil {
-		inner := a.Config.HTTPClient
-		if inner == nil {
-			inner = awshttp.NewBuildableClient()
-		}
-		a.Config.HTTPClient = countingClient{inner: inner, count: onRequest}
+		a.Config.HTTPClient = countingClient{inner: a.Config.HTTPClient, count: onRequest}
 	}
 	return a, nil
 }

@@ -7,30 +7,66 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 // loadAWS reads the SDK's default configuration chain, which reads the
-// environment itself and resolves the services' own endpoints for the
-// SDK's clients; STS, which this package calls itself, gets its own the
-// same way.
+// environment and the shared files itself, and the services' own
+// endpoints and endpoint variant from the sources it read, as the SDK's
+// clients would.
 func loadAWS(ctx context.Context, _ func(string) (string, bool)) (AWS, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return AWS{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	a := AWS{Config: cfg}
-	if url, ok := configuredEndpoint(ctx, "STS", cfg.ConfigSources); ok {
-		a.endpoints = map[string]string{stsID: url}
+	a := AWS{Config: cfg, variant: configuredVariant(ctx, cfg.ConfigSources)}
+	for sdkID, id := range map[string]string{"Secrets Manager": secretsManagerID, "SSM": ssmID, "STS": stsID} {
+		if url, ok := configuredEndpoint(ctx, sdkID, id, cfg.ConfigSources); ok {
+			if a.endpoints == nil {
+				a.endpoints = make(map[string]string)
+			}
+			a.endpoints[id] = url
+		}
 	}
 	return a, nil
+}
+
+// configuredVariant is the endpoint variant the configuration sources ask
+// for (AWS_USE_FIPS_ENDPOINT, use_fips_endpoint, and the dual-stack
+// ones): the first source that sets each wins.
+func configuredVariant(ctx context.Context, sources []any) endpointVariant {
+	type fips interface {
+		GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error)
+	}
+	type dualStack interface {
+		GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error)
+	}
+	var v endpointVariant
+	for _, s := range sources {
+		if p, ok := s.(fips); ok {
+			if state, found, err := p.GetUseFIPSEndpoint(ctx); err == nil && found {
+				v.fips = state == aws.FIPSEndpointStateEnabled
+				break
+			}
+		}
+	}
+	for _, s := range sources {
+		if p, ok := s.(dualStack); ok {
+			if state, found, err := p.GetUseDualStackEndpoint(ctx); err == nil && found {
+				v.dualStack = state == aws.DualStackEndpointStateEnabled
+				break
+			}
+		}
+	}
+	return v
 }
 
 // configuredEndpoint is a service's own endpoint from the configuration
 // sources (AWS_ENDPOINT_URL_<ID>, a profile's services section), as the
 // SDK's clients resolve it: not when endpoints are ignored, and not over
 // AWS_ENDPOINT_URL unless the variable is the service's own.
-func configuredEndpoint(ctx context.Context, sdkID string, sources []any) (string, bool) {
+func configuredEndpoint(ctx context.Context, sdkID, id string, sources []any) (string, bool) {
 	type ignoring interface {
 		GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error)
 	}
@@ -38,7 +74,7 @@ func configuredEndpoint(ctx context.Context, sdkID string, sources []any) (strin
 		GetServiceBaseEndpoint(context.Context, string) (string, bool, error)
 	}
 	_, general := os.LookupEnv("AWS_ENDPOINT_URL")
-	_, own := os.LookupEnv("AWS_ENDPOINT_URL_" + sdkID)
+	_, own := os.LookupEnv("AWS_ENDPOINT_URL_" + id)
 	if general && !own {
 		return "", false
 	}

@@ -24,7 +24,26 @@ func loadAWS(_ context.Context, lookup func(string) (string, bool)) (AWS, error)
 	if err != nil {
 		return AWS{}, err
 	}
-	return AWS{Config: cfg, endpoints: serviceEndpoints(trimmed(lookup))}, nil
+	variant, err := endpointVariantOf(trimmed(lookup))
+	if err != nil {
+		return AWS{}, err
+	}
+	return AWS{Config: cfg, endpoints: serviceEndpoints(trimmed(lookup)), variant: variant}, nil
+}
+
+// endpointVariantOf is AWS_USE_FIPS_ENDPOINT and
+// AWS_USE_DUALSTACK_ENDPOINT: true or false, as the SDKs read them.
+func endpointVariantOf(get func(string) string) (endpointVariant, error) {
+	var v endpointVariant
+	for name, set := range map[string]*bool{"AWS_USE_FIPS_ENDPOINT": &v.fips, "AWS_USE_DUALSTACK_ENDPOINT": &v.dualStack} {
+		switch value := get(name); {
+		case strings.EqualFold(value, "true"):
+			*set = true
+		case value != "" && !strings.EqualFold(value, "false"):
+			return endpointVariant{}, fmt.Errorf("%s=%q: want true or false", name, value)
+		}
+	}
+	return v, nil
 }
 
 // trimmed reads a variable through lookup, without surrounding spaces.

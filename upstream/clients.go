@@ -5,27 +5,21 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
-// Clients makes and keeps the SDK clients reads go through: one per
-// service, region and role, each made on first use, so that a function
-// reading only its own secret never builds a second.
+// Clients is what reads go through: the regions they go to, the
+// function's credentials and those of each role it reads under, each
+// role's made on first use.
 type Clients struct {
-	aws            AWS
-	secretsRegion  string // where a secret named without an ARN is read
-	paramsRegion   string // where a parameter named without an ARN is read
-	sessionName    string
-	now            func() time.Time
-	baseRenewable  interface{ Invalidate() } // the function's own credentials, when they can be renewed
-	mu             sync.Mutex
-	secretsClients map[route]*secretsmanager.Client
-	paramsClients  map[route]*ssm.Client
-	roles          map[string]*renewing // by role ARN
-	renewal        credentialRenewal
+	aws           AWS
+	secretsRegion string // where a secret named without an ARN is read
+	paramsRegion  string // where a parameter named without an ARN is read
+	sessionName   string
+	now           func() time.Time
+	baseRenewable interface{ Invalidate() } // the function's own credentials, when they can be renewed
+	mu            sync.Mutex
+	roles         map[string]*renewing // by role ARN
+	renewal       credentialRenewal
 }
 
 // route is where a read goes: a region, and the role it is made under
@@ -38,14 +32,12 @@ type route struct{ region, role string }
 // sessionName. With no region at all it returns ErrNoRegion.
 func NewClients(a AWS, secretsRegion, sessionName string) (*Clients, error) {
 	c := &Clients{
-		aws:            a,
-		secretsRegion:  firstNonEmpty(secretsRegion, a.Config.Region),
-		paramsRegion:   firstNonEmpty(a.Config.Region, secretsRegion),
-		sessionName:    sessionNameFor(sessionName),
-		now:            func() time.Time { return time.Now().Round(0) },
-		secretsClients: map[route]*secretsmanager.Client{},
-		paramsClients:  map[route]*ssm.Client{},
-		roles:          map[string]*renewing{},
+		aws:           a,
+		secretsRegion: firstNonEmpty(secretsRegion, a.Config.Region),
+		paramsRegion:  firstNonEmpty(a.Config.Region, secretsRegion),
+		sessionName:   sessionNameFor(sessionName),
+		now:           func() time.Time { return time.Now().Round(0) },
+		roles:         map[string]*renewing{},
 	}
 	if c.secretsRegion == "" {
 		return nil, ErrNoRegion
@@ -69,17 +61,6 @@ func (c *Clients) routeOf(key Key) route {
 	return route{region: region, role: key.RoleARN}
 }
 
-// config is a's configuration for rt: its region, and its role's
-// credentials.
-func (c *Clients) config(rt route) aws.Config {
-	cfg := c.aws.Config.Copy()
-	cfg.Region = rt.region
-	if rt.role != "" {
-		cfg.Credentials = c.roleCredentials(rt.role)
-	}
-	return cfg
-}
-
 // roleCredentials are the kept credentials of role; c.mu is held.
 func (c *Clients) roleCredentials(role string) *renewing {
 	if r, ok := c.roles[role]; ok {
@@ -92,38 +73,13 @@ func (c *Clients) roleCredentials(role string) *renewing {
 		session:  c.sessionName,
 		region:   c.paramsRegion, // STS's regional endpoint, the function's own region
 		endpoint: endpoint,
+		variant:  c.aws.variant,
 		base:     c.aws.Config.Credentials,
 		client:   c.aws.Config.HTTPClient,
 		now:      c.now,
 	}, c.now)
 	c.roles[role] = r
 	return r
-}
-
-func (c *Clients) secretsManager(key Key) *secretsmanager.Client {
-	return clientFor(c, key, c.secretsClients, func(cfg aws.Config) *secretsmanager.Client {
-		return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { c.aws.endpoint(secretsManagerID, &o.BaseEndpoint) })
-	})
-}
-
-func (c *Clients) parameterStore(key Key) *ssm.Client {
-	return clientFor(c, key, c.paramsClients, func(cfg aws.Config) *ssm.Client {
-		return ssm.NewFromConfig(cfg, func(o *ssm.Options) { c.aws.endpoint(ssmID, &o.BaseEndpoint) })
-	})
-}
-
-// clientFor is the client of clients that key's reads go through, built
-// on first use.
-func clientFor[C any](c *Clients, key Key, clients map[route]C, build func(aws.Config) C) C {
-	rt := c.routeOf(key)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if client, ok := clients[rt]; ok {
-		return client
-	}
-	client := build(c.config(rt))
-	clients[rt] = client
-	return client
 }
 
 // renew drops the credentials key's reads were signed with, so that the

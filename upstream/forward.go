@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // Call is one request of a service's own JSON protocol that the extension
@@ -44,7 +42,7 @@ var forwardedHeaders = []string{"Content-Type", "X-Amzn-Requestid", "X-Amzn-Quer
 // fail, and a write must not be sent twice behind its back. Its error is
 // a failure to get any answer.
 func (c *Clients) Forward(ctx context.Context, call Call) (*Answer, error) {
-	to, err := c.forwardTarget(ctx, call)
+	s, to, err := c.forwardTarget(call)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +51,7 @@ func (c *Clients) Forward(ctx context.Context, call Call) (*Answer, error) {
 		return nil, fmt.Errorf("%s: credentials: %w", call.Service, err)
 	}
 	resp, body, err := signedPost{
-		service: call.Service, url: to.url, signingName: to.signingName, region: call.Region,
+		service: call.Service, url: to.url, signingName: s.prefix, region: call.Region,
 		header: http.Header{"Content-Type": {call.ContentType}, "X-Amz-Target": {call.Target}},
 		body:   call.Body, limit: maxAnswer, now: time.Now(),
 	}.send(ctx, to.client, creds)
@@ -72,34 +70,21 @@ func (c *Clients) Forward(ctx context.Context, call Call) (*Answer, error) {
 	return answer, nil
 }
 
-// forwardTarget is where and how a Call is sent: the endpoint the SDK's
-// own resolver names for the service and region (an override included),
-// the signing name, and the client's credentials and HTTP client.
-type forwardTarget struct {
-	url, signingName string
-	credentials      aws.CredentialsProvider
-	client           aws.HTTPClient
-}
-
-func (c *Clients) forwardTarget(ctx context.Context, call Call) (forwardTarget, error) {
-	region := aws.String(call.Region)
+// forwardTarget is where a Call is sent: its service's endpoint in the
+// region the caller signed for (or the override), signed with the
+// function's own credentials.
+func (c *Clients) forwardTarget(call Call) (service, target, error) {
+	var s service
 	switch call.Service {
 	case ServiceSecretsManager:
-		o := c.secretsManager(Key{Region: call.Region}).Options()
-		ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, secretsmanager.EndpointParameters{Region: region, Endpoint: o.BaseEndpoint})
-		if err != nil {
-			return forwardTarget{}, fmt.Errorf("%s endpoint: %w", call.Service, err)
-		}
-		return forwardTarget{url: ep.URI.String(), signingName: "secretsmanager", credentials: o.Credentials, client: o.HTTPClient}, nil
+		s = secretsManagerAPI
 	case ServiceParameterStore:
-		o := c.parameterStore(Key{Region: call.Region}).Options()
-		ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, ssm.EndpointParameters{Region: region, Endpoint: o.BaseEndpoint})
-		if err != nil {
-			return forwardTarget{}, fmt.Errorf("%s endpoint: %w", call.Service, err)
-		}
-		return forwardTarget{url: ep.URI.String(), signingName: "ssm", credentials: o.Credentials, client: o.HTTPClient}, nil
+		s = parameterStoreAPI
+	default:
+		return service{}, target{}, errors.New("no such service: " + call.Service)
 	}
-	return forwardTarget{}, errors.New("no such service: " + call.Service)
+	to, err := c.target(s, route{region: call.Region})
+	return s, to, err
 }
 
 // Credentials are the credentials reads without a role are signed with:

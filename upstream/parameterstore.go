@@ -2,12 +2,11 @@ package upstream
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
 )
 
 // ReferencePrefix is Parameter Store's door to Secrets Manager: GetParameter
@@ -32,12 +31,16 @@ func NewParameterStore(clients *Clients) *ParameterStore {
 // within ctx's deadline as Secrets Manager reads do. Its errors are *Error.
 func (s *ParameterStore) GetParameter(ctx context.Context, key Key) (*Value, error) {
 	v, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
-		out, err := s.clients.parameterStore(key).GetParameter(ctx, &ssm.GetParameterInput{
-			Name:           aws.String(key.Parameter),
-			WithDecryption: aws.Bool(key.WithDecryption),
-		})
-		if err != nil {
+		var out struct{ Parameter *parameter }
+		in := struct {
+			Name           string
+			WithDecryption bool
+		}{key.Parameter, key.WithDecryption}
+		if err := s.clients.call(ctx, parameterStoreAPI, s.clients.routeOf(key), "GetParameter", in, &out); err != nil {
 			return nil, err
+		}
+		if out.Parameter == nil {
+			return nil, errNoParameter
 		}
 		return parameterValue(out.Parameter, key.WithDecryption), nil
 	}, func() { s.clients.renew(key) })
@@ -59,11 +62,13 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key
 		byName[k.Parameter] = k
 	}
 	decrypt := keys[0].WithDecryption
-	var out *ssm.GetParametersOutput
+	var out struct{ Parameters []parameter }
+	in := struct {
+		Names          []string
+		WithDecryption bool
+	}{names, decrypt}
 	_, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
-		var err error
-		out, err = s.clients.parameterStore(keys[0]).GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(decrypt)})
-		return nil, err
+		return nil, s.clients.call(ctx, parameterStoreAPI, s.clients.routeOf(keys[0]), "GetParameters", in, &out)
 	}, func() { s.clients.renew(keys[0]) })
 	if err != nil {
 		return nil, Classify(ServiceParameterStore, err)
@@ -73,10 +78,9 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key
 		p := &out.Parameters[i]
 		// The answer names a parameter without the selector it was asked
 		// with, which Selector carries.
-		name := aws.ToString(p.Name) + aws.ToString(p.Selector)
-		if k, ok := byName[name]; ok {
+		if k, ok := byName[p.Name+p.Selector]; ok {
 			found[k] = parameterValue(p, decrypt)
-		} else if k, ok := byName[aws.ToString(p.Name)]; ok {
+		} else if k, ok := byName[p.Name]; ok {
 			found[k] = parameterValue(p, decrypt)
 		}
 	}
@@ -88,23 +92,22 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key
 // the page, and the answer's NextToken that of the next. Its errors are
 // *Error.
 func (s *ParameterStore) GetParametersByPath(ctx context.Context, key Key) (*Value, error) {
-	in := &ssm.GetParametersByPathInput{
-		Path:           aws.String(key.Path),
-		Recursive:      aws.Bool(key.Recursive),
-		WithDecryption: aws.Bool(key.WithDecryption),
-	}
-	if key.PageSize > 0 {
-		in.MaxResults = aws.Int32(key.PageSize)
-	}
-	if key.PageToken != "" {
-		in.NextToken = aws.String(key.PageToken)
-	}
+	in := struct {
+		Path           string
+		Recursive      bool
+		WithDecryption bool
+		MaxResults     int32  `json:",omitempty"`
+		NextToken      string `json:",omitempty"`
+	}{key.Path, key.Recursive, key.WithDecryption, key.PageSize, key.PageToken}
 	v, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
-		out, err := s.clients.parameterStore(key).GetParametersByPath(ctx, in)
-		if err != nil {
+		var out struct {
+			Parameters []parameter
+			NextToken  string
+		}
+		if err := s.clients.call(ctx, parameterStoreAPI, s.clients.routeOf(key), "GetParametersByPath", in, &out); err != nil {
 			return nil, err
 		}
-		page := &Value{Parameters: make([]*Value, len(out.Parameters)), NextToken: aws.ToString(out.NextToken)}
+		page := &Value{Parameters: make([]*Value, len(out.Parameters)), NextToken: out.NextToken}
 		for i := range out.Parameters {
 			page.Parameters[i] = parameterValue(&out.Parameters[i], key.WithDecryption)
 		}
@@ -113,17 +116,28 @@ func (s *ParameterStore) GetParametersByPath(ctx context.Context, key Key) (*Val
 	return v, classified(ServiceParameterStore, err)
 }
 
-func parameterValue(p *types.Parameter, decrypted bool) *Value {
+// parameter is a parameter as Parameter Store's answers hold it.
+type parameter struct {
+	ARN, Name, Type, DataType, Selector, SourceResult string
+	Value                                             *string
+	Version                                           int64
+	LastModifiedDate                                  epochSeconds
+}
+
+// errNoParameter is a GetParameter answer without its parameter.
+var errNoParameter = &smithy.DeserializationError{Err: errors.New("the answer from " + ServiceParameterStore + " holds no parameter")}
+
+func parameterValue(p *parameter, decrypted bool) *Value {
 	sec := &Value{
-		ARN:         aws.ToString(p.ARN),
-		Name:        aws.ToString(p.Name),
+		ARN:         p.ARN,
+		Name:        p.Name,
 		VersionID:   strconv.FormatInt(p.Version, 10),
-		CreatedDate: aws.ToTime(p.LastModifiedDate),
+		CreatedDate: p.LastModifiedDate.Time,
 		Parameter: &ParameterMeta{
-			Type:         string(p.Type),
-			DataType:     aws.ToString(p.DataType),
-			Selector:     aws.ToString(p.Selector),
-			SourceResult: aws.ToString(p.SourceResult),
+			Type:         p.Type,
+			DataType:     p.DataType,
+			Selector:     p.Selector,
+			SourceResult: p.SourceResult,
 			Version:      p.Version,
 			Decrypted:    decrypted,
 		},

@@ -2,9 +2,6 @@ package upstream
 
 import (
 	"context"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // SecretsManager reads secrets from AWS Secrets Manager.
@@ -27,23 +24,27 @@ func (s *SecretsManager) GetSecretValue(ctx context.Context, key Key) (*Value, e
 
 func (s *SecretsManager) getOnce(ctx context.Context, key Key) (*Value, error) {
 	key = key.Normalize()
-	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(key.SecretID)}
-	if key.VersionID != "" {
-		in.VersionId = aws.String(key.VersionID)
+	var out struct {
+		ARN, Name, VersionId string
+		VersionStages        []string
+		CreatedDate          epochSeconds
+		SecretString         *string
+		SecretBinary         []byte
 	}
-	if key.VersionStage != "" {
-		in.VersionStage = aws.String(key.VersionStage)
-	}
-	out, err := s.clients.secretsManager(key).GetSecretValue(ctx, in)
-	if err != nil {
+	in := struct {
+		SecretId     string
+		VersionId    string `json:",omitempty"`
+		VersionStage string `json:",omitempty"`
+	}{key.SecretID, key.VersionID, key.VersionStage}
+	if err := s.clients.call(ctx, secretsManagerAPI, s.clients.routeOf(key), "GetSecretValue", in, &out); err != nil {
 		return nil, err
 	}
 	sec := &Value{
-		ARN:           aws.ToString(out.ARN),
-		Name:          aws.ToString(out.Name),
-		VersionID:     aws.ToString(out.VersionId),
+		ARN:           out.ARN,
+		Name:          out.Name,
+		VersionID:     out.VersionId,
 		VersionStages: out.VersionStages,
-		CreatedDate:   aws.ToTime(out.CreatedDate),
+		CreatedDate:   out.CreatedDate.Time,
 		Binary:        out.SecretBinary,
 	}
 	if out.SecretString != nil {

@@ -14,9 +14,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// signedPost is a request the extension makes to AWS itself, rather than
-// through an SDK client: an operation passed on to its service, STS's
-// AssumeRole.
+// signedPost is a request the extension makes to AWS: a read, an
+// operation passed on to its service, STS's AssumeRole.
 type signedPost struct {
 	service     string // names the service in errors
 	url         string

@@ -1,0 +1,177 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// The extension makes its few Secrets Manager and Parameter Store calls
+// itself, in the services' JSON protocol, rather than through the SDK's
+// clients: their packages compile a table of regular expressions and
+// build their endpoint rules at package initialisation, which at a small
+// function's CPU share delays registration by a whole scheduling period
+// at every cold start, for five operations whose shapes fit in a screen.
+
+// maxReadAnswer bounds an answer to a read held in memory: a secret is at
+// most 64 KB, and a page of parameters ten of 8 KB.
+const maxReadAnswer = 4 << 20
+
+// jsonContentType is the content type of the services' JSON protocol.
+const jsonContentType = "application/x-amz-json-1.1"
+
+// userAgent names the extension in AWS CloudTrail's records of its calls.
+const userAgent = "starfleet-secrets"
+
+// call sends operation op with input in to s, to the endpoint and under
+// the credentials of rt, and decodes the answer into out. Its errors have
+// the shapes the SDK's clients return (a smithy.APIError for an error AWS
+// named, a decoding failure, a failed send), so that Classify reads them
+// alike. Nothing of an answer goes into an error but the code and message
+// AWS wrote as its error.
+func (c *Clients) call(ctx context.Context, s service, rt route, op string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", s.name, op, err)
+	}
+	to, err := c.target(s, rt)
+	if err != nil {
+		return err
+	}
+	creds, err := to.credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: credentials: %w", s.name, err)
+	}
+	resp, answer, err := signedPost{
+		service: s.name, url: to.url, signingName: s.prefix, region: rt.region,
+		header: http.Header{"Content-Type": {jsonContentType}, "X-Amz-Target": {s.targetPrefix + op}, "User-Agent": {userAgent}},
+		body:   body, limit: maxReadAnswer, now: c.now(),
+	}.send(ctx, to.client, creds)
+	if err != nil {
+		return &smithyhttp.RequestSendError{Err: err}
+	}
+	return decodeAnswer(s, resp, answer, out)
+}
+
+// target is where and how a request is sent: the endpoint, the
+// credentials it is signed with and the HTTP client.
+type target struct {
+	url         string
+	credentials aws.CredentialsProvider
+	client      aws.HTTPClient
+}
+
+// target is where requests to s along rt go: the endpoint of s in rt's
+// region (or the override), signed with rt's role's credentials, or the
+// function's own.
+func (c *Clients) target(s service, rt route) (target, error) {
+	endpoint := c.aws.Config.BaseEndpoint
+	c.aws.endpoint(s.endpointID, &endpoint)
+	url, err := endpointURL(s, rt.region, endpoint, c.aws.variant)
+	if err != nil {
+		return target{}, err
+	}
+	creds := c.aws.Config.Credentials
+	if rt.role != "" {
+		c.mu.Lock()
+		creds = c.roleCredentials(rt.role)
+		c.mu.Unlock()
+	}
+	return target{url: url, credentials: creds, client: c.aws.Config.HTTPClient}, nil
+}
+
+// decodeAnswer reads the service's answer into out, or the error it
+// names.
+func decodeAnswer(s service, resp *http.Response, answer []byte, out any) error {
+	responseError := func(err error) error {
+		return &awshttp.ResponseError{
+			ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: resp}, Err: err},
+			RequestID:     resp.Header.Get("X-Amzn-Requestid"),
+		}
+	}
+	// The decoder's own message can quote the answer, which may hold a
+	// secret: it is dropped.
+	undecodable := responseError(&smithy.DeserializationError{
+		Err: fmt.Errorf("the answer from %s could not be decoded (HTTP %d)", s.name, resp.StatusCode),
+	})
+	if len(answer) > maxReadAnswer {
+		return undecodable
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		apiErr, ok := jsonError(resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), answer)
+		if !ok {
+			return undecodable
+		}
+		return responseError(apiErr)
+	}
+	if err := json.Unmarshal(answer, out); err != nil {
+		return undecodable
+	}
+	return nil
+}
+
+// jsonError is the error a JSON protocol answer of status names: the code
+// from the body's __type (or code), else the X-Amzn-Errortype header, less
+// any namespace ("com.amazonaws.secretsmanager#ResourceNotFoundException")
+// or trailing detail (":http://internal.amazon.com/..."), and the body's
+// message. It reports false for a body that is not a JSON object.
+func jsonError(status int, header string, body []byte) (*smithy.GenericAPIError, bool) {
+	var fields struct {
+		Type         string `json:"__type"`
+		Code         string `json:"code"`
+		Message      string `json:"message"`
+		MessageUpper string `json:"Message"`
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, false
+	}
+	code := sanitizeErrorCode(firstNonEmpty(fields.Type, fields.Code, header))
+	if code == "" {
+		code = "UnknownError"
+	}
+	fault := smithy.FaultClient
+	if status >= 500 {
+		fault = smithy.FaultServer
+	}
+	return &smithy.GenericAPIError{Code: code, Message: firstNonEmpty(fields.Message, fields.MessageUpper), Fault: fault}, true
+}
+
+// sanitizeErrorCode is an error code without its namespace and detail.
+func sanitizeErrorCode(code string) string {
+	code, _, _ = strings.Cut(code, ":")
+	if i := strings.LastIndexByte(code, '#'); i >= 0 {
+		code = code[i+1:]
+	}
+	return strings.TrimSpace(code)
+}
+
+// epochSeconds is a timestamp as the JSON protocol writes it: seconds
+// since the epoch, with a fraction.
+type epochSeconds struct{ time.Time }
+
+// UnmarshalJSON implements json.Unmarshaler; null is the zero time.
+func (t *epochSeconds) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	seconds, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(seconds) || math.IsInf(seconds, 0) || math.Abs(seconds) > 1e13 {
+		return fmt.Errorf("a timestamp is not a number of seconds")
+	}
+	t.Time = time.UnixMilli(int64(math.Round(seconds * 1e3))).UTC()
+	return nil
+}
