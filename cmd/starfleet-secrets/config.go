@@ -162,7 +162,10 @@ const (
 	secretIDRule     = "want a secret name or ARN: at most 2048 bytes, no control characters"
 )
 
-var cacheSizeRule = fmt.Sprintf("want a whole number of secrets from 1 to %d (%s=0 turns caching off)", maxCacheSize, envTTL)
+// cacheSizeRule spells maxCacheSize out: formatting it at package
+// initialisation would be fmt's first use, on every cold start, before
+// registering.
+const cacheSizeRule = "want a whole number of secrets from 1 to 100000 (" + envTTL + "=0 turns caching off)"
 
 // LookupFunc reads one environment variable, like os.LookupEnv.
 type LookupFunc func(string) (string, bool)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -410,5 +411,13 @@ func TestRolesAndPrefetchRoles(t *testing.T) {
 		if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "STARFLEET_SECRETS_") {
 			t.Errorf("accepted: %v", err)
 		}
+	}
+}
+
+// TestCacheSizeRuleNamesTheLimit: the rule, spelled out, states the limit
+// the check applies.
+func TestCacheSizeRuleNamesTheLimit(t *testing.T) {
+	if !strings.Contains(cacheSizeRule, " to "+strconv.Itoa(maxCacheSize)+" ") {
+		t.Errorf("cacheSizeRule %q does not name maxCacheSize %d", cacheSizeRule, maxCacheSize)
 	}
 }
