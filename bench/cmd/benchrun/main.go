@@ -86,7 +86,7 @@ func parseFlags() config {
 	flag.DurationVar(&c.wrkDuration, "wrk-duration", 3*time.Second, "length of one wrk run")
 	flag.IntVar(&c.wrkPairs, "wrk-pairs", 8, "baseline,subject pairs of wrk runs per connection count")
 	flag.IntVar(&c.coldRuns, "cold-runs", 25, "cold starts per binary")
-	flag.IntVar(&c.coldThrottledRuns, "cold-throttled-runs", 10, "cold starts per binary inside a cgroup capped at a tenth of a CPU")
+	flag.IntVar(&c.coldThrottledRuns, "cold-throttled-runs", 20, "cold starts per binary inside a cgroup capped at a tenth of a CPU")
 	flag.IntVar(&c.initRuns, "init-runs", 11, "GODEBUG=inittrace=1 runs per binary")
 	flag.IntVar(&c.expiryRounds, "expiry-rounds", 3, "rounds of 500 concurrent reads at expiry against the binary")
 	flag.IntVar(&c.sdkReads, "sdk-reads", 2000, "GetSecretValue calls by the Go SDK, through the extension and straight to moto, each")
