@@ -487,3 +487,47 @@ func goError(err error) sdkAnswer {
 	}
 	return a
 }
+
+// TestOwnReadsPassASignatureCheck: the extension's own reads, JSON-protocol
+// requests it signs itself, pass a SigV4 check. A second extension stands
+// in for Secrets Manager and Parameter Store and checks each signature as
+// it checks an AWS SDK's; signed with the wrong secret key, the same reads
+// are refused.
+func TestOwnReadsPassASignatureCheck(t *testing.T) {
+	resetMoto(t, starfleetSecret)
+	params := upstreamtest.SSMClient(e2e.moto.URL())
+	if _, err := params.PutParameter(t.Context(), &ssm.PutParameterInput{Name: aws.String("/chained/secure"), Value: aws.String("chained-s3cret"),
+		Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	upstream := start(t)
+	upstream.waitInit()
+	through := func(extra ...string) *instance {
+		in := start(t, withEnv(append([]string{
+			"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + upstream.base,
+			"AWS_ENDPOINT_URL_SSM=" + upstream.base,
+		}, extra...)...))
+		in.waitInit()
+		return in
+	}
+
+	reader := through()
+	if a := reader.get("GET", "/secret/STARFLEET"); a.status != 200 || !strings.Contains(a.body, "xoxb-e2e-slack-Q7d9Lm2v") {
+		t.Errorf("a slice read through a signature-checking upstream: %d %s", a.status, a.body)
+	}
+	if a := reader.get("GET", "/systemsmanager/parameters/get?name=/chained/secure&withDecryption=true"); a.status != 200 || !strings.Contains(a.body, "chained-s3cret") {
+		t.Errorf("a parameter read through a signature-checking upstream: %d %s", a.status, a.body)
+	}
+	if n := upstream.proxy.Count("GetSecretValue"); n != 1 {
+		t.Errorf("the upstream extension read Secrets Manager %d times, want once", n)
+	}
+
+	forged := through("AWS_SECRET_ACCESS_KEY=not-the-secret-key")
+	a := forged.get("GET", "/systemsmanager/parameters/get?name=/chained/secure&withDecryption=true")
+	if a.status == 200 || strings.Contains(a.body, "chained-s3cret") {
+		t.Errorf("a read signed with the wrong key: %d %s, want it refused", a.status, a.body)
+	}
+	if code, _ := errorBody(t, a); !strings.Contains(code, "Signature") {
+		t.Errorf("a read signed with the wrong key failed with %q, want the upstream's signature refusal", code)
+	}
+}

@@ -58,6 +58,11 @@ func TestLayerZips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	required := requiredVersions(string(goMod))
 
 	for _, arch := range []struct {
 		name, goarch string
@@ -121,7 +126,7 @@ func TestLayerZips(t *testing.T) {
 			exe := unzipFile(t, ext)
 			t.Logf("extensions/starfleet-secrets: %d bytes", len(exe))
 			checkStaticELF(t, exe, arch.machine)
-			checkBuildInfo(t, exe, arch.goarch)
+			checkBuildInfo(t, exe, arch.goarch, required)
 			// -trimpath keeps -ldflags out of the build info, so look for
 			// the stamped strings themselves, and run the binary if we can.
 			for _, s := range []string{stampVersion, stampCommit} {
@@ -191,8 +196,10 @@ func checkStaticELF(t *testing.T, exe []byte, machine elf.Machine) {
 	}
 }
 
-// checkBuildInfo checks the build settings recorded in the binary.
-func checkBuildInfo(t *testing.T, exe []byte, goarch string) {
+// checkBuildInfo checks the build settings and module versions recorded
+// in the binary: every module at the version go.mod requires, none
+// replaced, and none of the SDK's service clients.
+func checkBuildInfo(t *testing.T, exe []byte, goarch string, required map[string]string) {
 	t.Helper()
 	info, err := buildinfo.Read(bytes.NewReader(exe))
 	if err != nil {
@@ -211,6 +218,9 @@ func checkBuildInfo(t *testing.T, exe []byte, goarch string) {
 		t.Error("the layer links net/http's bundled HTTP/2, which nethttpomithttp2 leaves out")
 	}
 	for _, dep := range info.Deps {
+		if want := required[dep.Path]; dep.Version != want || dep.Replace != nil {
+			t.Errorf("the layer links %s %s (replaced: %v), want %q as go.mod requires", dep.Path, dep.Version, dep.Replace != nil, want)
+		}
 		if why, ok := unlinkedServices[dep.Path]; ok {
 			t.Errorf("the layer links %s, whose package initialisation costs every cold start; %s", dep.Path, why)
 		}
@@ -223,6 +233,28 @@ const (
 	layerTags    = "lambda,nethttpomithttp2"
 	layerGCFlags = "go.yaml.in/yaml/v3=-l"
 )
+
+// requiredVersions are the module versions go.mod's require directives
+// name, by module path.
+func requiredVersions(goMod string) map[string]string {
+	versions := map[string]string{}
+	inBlock := false
+	for _, line := range strings.Split(goMod, "\n") {
+		line, _, _ = strings.Cut(line, "//")
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) == 2 && fields[0] == "require" && fields[1] == "(":
+			inBlock = true
+		case inBlock && len(fields) == 1 && fields[0] == ")":
+			inBlock = false
+		case inBlock && len(fields) == 2:
+			versions[fields[0]] = fields[1]
+		case len(fields) == 3 && fields[0] == "require":
+			versions[fields[1]] = fields[2]
+		}
+	}
+	return versions
+}
 
 // unlinkedServices are the SDK's service clients the layer must not link,
 // and what makes the extension's calls instead.
