@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -32,7 +33,7 @@ func Listen(port int) (net.Listener, error) {
 // extension has registered; most clients (Python's, Go's, Node 20's) would
 // fall back to 127.0.0.1 even then.
 func ListenIPv4(port int) (net.Listener, error) {
-	v4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	v4, err := listenTCP("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		return nil, fmt.Errorf("listen on 127.0.0.1:%d: %w", port, err)
 	}
@@ -43,7 +44,7 @@ func ListenIPv4(port int) (net.Listener, error) {
 // loopback, and returns one listener for both; on failure it closes v4.
 func AddIPv6(v4 net.Listener) (net.Listener, error) {
 	port := v4.Addr().(*net.TCPAddr).Port
-	v6, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port)))
+	v6, err := listenTCP("tcp6", net.JoinHostPort("::1", strconv.Itoa(port)))
 	switch {
 	case err == nil:
 		return newMultiListener(v4, v6), nil
@@ -53,6 +54,16 @@ func AddIPv6(v4 net.Listener) (net.Listener, error) {
 		v4.Close()
 		return nil, fmt.Errorf("listen on [::1]:%d: %w", port, err)
 	}
+}
+
+// listenTCP listens with plain TCP. Go listens with Multipath TCP by
+// default where the kernel offers it, which a loopback listener has no use
+// for, and its first such listen probes the kernel with a socket of its
+// own, before the extension registers.
+func listenTCP(network, address string) (net.Listener, error) {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	return lc.Listen(context.Background(), network, address)
 }
 
 // noIPv6Loopback reports whether a listen on ::1 failed because the host
