@@ -10,8 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-
-	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 // TestEndpointURLMatchesTheSDK: the endpoints the extension derives itself
@@ -88,10 +86,7 @@ func TestEndpointURLBadRegion(t *testing.T) {
 // (AWS_ENDPOINT_URL_SECRETS_MANAGER, _SSM, _STS) reaches its calls in
 // either build, over AWS_ENDPOINT_URL, which stands in for each.
 func TestServiceEndpointOverrides(t *testing.T) {
-	for _, kv := range upstreamtest.Env("http://127.0.0.1:1") {
-		k, v, _ := cutEnv(kv)
-		t.Setenv(k, v)
-	}
+	setenvFor(t, "http://127.0.0.1:1")
 	for _, s := range []service{secretsManagerAPI, parameterStoreAPI, stsAPI} {
 		own := "AWS_ENDPOINT_URL_" + s.endpointID
 		for _, tc := range []struct{ general, own, want string }{
@@ -127,10 +122,7 @@ func TestServiceEndpointOverrides(t *testing.T) {
 // AWS_USE_DUALSTACK_ENDPOINT choose the endpoints reads go to, in either
 // build, and a value that is neither true nor false is refused.
 func TestEndpointVariantFromTheEnvironment(t *testing.T) {
-	for _, kv := range upstreamtest.Env("http://127.0.0.1:1") {
-		k, v, _ := cutEnv(kv)
-		t.Setenv(k, v)
-	}
+	setenvFor(t, "http://127.0.0.1:1")
 	for _, name := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_STS"} {
 		os.Unsetenv(name)
 	}

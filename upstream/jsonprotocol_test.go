@@ -7,14 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/smithy-go"
-
-	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 // answering is a Secrets Manager and Parameter Store stand-in that answers
@@ -38,32 +35,12 @@ func (a *answering) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, a.body)
 }
 
-// clientsAt are clients configured from the environment, as the binary's
-// are, reading from the server at url.
-func clientsAt(t *testing.T, url string) *Clients {
-	t.Helper()
-	for _, kv := range upstreamtest.Env(url) {
-		k, v, _ := cutEnv(kv)
-		t.Setenv(k, v)
-	}
-	t.Setenv("AWS_REGION", "eu-central-2")
-	a, err := LoadAWS(t.Context(), os.LookupEnv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewClients(a, "", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // TestGetSecretValueRequestAndAnswer: the request is Secrets Manager's
 // JSON protocol, signed for the service and the region, naming only the
 // fields set; the answer's fields, its timestamp and its base64 binary
 // read back.
 func TestGetSecretValueRequestAndAnswer(t *testing.T) {
-	srv := &answering{status: 200, body: `{"ARN":"arn:aws:secretsmanager:eu-central-2:123456789012:secret:S-AbCdEf","Name":"S",
+	srv := &answering{status: 200, body: `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:S-AbCdEf","Name":"S",
 		"VersionId":"v1","VersionStages":["AWSCURRENT"],"CreatedDate":1.523477145713E9,"SecretBinary":"AAEC/w=="}`}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
@@ -74,7 +51,7 @@ func TestGetSecretValueRequestAndAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := time.Date(2018, 4, 11, 20, 5, 45, 713e6, time.UTC)
-	if v.ARN != "arn:aws:secretsmanager:eu-central-2:123456789012:secret:S-AbCdEf" || v.Name != "S" || v.VersionID != "v1" ||
+	if v.ARN != "arn:aws:secretsmanager:us-east-1:123456789012:secret:S-AbCdEf" || v.Name != "S" || v.VersionID != "v1" ||
 		len(v.VersionStages) != 1 || !v.CreatedDate.Equal(want) || string(v.Binary) != "\x00\x01\x02\xff" || v.Text != nil {
 		t.Errorf("read %+v", v)
 	}
@@ -85,8 +62,8 @@ func TestGetSecretValueRequestAndAnswer(t *testing.T) {
 	if got := r.Header.Get("Content-Type"); got != "application/x-amz-json-1.1" {
 		t.Errorf("Content-Type %q", got)
 	}
-	if got := r.Header.Get("Authorization"); !strings.Contains(got, "/eu-central-2/secretsmanager/aws4_request") {
-		t.Errorf("Authorization %q, want a signature for secretsmanager in eu-central-2", got)
+	if got := r.Header.Get("Authorization"); !strings.Contains(got, "/us-east-1/secretsmanager/aws4_request") {
+		t.Errorf("Authorization %q, want a signature for secretsmanager in us-east-1", got)
 	}
 	if got := r.Header.Get("User-Agent"); got != userAgent {
 		t.Errorf("User-Agent %q", got)
@@ -141,8 +118,8 @@ func checkSent(t *testing.T, srv *answering, target, body string) {
 	if got := srv.request.Header.Get("X-Amz-Target"); got != target {
 		t.Errorf("X-Amz-Target %q, want %q", got, target)
 	}
-	if !strings.Contains(srv.request.Header.Get("Authorization"), "/eu-central-2/ssm/aws4_request") {
-		t.Errorf("%s signed %q, want for ssm in eu-central-2", target, srv.request.Header.Get("Authorization"))
+	if !strings.Contains(srv.request.Header.Get("Authorization"), "/us-east-1/ssm/aws4_request") {
+		t.Errorf("%s signed %q, want for ssm in us-east-1", target, srv.request.Header.Get("Authorization"))
 	}
 	if string(srv.sent) != body {
 		t.Errorf("%s sent %s, want %s", target, srv.sent, body)

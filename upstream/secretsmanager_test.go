@@ -29,20 +29,32 @@ func smThroughProxy(t *testing.T) (*SecretsManager, *upstreamtest.Proxy) {
 	}
 	proxy := upstreamtest.NewProxy(moto.URL())
 	t.Cleanup(proxy.Close)
-	for _, kv := range upstreamtest.Env(proxy.URL()) {
+	return NewSecretsManager(clientsAt(t, proxy.URL())), proxy
+}
+
+// clientsAt are clients configured from the environment, as the binary's
+// are, reading from Secrets Manager and Parameter Store at url.
+func clientsAt(t *testing.T, url string) *Clients {
+	t.Helper()
+	setenvFor(t, url)
+	a, err := LoadAWS(t.Context(), os.LookupEnv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClients(a, "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// setenvFor sets the test's environment to upstreamtest.Env(url).
+func setenvFor(t *testing.T, url string) {
+	t.Helper()
+	for _, kv := range upstreamtest.Env(url) {
 		k, v, _ := cutEnv(kv)
 		t.Setenv(k, v)
 	}
-	awsConfig, err := LoadAWS(t.Context(), os.LookupEnv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clients, err := NewClients(awsConfig, "", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := NewSecretsManager(clients)
-	return src, proxy
 }
 
 func cutEnv(kv string) (string, string, bool) {
