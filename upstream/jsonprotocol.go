@@ -20,9 +20,10 @@ import (
 // The extension makes its few Secrets Manager and Parameter Store calls
 // itself, in the services' JSON protocol, rather than through the SDK's
 // clients: their packages compile a table of regular expressions and
-// build their endpoint rules at package initialisation, which at a small
-// function's CPU share delays registration by a whole scheduling period
-// at every cold start, for five operations whose shapes fit in a screen.
+// build their endpoint rules at package initialisation, at every cold
+// start, which at a small function's CPU share can push registration into
+// the next 100 ms scheduling period; the five operations' shapes fit in a
+// screen.
 
 // maxReadAnswer bounds an answer to a read held in memory: a secret is at
 // most 64 KB, and a page of parameters ten of 8 KB.
