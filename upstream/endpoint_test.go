@@ -153,9 +153,9 @@ func TestEndpointVariantFromTheEnvironment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		to, err := c.target(secretsManagerAPI, c.routeOf(Key{SecretID: "S"}))
-		if err != nil || to.url != tc.want {
-			t.Errorf("AWS_USE_FIPS_ENDPOINT=%q AWS_USE_DUALSTACK_ENDPOINT=%q: %q, %v; want %q", tc.fips, tc.dualStack, to.url, err, tc.want)
+		req, _, err := c.signed(t.Context(), secretsManagerAPI, c.routeOf(Key{SecretID: "S"}), nil, nil, 0)
+		if err != nil || req.url != tc.want {
+			t.Errorf("AWS_USE_FIPS_ENDPOINT=%q AWS_USE_DUALSTACK_ENDPOINT=%q: %q, %v; want %q", tc.fips, tc.dualStack, req.url, err, tc.want)
 		}
 	}
 }

@@ -42,19 +42,18 @@ var forwardedHeaders = []string{"Content-Type", "X-Amzn-Requestid", "X-Amzn-Quer
 // fail, and a write must not be sent twice behind its back. Its error is
 // a failure to get any answer.
 func (c *Clients) Forward(ctx context.Context, call Call) (*Answer, error) {
-	s, to, err := c.forwardTarget(call)
+	s, err := forwardedService(call.Service)
 	if err != nil {
 		return nil, err
 	}
-	creds, err := to.credentials.Retrieve(ctx)
+	// Signed with the function's own credentials, for the region the
+	// caller signed for.
+	req, creds, err := c.signed(ctx, s, route{region: call.Region},
+		http.Header{"Content-Type": {call.ContentType}, "X-Amz-Target": {call.Target}}, call.Body, maxAnswer)
 	if err != nil {
-		return nil, fmt.Errorf("%s: credentials: %w", call.Service, err)
+		return nil, err
 	}
-	resp, body, err := signedPost{
-		service: call.Service, url: to.url, signingName: s.prefix, region: call.Region,
-		header: http.Header{"Content-Type": {call.ContentType}, "X-Amz-Target": {call.Target}},
-		body:   call.Body, limit: maxAnswer, now: time.Now(),
-	}.send(ctx, to.client, creds)
+	resp, body, err := req.send(ctx, c.aws.Config.HTTPClient, creds)
 	if err != nil {
 		return nil, err
 	}
@@ -70,21 +69,15 @@ func (c *Clients) Forward(ctx context.Context, call Call) (*Answer, error) {
 	return answer, nil
 }
 
-// forwardTarget is where a Call is sent: its service's endpoint in the
-// region the caller signed for (or the override), signed with the
-// function's own credentials.
-func (c *Clients) forwardTarget(call Call) (service, target, error) {
-	var s service
-	switch call.Service {
+// forwardedService is the service a Call names.
+func forwardedService(name string) (service, error) {
+	switch name {
 	case ServiceSecretsManager:
-		s = secretsManagerAPI
+		return secretsManagerAPI, nil
 	case ServiceParameterStore:
-		s = parameterStoreAPI
-	default:
-		return service{}, target{}, errors.New("no such service: " + call.Service)
+		return parameterStoreAPI, nil
 	}
-	to, err := c.target(s, route{region: call.Region})
-	return s, to, err
+	return service{}, errors.New("no such service: " + name)
 }
 
 // Credentials are the credentials reads without a role are signed with:

@@ -46,50 +46,43 @@ func (c *Clients) call(ctx context.Context, s service, rt route, op string, in, 
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", s.name, op, err)
 	}
-	to, err := c.target(s, rt)
+	req, creds, err := c.signed(ctx, s, rt,
+		http.Header{"Content-Type": {jsonContentType}, "X-Amz-Target": {s.targetPrefix + op}, "User-Agent": {userAgent}},
+		body, maxReadAnswer)
 	if err != nil {
 		return err
 	}
-	creds, err := to.credentials.Retrieve(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: credentials: %w", s.name, err)
-	}
-	resp, answer, err := signedPost{
-		service: s.name, url: to.url, signingName: s.prefix, region: rt.region,
-		header: http.Header{"Content-Type": {jsonContentType}, "X-Amz-Target": {s.targetPrefix + op}, "User-Agent": {userAgent}},
-		body:   body, limit: maxReadAnswer, now: c.now(),
-	}.send(ctx, to.client, creds)
+	resp, answer, err := req.send(ctx, c.aws.Config.HTTPClient, creds)
 	if err != nil {
 		return &smithyhttp.RequestSendError{Err: err}
 	}
 	return decodeAnswer(s, resp, answer, out)
 }
 
-// target is where and how a request is sent: the endpoint, the
-// credentials it is signed with and the HTTP client.
-type target struct {
-	url         string
-	credentials aws.CredentialsProvider
-	client      aws.HTTPClient
-}
-
-// target is where requests to s along rt go: the endpoint of s in rt's
-// region (or the override), signed with rt's role's credentials, or the
-// function's own.
-func (c *Clients) target(s service, rt route) (target, error) {
+// signed is a request of s along rt, ready to send with the credentials
+// it returns: to the endpoint of s in rt's region (or the override), under
+// rt's role's credentials, or the function's own.
+func (c *Clients) signed(ctx context.Context, s service, rt route, header http.Header, body []byte, limit int) (signedPost, aws.Credentials, error) {
 	endpoint := c.aws.Config.BaseEndpoint
 	c.aws.endpoint(s.endpointID, &endpoint)
 	url, err := endpointURL(s, rt.region, endpoint, c.aws.variant)
 	if err != nil {
-		return target{}, err
+		return signedPost{}, aws.Credentials{}, err
 	}
-	creds := c.aws.Config.Credentials
+	provider := c.aws.Config.Credentials
 	if rt.role != "" {
 		c.mu.Lock()
-		creds = c.roleCredentials(rt.role)
+		provider = c.roleCredentials(rt.role)
 		c.mu.Unlock()
 	}
-	return target{url: url, credentials: creds, client: c.aws.Config.HTTPClient}, nil
+	creds, err := provider.Retrieve(ctx)
+	if err != nil {
+		return signedPost{}, aws.Credentials{}, fmt.Errorf("%s: credentials: %w", s.name, err)
+	}
+	return signedPost{
+		service: s.name, url: url, signingName: s.prefix, region: rt.region,
+		header: header, body: body, limit: limit, now: c.now(),
+	}, creds, nil
 }
 
 // decodeAnswer reads the service's answer into out, or the error it
@@ -103,21 +96,23 @@ func decodeAnswer(s service, resp *http.Response, answer []byte, out any) error 
 	}
 	// The decoder's own message can quote the answer, which may hold a
 	// secret: it is dropped.
-	undecodable := responseError(&smithy.DeserializationError{
-		Err: fmt.Errorf("the answer from %s could not be decoded (HTTP %d)", s.name, resp.StatusCode),
-	})
+	undecodable := func() error {
+		return responseError(&smithy.DeserializationError{
+			Err: fmt.Errorf("the answer from %s could not be decoded (HTTP %d)", s.name, resp.StatusCode),
+		})
+	}
 	if len(answer) > maxReadAnswer {
-		return undecodable
+		return undecodable()
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr, ok := jsonError(resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), answer)
 		if !ok {
-			return undecodable
+			return undecodable()
 		}
 		return responseError(apiErr)
 	}
 	if err := json.Unmarshal(answer, out); err != nil {
-		return undecodable
+		return undecodable()
 	}
 	return nil
 }
