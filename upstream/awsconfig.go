@@ -49,14 +49,14 @@ func (a *AWS) IgnoreEndpointsAt(port int, lookup func(string) (string, bool)) []
 		a.Config.BaseEndpoint = nil
 		ignored = append(ignored, "AWS_ENDPOINT_URL")
 	}
-	for _, id := range []string{secretsManagerID, ssmID, stsID} {
-		name := "AWS_ENDPOINT_URL_" + id
+	for _, s := range services {
+		name := "AWS_ENDPOINT_URL_" + s.endpointID
 		if v, _ := lookup(name); PointsAt(v, port) {
 			if a.endpoints == nil {
 				a.endpoints = make(map[string]string)
 			}
 			// The override next in line: the general one, if it holds.
-			a.endpoints[id] = aws.ToString(a.Config.BaseEndpoint)
+			a.endpoints[s.endpointID] = aws.ToString(a.Config.BaseEndpoint)
 			ignored = append(ignored, name)
 		}
 	}

@@ -21,12 +21,12 @@ func loadAWS(ctx context.Context, _ func(string) (string, bool)) (AWS, error) {
 		return AWS{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	a := AWS{Config: cfg, variant: configuredVariant(ctx, cfg.ConfigSources)}
-	for sdkID, id := range map[string]string{"Secrets Manager": secretsManagerID, "SSM": ssmID, "STS": stsID} {
-		if url, ok := configuredEndpoint(ctx, sdkID, id, cfg.ConfigSources); ok {
+	for _, s := range services {
+		if url, ok := configuredEndpoint(ctx, s, cfg.ConfigSources); ok {
 			if a.endpoints == nil {
 				a.endpoints = make(map[string]string)
 			}
-			a.endpoints[id] = url
+			a.endpoints[s.endpointID] = url
 		}
 	}
 	return a, nil
@@ -66,7 +66,7 @@ func configuredVariant(ctx context.Context, sources []any) endpointVariant {
 // sources (AWS_ENDPOINT_URL_<ID>, a profile's services section), as the
 // SDK's clients resolve it: not when endpoints are ignored, and not over
 // AWS_ENDPOINT_URL unless the variable is the service's own.
-func configuredEndpoint(ctx context.Context, sdkID, id string, sources []any) (string, bool) {
+func configuredEndpoint(ctx context.Context, s service, sources []any) (string, bool) {
 	type ignoring interface {
 		GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error)
 	}
@@ -74,12 +74,12 @@ func configuredEndpoint(ctx context.Context, sdkID, id string, sources []any) (s
 		GetServiceBaseEndpoint(context.Context, string) (string, bool, error)
 	}
 	_, general := os.LookupEnv("AWS_ENDPOINT_URL")
-	_, own := os.LookupEnv("AWS_ENDPOINT_URL_" + id)
+	_, own := os.LookupEnv("AWS_ENDPOINT_URL_" + s.endpointID)
 	if general && !own {
 		return "", false
 	}
-	for _, s := range sources {
-		if p, ok := s.(ignoring); ok {
+	for _, src := range sources {
+		if p, ok := src.(ignoring); ok {
 			if ignore, found, err := p.GetIgnoreConfiguredEndpoints(ctx); err == nil && found {
 				if ignore {
 					return "", false
@@ -88,9 +88,9 @@ func configuredEndpoint(ctx context.Context, sdkID, id string, sources []any) (s
 			}
 		}
 	}
-	for _, s := range sources {
-		if p, ok := s.(serviceEndpoints); ok {
-			if url, found, err := p.GetServiceBaseEndpoint(ctx, sdkID); err != nil || found {
+	for _, src := range sources {
+		if p, ok := src.(serviceEndpoints); ok {
+			if url, found, err := p.GetServiceBaseEndpoint(ctx, s.sdkID); err != nil || found {
 				return url, err == nil && found
 			}
 		}

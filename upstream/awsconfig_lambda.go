@@ -144,9 +144,9 @@ func serviceEndpoints(get func(string) string) map[string]string {
 		return nil
 	}
 	endpoints := make(map[string]string)
-	for _, id := range []string{secretsManagerID, ssmID, stsID} {
-		if url := get("AWS_ENDPOINT_URL_" + id); url != "" {
-			endpoints[id] = url
+	for _, s := range services {
+		if url := get("AWS_ENDPOINT_URL_" + s.endpointID); url != "" {
+			endpoints[s.endpointID] = url
 		}
 	}
 	return endpoints

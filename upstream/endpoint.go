@@ -11,14 +11,26 @@ import (
 type service struct {
 	name         string // in messages: ServiceSecretsManager, ServiceParameterStore, ServiceSTS
 	endpointID   string // in AWS_ENDPOINT_URL_<endpointID>
+	sdkID        string // the SDKs' service id, which a profile's services section names
 	prefix       string // the endpoint's first label, and the name requests are signed for
 	targetPrefix string // X-Amz-Target's, before the operation's name
 }
 
+// The services' ids, as their endpoint variables spell them.
+const (
+	secretsManagerID = "SECRETS_MANAGER"
+	ssmID            = "SSM"
+	stsID            = "STS"
+)
+
 var (
-	secretsManagerAPI = service{name: ServiceSecretsManager, endpointID: secretsManagerID, prefix: "secretsmanager", targetPrefix: "secretsmanager."}
-	parameterStoreAPI = service{name: ServiceParameterStore, endpointID: ssmID, prefix: "ssm", targetPrefix: "AmazonSSM."}
-	stsAPI            = service{name: ServiceSTS, endpointID: stsID, prefix: "sts"}
+	secretsManagerAPI = service{name: ServiceSecretsManager, endpointID: secretsManagerID, sdkID: "Secrets Manager", prefix: "secretsmanager", targetPrefix: "secretsmanager."}
+	parameterStoreAPI = service{name: ServiceParameterStore, endpointID: ssmID, sdkID: "SSM", prefix: "ssm", targetPrefix: "AmazonSSM."}
+	stsAPI            = service{name: ServiceSTS, endpointID: stsID, sdkID: "STS", prefix: "sts"}
+
+	// services are the services the extension calls, each with its own
+	// endpoint override.
+	services = []service{secretsManagerAPI, parameterStoreAPI, stsAPI}
 )
 
 // endpointVariant is which of a service's endpoints a configuration asks

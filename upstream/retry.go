@@ -14,13 +14,6 @@ const MaxAttempts = 3
 // ErrNoRegion is the error of clients built with no region at all.
 var ErrNoRegion = errors.New("no AWS region")
 
-// The services' ids, as their endpoint variables spell them.
-const (
-	secretsManagerID = "SECRETS_MANAGER"
-	ssmID            = "SSM"
-	stsID            = "STS"
-)
-
 // classified is Classify that keeps a nil error an untyped nil.
 func classified(service string, err error) error {
 	if err == nil {
