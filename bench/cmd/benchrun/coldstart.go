@@ -106,9 +106,8 @@ func alternateColdStarts(ctx context.Context, c config, env *emulator, runs int,
 				// would start on whatever quota of the 100 ms period the
 				// run before it left, and the two binaries leave different
 				// amounts: a period's pause gives each the full quota.
-				if err := pause(ctx, cgroupPeriod); err != nil {
-					return err
-				}
+				// A tenth of a second, too short to need ctx.
+				time.Sleep(cgroupPeriod)
 			}
 			s, err := coldStartOnce(ctx, bin, env, c.slice, wrap...)
 			if err != nil {
@@ -118,18 +117,6 @@ func alternateColdStarts(ctx context.Context, c config, env *emulator, runs int,
 		}
 	}
 	return nil
-}
-
-// pause waits d, or until ctx is done.
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // coldStartOnce starts bin (through wrap, if given) under a fresh fake
