@@ -222,7 +222,7 @@ func (c *Cache) Get(ctx context.Context, key upstream.Key, force bool) (Result, 
 func (c *Cache) waitRefresh(ctx context.Context, key upstream.Key, e *entry, policy Policy) (Result, error) {
 	ch := c.startRefresh(key, modeNormal)
 	var slow <-chan time.Time
-	if policy.RefreshWait > 0 && e != nil && e.value != nil && policy.Servable(e.fetchedAt, c.now()) {
+	if policy.RefreshWait > 0 && e != nil && e.value != nil && !e.superseded && policy.Servable(e.fetchedAt, c.now()) {
 		timer := time.NewTimer(policy.RefreshWait)
 		defer timer.Stop()
 		slow = timer.C
@@ -295,7 +295,7 @@ func sleepFor(ctx context.Context, d time.Duration) error {
 func (c *Cache) RefreshIfExpired(key upstream.Key) {
 	key = key.Normalize()
 	e := c.load(key)
-	if e != nil && e.value != nil && c.rulesFor(key).policy.Fresh(e.fetchedAt, c.now()) {
+	if e != nil && e.value != nil && !e.superseded && c.rulesFor(key).policy.Fresh(e.fetchedAt, c.now()) {
 		return
 	}
 	c.startRefresh(key, modeNormal)
@@ -542,12 +542,13 @@ func (c *Cache) store(key upstream.Key, e *entry) {
 
 // Invalidate drops every cached value stale says a write made stale, and
 // keeps a fetch already in flight from storing what it read, or being
-// joined: a function reads its own writes. The Starfleet secret is not dropped but expired,
-// so that it stays servable while upstream fails.
+// joined: a function reads its own writes, in every execution model. The
+// Starfleet secret is not dropped but superseded: the next read waits for
+// a fetch, and gets the old value, marked stale, only if upstream fails.
 func (c *Cache) Invalidate(stale func(upstream.Key, *upstream.Value) bool) {
 	c.writes.Add(1)
 	if e := c.primary.Load(); e != nil && e.value != nil && stale(c.primaryKey, e.value) {
-		c.primary.Store(e.expired(c.now().Add(-c.secrets.policy.TTL)))
+		c.primary.Store(e.supersede())
 	}
 	for _, key := range c.others.Keys() {
 		if e, ok := c.others.Peek(key); ok && (e.value == nil || stale(key, e.value)) {

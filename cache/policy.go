@@ -99,6 +99,10 @@ type entry struct {
 	// read is set once a request was answered from this entry: refreshing
 	// ahead is only worth it for values someone reads.
 	read atomic.Bool
+	// superseded: a write through the extension replaced value. It is no
+	// longer fresh, a read waits for the fetch that follows, and only if
+	// that fails is value served, marked stale.
+	superseded bool
 }
 
 // newEntry is the entry of a value fetched at fetchedAt by a call that
@@ -112,12 +116,11 @@ func (e *entry) keep(prev *entry) {
 	e.value, e.doc, e.docErr, e.fetchedAt = prev.value, prev.doc, prev.docErr, prev.fetchedAt
 }
 
-// expired is e as if its value had been fetched at fetchedAt: no longer
-// fresh, still servable while upstream fails.
-func (e *entry) expired(fetchedAt time.Time) *entry {
-	next := &entry{attemptAt: e.attemptAt, aheadJitter: e.aheadJitter}
+// supersede is e after a write replaced its value: never fresh, still
+// servable while upstream fails.
+func (e *entry) supersede() *entry {
+	next := &entry{attemptAt: e.attemptAt, aheadJitter: e.aheadJitter, superseded: true}
 	next.keep(e)
-	next.fetchedAt = fetchedAt
 	next.read.Store(e.read.Load())
 	return next
 }
@@ -182,11 +185,13 @@ func (p Policy) Decide(e *entry, now time.Time, force bool) Action {
 		return Fetch
 	}
 	hasValue := e.value != nil
-	if hasValue && !force && p.Fresh(e.fetchedAt, now) {
+	if hasValue && !force && !e.superseded && p.Fresh(e.fetchedAt, now) {
 		return ServeFresh
 	}
-	if force {
+	if force || e.superseded {
 		// The fetch itself enforces ForceInterval, sharing its result.
+		// After a write the caller reads what it wrote: it waits, backoff
+		// or not, and the old value is only its fallback.
 		return Fetch
 	}
 	inBackoff := e.failures > 0 && now.Before(e.retryAt)
@@ -217,6 +222,9 @@ func (p Policy) ShouldCallUpstream(e *entry, now time.Time, force bool) bool {
 	if force {
 		return e.attemptAt.IsZero() || now.Sub(e.attemptAt) >= p.ForceInterval
 	}
+	if e.superseded {
+		return true
+	}
 	if e.value != nil && p.Fresh(e.fetchedAt, now) {
 		return false
 	}
@@ -237,6 +245,9 @@ func (p Policy) RefreshAheadAt(fetchedAt time.Time, jitter float64) time.Time {
 func (p Policy) ShouldRefreshAhead(e *entry, now time.Time) bool {
 	if e == nil || e.value == nil || p.TTL <= 0 {
 		return false
+	}
+	if e.superseded {
+		return true
 	}
 	if e.failures > 0 {
 		return !now.Before(e.retryAt)

@@ -3,6 +3,7 @@ package cache
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
@@ -106,5 +107,51 @@ func TestInvalidateOutrunsAFetchInFlight(t *testing.T) {
 	wg.Wait()
 	if res, _ := c.Get(t.Context(), key, false); res.Value.VersionID != "v2" {
 		t.Errorf("cached %s after the write, want v2", res.Value.VersionID)
+	}
+}
+
+// TestReadYourWritesOfTheStarfleetSecret: after a write of the Starfleet
+// secret through the extension, a read answers what was written, in every
+// execution model: where expired values are otherwise served at once while
+// they refresh (Managed Instances, the local sidecar), where a read waits
+// a second at most, and while upstream was failing before the write. Only
+// when the fetch after the write fails is the old value served, marked
+// stale.
+func TestReadYourWritesOfTheStarfleetSecret(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy func() Policy
+		before error // upstream's state before the write
+	}{
+		{"refresh ahead, never waiting", func() Policy { p := testPolicy(); p.NeverWait = true; return p }, nil},
+		{"waiting a second at most", func() Policy { p := testPolicy(); p.RefreshWait = time.Second; return p }, nil},
+		{"upstream failing until the write", testPolicy, throttling()},
+	} {
+		src := &fakeSource{}
+		c, clock := newTestCache(t, src, tc.policy())
+		src.set(1, `{"S":1}`, nil)
+		if _, err := c.Get(t.Context(), primary, false); err != nil {
+			t.Fatal(err)
+		}
+		if tc.before != nil {
+			// The value expires and a refresh fails: the cache backs off,
+			// serving the old value stale.
+			clock.Advance(c.secrets.policy.TTL)
+			src.set(1, `{"S":1}`, tc.before)
+			c.Get(t.Context(), primary, false)
+		}
+		c.Invalidate(func(k upstream.Key, v *upstream.Value) bool { return v.Name == "Starfleet" })
+		src.set(2, `{"S":2}`, nil)
+		res, err := c.Get(t.Context(), primary, false)
+		if err != nil || res.Value.VersionID != "v2" || res.Stale {
+			t.Errorf("%s: read after the write %+v %v, want v2, fresh", tc.name, res.Value, err)
+		}
+
+		c.Invalidate(func(k upstream.Key, v *upstream.Value) bool { return v.Name == "Starfleet" })
+		src.set(3, `{"S":3}`, throttling())
+		res, err = c.Get(t.Context(), primary, false)
+		if err != nil || res.Value.VersionID != "v2" || !res.Stale {
+			t.Errorf("%s: upstream failing after a write: %+v %v, want v2 marked stale", tc.name, res.Value, err)
+		}
 	}
 }

@@ -18,8 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/starfleet/starfleet-secrets/extension"
 	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
+	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
 // versionedSecret is the Starfleet secret at version n: its STARFLEET slice
@@ -227,5 +232,44 @@ func TestIPv6Loopback(t *testing.T) {
 	l.base = strings.Replace(l.base, "127.0.0.1", "[::1]", 1)
 	if a := l.get("GET", "/secret/Plain"); a.status != 200 || a.body != `"plain-slice-Vb72Kd"` {
 		t.Errorf("GET over ::1 = %d %s", a.status, a.body)
+	}
+}
+
+// TestReadYourWritesOfTheStarfleetSecret: in every execution model, a
+// write of the Starfleet secret through the extension's SDK route is read
+// back at once, by the SDK route and by the slice API, within the TTL;
+// under Managed Instances too, where an expired value is otherwise served
+// while it refreshes.
+func TestReadYourWritesOfTheStarfleetSecret(t *testing.T) {
+	// SnapStart's own token and credentials are another test's; its
+	// cache is the same.
+	for _, model := range []extension.Model{extension.OnDemand, extension.ProvisionedConcurrency, extension.ManagedInstances} {
+		t.Run(string(model), func(t *testing.T) {
+			before, _ := versionedSecret(1)
+			resetMoto(t, before)
+			in := start(t, withPlatform(extensiontest.Options{Model: model}), withEnv("STARFLEET_SECRETS_TTL=300s"))
+			in.waitInit()
+			if model != extension.ManagedInstances {
+				in.invoke()
+			}
+			if got := in.get("GET", "/secret/STARFLEET"); got.status != 200 {
+				t.Fatalf("before the write: %d %s", got.status, got.body)
+			}
+			cfg := aws.Config{Region: upstreamtest.Region, BaseEndpoint: aws.String(in.base),
+				Credentials: credentials.NewStaticCredentialsProvider(upstreamtest.AccessKeyID, upstreamtest.SecretAccessKey, in.token)}
+			sm := secretsmanager.NewFromConfig(cfg)
+			after, slice := versionedSecret(2)
+			if _, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+				SecretId: aws.String("Starfleet"), SecretString: aws.String(after)}); err != nil {
+				t.Fatalf("PutSecretValue through the extension: %v", err)
+			}
+			got, err := sm.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("Starfleet")})
+			if err != nil || aws.ToString(got.SecretString) != after {
+				t.Errorf("GetSecretValue after the write: %v, want the written value", err)
+			}
+			if a := in.get("GET", "/secret/STARFLEET"); a.status != 200 || a.body != slice || a.header.Get("Warning") != "" {
+				t.Errorf("the slice after the write: %d %q (Warning %q), want the written slice, fresh", a.status, a.body, a.header.Get("Warning"))
+			}
+		})
 	}
 }

@@ -2,14 +2,17 @@ package upstream
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go"
 
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
@@ -24,7 +27,7 @@ func TestAssumeRoleAgainstMoto(t *testing.T) {
 	now := time.Now().Round(0)
 	a := &assumeRole{
 		role: "arn:aws:iam::111122223333:role/reader", session: "fn", region: upstreamtest.Region,
-		endpoint: aws.String(moto.URL()),
+		endpoint: func() (string, error) { return moto.URL(), nil },
 		base:     credentials.NewStaticCredentialsProvider(upstreamtest.AccessKeyID, upstreamtest.SecretAccessKey, ""),
 		client:   http.DefaultClient,
 		now:      func() time.Time { return now },
@@ -61,7 +64,7 @@ func TestAssumedCredentialsFromAnswers(t *testing.T) {
   </AssumeRoleResult>
   <ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata>
 </AssumeRoleResponse>`
-	creds, err := assumedCredentials(&http.Response{StatusCode: 200, Header: http.Header{}}, []byte(ok))
+	creds, err := assumedCredentials(exchange{resp: &http.Response{StatusCode: 200, Header: http.Header{}}, answer: []byte(ok)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +97,7 @@ func TestAssumedCredentialsFromAnswers(t *testing.T) {
 		{"no expiry", 200, http.Header{}, strings.Replace(ok, "2026-12-04T03:15:00Z", "", 1), CodeInvalidResponse, true, ""},
 		{"too long", 200, http.Header{}, ok + strings.Repeat(" ", maxSTSAnswer), CodeInvalidResponse, true, ""},
 	} {
-		_, err := assumedCredentials(&http.Response{StatusCode: tc.status, Header: tc.header}, []byte(tc.body))
+		_, err := assumedCredentials(exchange{resp: &http.Response{StatusCode: tc.status, Header: tc.header}, answer: []byte(tc.body)})
 		uerr := Classify(ServiceSTS, err)
 		if uerr == nil || uerr.Code != tc.code || uerr.Transient != tc.transient || uerr.RequestID != tc.requestID {
 			t.Errorf("%s: %+v, want code %s, transient %t, request id %q", tc.name, uerr, tc.code, tc.transient, tc.requestID)
@@ -123,7 +126,7 @@ func TestAssumeRoleIsBounded(t *testing.T) {
 	defer close(release)
 	a := &assumeRole{
 		role: "arn:aws:iam::111122223333:role/reader", session: "fn", region: upstreamtest.Region,
-		endpoint: aws.String(sts.URL),
+		endpoint: func() (string, error) { return sts.URL, nil },
 		base:     credentials.NewStaticCredentialsProvider(upstreamtest.AccessKeyID, upstreamtest.SecretAccessKey, ""),
 		client:   http.DefaultClient,
 		now:      time.Now,
@@ -159,65 +162,60 @@ func TestSTSEndpoint(t *testing.T) {
 	}
 }
 
-func TestXMLFields(t *testing.T) {
-	paths := []string{"R/A", "R/B/C", "R/D"}
+// TestAssumeRoleAnswersDecoding: what XML an answer may hold (a
+// declaration, comments, entities, CDATA, a namespace) reads as STS means
+// it; a declared entity, a second root or text outside the root is an
+// undecodable answer.
+func TestAssumeRoleAnswersDecoding(t *testing.T) {
+	const creds = `<Credentials><AccessKeyId>ASIA</AccessKeyId><SecretAccessKey>s</SecretAccessKey>` +
+		`<SessionToken>%s</SessionToken><Expiration>2026-12-04T03:15:00Z</Expiration></Credentials>`
 	for _, tc := range []struct {
-		doc  string
-		want map[string]string // nil: an error
+		doc, token string // token "": undecodable
 	}{
-		{`<R><A>1</A><B><C>2</C></B></R>`, map[string]string{"R/A": "1", "R/B/C": "2"}},
-		{"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<R xmlns=\"x\" a='>'>\n <!-- <A>no</A> -->\n <A>a &lt;&amp;&gt; &quot;&apos; &#65;&#x42;</A>\n <D/><B><C><![CDATA[<raw>&amp;]]></C></B>\n</R>\n",
-			map[string]string{"R/A": "a <&> \"' AB", "R/B/C": "<raw>&amp;", "R/D": ""}},
-		{`<R><A>x</A ></R>`, map[string]string{"R/A": "x"}},
-		{`<R><A>x</B></R>`, nil},
-		{`<R><A>x</A>`, nil},
-		{`<R/><R/>`, nil},
-		{`text<R/>`, nil},
-		{``, nil},
-		{`<R><A>&bogus;</A></R>`, nil},
-		{`<R><A>&#0;</A></R>`, nil},
-		{`<R><A>& </A></R>`, nil},
-		{`<!DOCTYPE R [<!ENTITY e "x">]><R><A>&e;</A></R>`, nil},
-		{`<R><A <B>x</A></R>`, nil},
-		{`<R><!-- unclosed </R>`, nil},
-		{`<R><![CDATA[x</R>`, nil},
-		{`<R>` + strings.Repeat("<X>", maxXMLDepth) + strings.Repeat("</X>", maxXMLDepth) + `</R>`, nil},
+		{"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">" +
+			"<!-- c --><AssumeRoleResult>" + strings.Replace(creds, "%s", "a &lt;&amp;&gt; &quot;&apos; &#65;&#x42;<![CDATA[<raw>]]>", 1) +
+			"</AssumeRoleResult></AssumeRoleResponse>\n<!-- after -->\n", "a <&> \"' AB<raw>"},
+		{`<!DOCTYPE R [<!ENTITY e "x">]><AssumeRoleResponse><AssumeRoleResult>` + strings.Replace(creds, "%s", "&e;", 1) +
+			`</AssumeRoleResult></AssumeRoleResponse>`, ""},
+		{`<AssumeRoleResponse><AssumeRoleResult>` + strings.Replace(creds, "%s", "t", 1) + `</AssumeRoleResult></AssumeRoleResponse><X/>`, ""},
+		{`<AssumeRoleResponse><AssumeRoleResult>` + strings.Replace(creds, "%s", "t", 1) + `</AssumeRoleResult></AssumeRoleResponse>text`, ""},
+		{`<Other><AssumeRoleResult>` + strings.Replace(creds, "%s", "t", 1) + `</AssumeRoleResult></Other>`, ""},
+		{`<AssumeRoleResponse><AssumeRoleResult>` + strings.Replace(creds, "%s", "t", 1) + `</AssumeRoleResult>`, ""},
+		{``, ""},
 	} {
-		got, err := xmlFields([]byte(tc.doc), paths...)
+		got, err := assumedCredentials(exchange{resp: &http.Response{StatusCode: 200, Header: http.Header{}}, answer: []byte(tc.doc)})
 		switch {
-		case tc.want == nil && err == nil:
-			t.Errorf("xmlFields(%q) = %v, want an error", tc.doc, got)
-		case tc.want != nil && err != nil:
-			t.Errorf("xmlFields(%q): %v", tc.doc, err)
-		case tc.want != nil && !equalMaps(got, tc.want):
-			t.Errorf("xmlFields(%q) = %q, want %q", tc.doc, got, tc.want)
+		case tc.token == "" && Classify(ServiceSTS, err).Code != CodeInvalidResponse:
+			t.Errorf("%.60q: %+v %v, want an undecodable answer", tc.doc, got, err)
+		case tc.token != "" && (err != nil || got.SessionToken != tc.token):
+			t.Errorf("%.60q: token %q, %v; want %q", tc.doc, got.SessionToken, err, tc.token)
 		}
 	}
 }
 
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
+// FuzzAssumedCredentials: no answer makes decoding panic, none that is
+// not an error STS named puts any of its body in the error, and any token
+// escaped as AWS escapes it reads back unchanged.
+func FuzzAssumedCredentials(f *testing.F) {
+	f.Add(200, []byte(`<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>A</AccessKeyId></Credentials></AssumeRoleResult></AssumeRoleResponse>`), "ASIA/+=&<>\"'")
+	f.Add(403, []byte(`<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>`), "")
+	f.Add(200, []byte(`<?xml version="1.0"?><R a="&gt;"><![CDATA[x]]><B/></R>`), "")
+	f.Fuzz(func(t *testing.T, status int, doc []byte, token string) {
+		_, err := assumedCredentials(exchange{resp: &http.Response{StatusCode: status, Header: http.Header{}}, answer: doc})
+		var apiErr smithy.APIError
+		if err != nil && !errors.As(err, &apiErr) && len(doc) > 3 && strings.Contains(err.Error(), string(doc)) {
+			t.Fatalf("the error %q quotes the answer", err)
 		}
-	}
-	return true
-}
-
-// FuzzXMLFields: no document makes xmlFields panic, and any text escaped
-// as AWS escapes it reads back unchanged.
-func FuzzXMLFields(f *testing.F) {
-	f.Add([]byte(`<R><A>1</A></R>`), "ASIA/+=&<>\"'")
-	f.Add([]byte(`<?xml version="1.0"?><R a="&gt;"><![CDATA[x]]><B/></R>`), "")
-	f.Fuzz(func(t *testing.T, doc []byte, text string) {
-		xmlFields(doc, "R/A", "R/B")
-		escaped := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
-		got, err := xmlFields([]byte(`<?xml version="1.0"?><R xmlns="x"><A>`+escaped+`</A></R>`), "R/A")
-		if err != nil || got["R/A"] != text {
-			t.Fatalf("escaped text %q read back as %q, %v", text, got["R/A"], err)
+		if !utf8.ValidString(token) || strings.ContainsFunc(token, func(r rune) bool { return r < 0x20 || r == 0xFFFE || r == 0xFFFF }) {
+			return // not text XML can carry
+		}
+		escaped := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(token)
+		ok := `<?xml version="1.0"?><AssumeRoleResponse xmlns="x"><AssumeRoleResult><Credentials><AccessKeyId>A</AccessKeyId>` +
+			`<SecretAccessKey>S</SecretAccessKey><SessionToken>` + escaped + `</SessionToken><Expiration>2026-12-04T03:15:00Z</Expiration>` +
+			`</Credentials></AssumeRoleResult></AssumeRoleResponse>`
+		got, err := assumedCredentials(exchange{resp: &http.Response{StatusCode: 200, Header: http.Header{}}, answer: []byte(ok)})
+		if err != nil || got.SessionToken != token {
+			t.Fatalf("escaped token %q read back as %q, %v", token, got.SessionToken, err)
 		}
 	})
 }

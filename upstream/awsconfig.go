@@ -39,32 +39,31 @@ func (a AWS) endpoint(id string, base **string) {
 
 // IgnoreEndpointsAt drops every endpoint override that points at port on
 // the loopback interface, the extension's own address, and returns the
-// variables it ignored. A function's variables reach its extensions too:
-// AWS_ENDPOINT_URL_SECRETS_MANAGER set so that the function's SDK reads
-// through the extension would otherwise make the extension its own
-// upstream. Overrides that point elsewhere (an emulator) still hold.
-func (a *AWS) IgnoreEndpointsAt(port int, lookup func(string) (string, bool)) []string {
+// settings it ignored. A function's configuration reaches its extensions
+// too: AWS_ENDPOINT_URL_SECRETS_MANAGER set (or a shared config profile's
+// services section or endpoint_url written) so that the function's SDK
+// reads through the extension would otherwise make the extension its own
+// upstream. The overrides are judged as resolved, whichever source set
+// them; those that point elsewhere (an emulator) still hold, and a
+// service's own override dropped gives way to the general one.
+func (a *AWS) IgnoreEndpointsAt(port int) []string {
 	var ignored []string
-	if v, _ := lookup("AWS_ENDPOINT_URL"); PointsAt(v, port) {
+	if PointsAt(aws.ToString(a.Config.BaseEndpoint), port) {
 		a.Config.BaseEndpoint = nil
-		ignored = append(ignored, "AWS_ENDPOINT_URL")
+		ignored = append(ignored, "AWS_ENDPOINT_URL (or a profile's endpoint_url)")
 	}
 	for _, s := range services {
-		name := "AWS_ENDPOINT_URL_" + s.endpointID
-		if v, _ := lookup(name); PointsAt(v, port) {
-			if a.endpoints == nil {
-				a.endpoints = make(map[string]string)
-			}
-			// The override next in line: the general one, if it holds.
+		if url, ok := a.endpoints[s.endpointID]; ok && PointsAt(url, port) {
 			a.endpoints[s.endpointID] = aws.ToString(a.Config.BaseEndpoint)
-			ignored = append(ignored, name)
+			ignored = append(ignored, "AWS_ENDPOINT_URL_"+s.endpointID+" (or a profile's services section)")
 		}
 	}
 	return ignored
 }
 
 // PointsAt reports whether endpoint is an http URL of port on the
-// loopback interface (localhost, 127.0.0.0/8, ::1) or the unspecified
+// loopback interface (localhost and its subdomains, 127.0.0.0/8, ::1, in
+// any case, with or without the root's trailing dot) or the unspecified
 // address.
 func PointsAt(endpoint string, port int) bool {
 	u, err := url.Parse(strings.TrimSpace(endpoint))
@@ -78,9 +77,9 @@ func PointsAt(endpoint string, port int) bool {
 	if p != strconv.Itoa(port) {
 		return false
 	}
-	host := u.Hostname()
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	ip := net.ParseIP(host)
-	return strings.EqualFold(host, "localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
+	return host == "localhost" || strings.HasSuffix(host, ".localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 // LoadAWS reads the AWS configuration the sources use: credentials,

@@ -4,9 +4,12 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -60,9 +63,13 @@ func trimmed(lookup func(string) (string, bool)) func(string) string {
 // endpoint (SnapStart, Managed Instances), and the endpoint overrides.
 func lambdaConfig(lookup func(string) (string, bool)) (aws.Config, error) {
 	get := trimmed(lookup)
+	client, err := httpClient(get("AWS_CA_BUNDLE"))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
 	cfg := aws.Config{
 		Region:     firstNonEmpty(get("AWS_REGION"), get("AWS_DEFAULT_REGION")),
-		HTTPClient: awshttp.NewBuildableClient(),
+		HTTPClient: client,
 	}
 	if !ignoreEndpoints(get) {
 		if u := get("AWS_ENDPOINT_URL"); u != "" {
@@ -75,6 +82,31 @@ func lambdaConfig(lookup func(string) (string, bool)) (aws.Config, error) {
 	}
 	cfg.Credentials = creds
 	return cfg, nil
+}
+
+// httpClient is the SDK's HTTP client, trusting the certificates of the
+// PEM file caBundle instead of the system's when it is set
+// (AWS_CA_BUNDLE), as the SDKs do: a function behind a TLS-inspecting
+// proxy names the proxy's authority so.
+func httpClient(caBundle string) (aws.HTTPClient, error) {
+	client := awshttp.NewBuildableClient()
+	if caBundle == "" {
+		return client, nil
+	}
+	pem, err := os.ReadFile(caBundle)
+	if err != nil {
+		return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("AWS_CA_BUNDLE=%s: no PEM certificate in the file", caBundle)
+	}
+	return client.WithTransportOptions(func(tr *http.Transport) {
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{}
+		}
+		tr.TLSClientConfig.RootCAs = roots
+	}), nil
 }
 
 // lambdaCredentials picks the provider Lambda's environment calls for.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 )
 
 // Clients is what reads go through: the regions they go to, the
@@ -20,6 +22,8 @@ type Clients struct {
 	mu            sync.Mutex
 	roles         map[string]*renewing // by role ARN
 	renewal       credentialRenewal
+	retryer       *retry.Standard // its token bucket is every read's
+	skew          *clockSkew      // AWS's clock against this host's
 }
 
 // route is where a read goes: a region, and the role it is made under
@@ -38,6 +42,8 @@ func NewClients(a AWS, secretsRegion, sessionName string) (*Clients, error) {
 		sessionName:   sessionNameFor(sessionName),
 		now:           func() time.Time { return time.Now().Round(0) },
 		roles:         map[string]*renewing{},
+		retryer:       newRetryer(),
+		skew:          new(clockSkew),
 	}
 	if c.secretsRegion == "" {
 		return nil, ErrNoRegion
@@ -66,20 +72,28 @@ func (c *Clients) roleCredentials(role string) *renewing {
 	if r, ok := c.roles[role]; ok {
 		return r
 	}
-	endpoint := c.aws.Config.BaseEndpoint
-	c.aws.endpoint(stsID, &endpoint)
 	r := newRenewing(&assumeRole{
-		role:     role,
-		session:  c.sessionName,
-		region:   c.paramsRegion, // STS's regional endpoint, the function's own region
-		endpoint: endpoint,
-		variant:  c.aws.variant,
+		role:    role,
+		session: c.sessionName,
+		// STS's regional endpoint, in the function's own region.
+		region:   c.paramsRegion,
+		endpoint: func() (string, error) { return c.endpointOf(stsAPI, c.paramsRegion) },
 		base:     c.aws.Config.Credentials,
 		client:   c.aws.Config.HTTPClient,
 		now:      c.now,
+		skew:     c.skew,
 	}, c.now)
 	c.roles[role] = r
 	return r
+}
+
+// endpointOf is the URL of s's endpoint for region: the configured
+// override of s (or of every service), else the endpoint AWS publishes for
+// the region in the configured variant.
+func (c *Clients) endpointOf(s service, region string) (string, error) {
+	endpoint := c.aws.Config.BaseEndpoint
+	c.aws.endpoint(s.endpointID, &endpoint)
+	return endpointURL(s, region, endpoint, c.aws.variant)
 }
 
 // renew drops the credentials key's reads were signed with, so that the

@@ -2,8 +2,13 @@ package upstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,12 +23,14 @@ import (
 // this test only, not by the extension.
 func TestEndpointURLMatchesTheSDK(t *testing.T) {
 	ctx := context.Background()
-	regions := []string{
-		"us-east-1", "eu-west-1", "ap-southeast-7", "mx-central-1", "il-central-1",
-		"us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
-		"us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1", "us-isof-south-1", "eusc-de-east-1",
-		"aws-global", "aws-cn-global", "aws-us-gov-global", "aws-iso-b-global",
-		"xx-mars-1", "us-gov-mars-2", "cn-mars-9", "us-isof-moon-3", "eusc-de-new-2", "local",
+	known := sdkPartitions(t)
+	regions := []string{"xx-mars-1", "local"} // a region no partition claims is aws's
+	for _, p := range known {
+		for region := range p.Regions {
+			regions = append(regions, region)
+		}
+		// A region the partition's pattern claims, not yet in its list.
+		regions = append(regions, p.newRegion())
 	}
 	sdk := map[service]func(region string, fips, dualStack bool) (string, error){
 		secretsManagerAPI: func(region string, fips, dualStack bool) (string, error) {
@@ -42,6 +49,7 @@ func TestEndpointURLMatchesTheSDK(t *testing.T) {
 			return ep.URI.String(), err
 		},
 	}
+	compared := 0
 	for s, resolve := range sdk {
 		for _, region := range regions {
 			for _, v := range []endpointVariant{{}, {fips: true}, {dualStack: true}, {fips: true, dualStack: true}} {
@@ -53,7 +61,86 @@ func TestEndpointURLMatchesTheSDK(t *testing.T) {
 				if err != nil || got != want {
 					t.Errorf("%s %s %+v: %q, %v; the SDK resolves %q", s.name, region, v, got, err, want)
 				}
+				compared++
 			}
+		}
+	}
+	t.Logf("%d endpoints compared: %d regions of %d partitions, 4 variants, 3 services", compared, len(regions), len(known))
+}
+
+// sdkPartition is a partition as the SDK's partitions.json describes it.
+type sdkPartition struct {
+	ID          string `json:"id"`
+	RegionRegex string `json:"regionRegex"`
+	Regions     map[string]struct {
+		Description string `json:"description"`
+	} `json:"regions"`
+	Outputs struct {
+		DNSSuffix          string `json:"dnsSuffix"`
+		DualStackDNSSuffix string `json:"dualStackDnsSuffix"`
+	} `json:"outputs"`
+}
+
+// newRegion is a region name the partition's pattern claims.
+func (p sdkPartition) newRegion() string {
+	for region := range p.Regions {
+		if strings.HasSuffix(region, "-global") {
+			continue
+		}
+		i := strings.LastIndexByte(region, '-')
+		j := strings.LastIndexByte(region[:i], '-')
+		return region[:j] + "-newplace-9"
+	}
+	return p.ID + "-newplace-9"
+}
+
+// sdkPartitions reads the SDK's own partitions.json from the module cache,
+// at the version go.mod requires: an SDK upgrade that adds a region or a
+// partition, or changes a suffix, is seen here.
+func sdkPartitions(t *testing.T) []sdkPartition {
+	t.Helper()
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-sdk-go-v2").Output()
+	if err != nil {
+		t.Fatalf("finding the SDK in the module cache: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(dir)), "internal", "endpoints", "awsrulesfn", "partitions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Partitions []sdkPartition `json:"partitions"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Partitions
+}
+
+// TestPartitionTableIsTheSDKs: the extension's partitions are the SDK's,
+// suffix for suffix, and claim the regions the SDK's patterns claim.
+func TestPartitionTableIsTheSDKs(t *testing.T) {
+	for _, sp := range sdkPartitions(t) {
+		p, ok := awsPartition, sp.ID == "aws"
+		for _, q := range partitions {
+			if q.name == sp.ID {
+				p, ok = q, true
+			}
+		}
+		if !ok {
+			t.Errorf("the SDK's partition %s is not in the extension's table", sp.ID)
+			continue
+		}
+		if p.dnsSuffix != sp.Outputs.DNSSuffix || p.dualStackDNSSuffix != sp.Outputs.DualStackDNSSuffix {
+			t.Errorf("%s: suffixes %q, %q; the SDK's %q, %q", sp.ID, p.dnsSuffix, p.dualStackDNSSuffix, sp.Outputs.DNSSuffix, sp.Outputs.DualStackDNSSuffix)
+		}
+		pattern := regexp.MustCompile(sp.RegionRegex)
+		for region := range sp.Regions {
+			if got := partitionOf(region); got.name != sp.ID {
+				t.Errorf("region %s: partition %s, the SDK's %s", region, got.name, sp.ID)
+			}
+		}
+		if region := sp.newRegion(); !pattern.MatchString(region) || partitionOf(region).name != sp.ID {
+			t.Errorf("new region %s: partition %s, the SDK's pattern %s", region, partitionOf(region).name, sp.RegionRegex)
 		}
 	}
 }
@@ -78,42 +165,6 @@ func TestEndpointURLBadRegion(t *testing.T) {
 	for _, region := range []string{"", "us east 1", "us-east-1.evil.example", "-us-east-1", "us-east-1/", "ünï-1"} {
 		if got, err := endpointURL(secretsManagerAPI, region, nil, endpointVariant{}); err == nil {
 			t.Errorf("region %q: %q, want an error", region, got)
-		}
-	}
-}
-
-// TestServiceEndpointOverrides: each service's own variable
-// (AWS_ENDPOINT_URL_SECRETS_MANAGER, _SSM, _STS) reaches its calls in
-// either build, over AWS_ENDPOINT_URL, which stands in for each.
-func TestServiceEndpointOverrides(t *testing.T) {
-	setenvFor(t, "http://127.0.0.1:1")
-	for _, s := range []service{secretsManagerAPI, parameterStoreAPI, stsAPI} {
-		own := "AWS_ENDPOINT_URL_" + s.endpointID
-		for _, tc := range []struct{ general, own, want string }{
-			{"", "http://127.0.0.1:7000", "http://127.0.0.1:7000"},
-			{"http://127.0.0.1:5000", "http://127.0.0.1:7000", "http://127.0.0.1:7000"},
-			{"http://127.0.0.1:5000", "", "http://127.0.0.1:5000"},
-			{"", "", "https://" + s.prefix + ".eu-west-1.amazonaws.com"},
-		} {
-			for _, name := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_STS"} {
-				os.Unsetenv(name)
-			}
-			if tc.general != "" {
-				t.Setenv("AWS_ENDPOINT_URL", tc.general)
-			}
-			if tc.own != "" {
-				t.Setenv(own, tc.own)
-			}
-			a, err := LoadAWS(t.Context(), os.LookupEnv, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			endpoint := a.Config.BaseEndpoint
-			a.endpoint(s.endpointID, &endpoint)
-			got, err := endpointURL(s, "eu-west-1", endpoint, a.variant)
-			if err != nil || got != tc.want {
-				t.Errorf("AWS_ENDPOINT_URL=%q %s=%q: %s at %q (%v), want %q", tc.general, own, tc.own, s.name, got, err, tc.want)
-			}
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -32,12 +33,18 @@ const (
 )
 
 // Error is a failed read, reduced to what callers decide on: the AWS error
-// code (or one of the Code constants) and whether trying again later may
-// succeed. Its message never contains secret material: AWS error messages
-// name principals and resources, not values.
+// code (or one of the Code constants), whether trying again later may
+// succeed, and whether to try again now. Its message never contains secret
+// material: AWS error messages name principals and resources, not values.
 type Error struct {
-	Code      string
+	Code string
+	// Transient: the failure describes the service's or the network's
+	// state, not the request, so a value read before may be served
+	// meanwhile.
 	Transient bool
+	// Retryable: the SDK's standard retryer would retry the call now. It
+	// implies Transient.
+	Retryable bool
 	Err       error
 	// Service is the service that failed (ServiceSecretsManager, ServiceParameterStore),
 	// empty when the failure was not a service's.
@@ -92,7 +99,16 @@ func Classify(service string, err error) *Error {
 	}
 	ue = classify(service, err)
 	ue.Service = service
+	ue.Retryable = sdkRetryable(err)
+	ue.Transient = ue.Transient || ue.Retryable
 	return ue
+}
+
+// sdkRetryable is the SDK's standard retryer's decision on err, which the
+// extension's errors are shaped for (see Clients.call): the statuses,
+// codes, connection failures and clock skew it retries.
+func sdkRetryable(err error) bool {
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err).Bool()
 }
 
 func classify(service string, err error) *Error {

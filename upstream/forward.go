@@ -53,16 +53,18 @@ func (c *Clients) Forward(ctx context.Context, call Call) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, body, err := req.send(ctx, c.aws.Config.HTTPClient, creds)
-	if err != nil {
+	x, err := req.send(ctx, c.aws.Config.HTTPClient, creds)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if len(body) > maxAnswer {
+	case x.readErr != nil:
+		return nil, fmt.Errorf("%s: reading the answer: %w", call.Service, x.readErr)
+	case len(x.answer) > maxAnswer:
 		return nil, fmt.Errorf("%s: the answer is larger than %d bytes", call.Service, maxAnswer)
 	}
-	answer := &Answer{Status: resp.StatusCode, Header: http.Header{}, Body: body}
+	answer := &Answer{Status: x.resp.StatusCode, Header: http.Header{}, Body: x.answer}
 	for _, name := range forwardedHeaders {
-		if v, ok := resp.Header[name]; ok {
+		if v, ok := x.resp.Header[name]; ok {
 			answer.Header[name] = v
 		}
 	}

@@ -5,13 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/restjson"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -38,9 +39,10 @@ const userAgent = "starfleet-secrets"
 // call sends operation op with input in to s, to the endpoint and under
 // the credentials of rt, and decodes the answer into out. Its errors have
 // the shapes the SDK's clients return (a smithy.APIError for an error AWS
-// named, a decoding failure, a failed send), so that Classify reads them
-// alike. Nothing of an answer goes into an error but the code and message
-// AWS wrote as its error.
+// named, a decoding failure, a failed send), so that Classify and the
+// SDK's retry rules read them alike; a refusal the clocks explain is
+// marked as clock skew. Nothing of an answer goes into an error but the
+// code and message AWS wrote as its error.
 func (c *Clients) call(ctx context.Context, s service, rt route, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -52,20 +54,18 @@ func (c *Clients) call(ctx context.Context, s service, rt route, op string, in, 
 	if err != nil {
 		return err
 	}
-	resp, answer, err := req.send(ctx, c.aws.Config.HTTPClient, creds)
+	x, err := req.send(ctx, c.aws.Config.HTTPClient, creds)
 	if err != nil {
 		return &smithyhttp.RequestSendError{Err: err}
 	}
-	return decodeAnswer(s, resp, answer, out)
+	return x.explain(decodeAnswer(s, x, out))
 }
 
 // signed is a request of s along rt, ready to send with the credentials
 // it returns: to the endpoint of s in rt's region (or the override), under
 // rt's role's credentials, or the function's own.
 func (c *Clients) signed(ctx context.Context, s service, rt route, header http.Header, body []byte, limit int) (signedPost, aws.Credentials, error) {
-	endpoint := c.aws.Config.BaseEndpoint
-	c.aws.endpoint(s.endpointID, &endpoint)
-	url, err := endpointURL(s, rt.region, endpoint, c.aws.variant)
+	url, err := c.endpointOf(s, rt.region)
 	if err != nil {
 		return signedPost{}, aws.Credentials{}, err
 	}
@@ -81,13 +81,14 @@ func (c *Clients) signed(ctx context.Context, s service, rt route, header http.H
 	}
 	return signedPost{
 		service: s.name, url: url, signingName: s.prefix, region: rt.region,
-		header: header, body: body, limit: limit, now: c.now(),
+		header: header, body: body, limit: limit, now: c.now, skew: c.skew,
 	}, creds, nil
 }
 
 // decodeAnswer reads the service's answer into out, or the error it
 // names.
-func decodeAnswer(s service, resp *http.Response, answer []byte, out any) error {
+func decodeAnswer(s service, x exchange, out any) error {
+	resp := x.resp
 	responseError := func(err error) error {
 		return &awshttp.ResponseError{
 			ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: resp}, Err: err},
@@ -101,41 +102,50 @@ func decodeAnswer(s service, resp *http.Response, answer []byte, out any) error 
 			Err: fmt.Errorf("the answer from %s could not be decoded (HTTP %d)", s.name, resp.StatusCode),
 		})
 	}
-	if len(answer) > maxReadAnswer {
+	switch {
+	case x.readErr != nil:
+		// An I/O error, which quotes nothing of the answer; the SDK's
+		// retry rules read it (a reset connection is retried).
+		return responseError(&smithy.DeserializationError{
+			Err: fmt.Errorf("the answer from %s could not be read (HTTP %d): %w", s.name, resp.StatusCode, x.readErr),
+		})
+	case len(x.answer) > maxReadAnswer:
 		return undecodable()
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr, ok := jsonError(resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), answer)
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		apiErr, ok := jsonError(resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), x.answer)
 		if !ok {
 			return undecodable()
 		}
 		return responseError(apiErr)
 	}
-	if err := json.Unmarshal(answer, out); err != nil {
+	// One JSON value, as the SDK's decoder reads it: what follows it is
+	// not read.
+	if err := json.NewDecoder(bytes.NewReader(x.answer)).Decode(out); err != nil {
 		return undecodable()
 	}
 	return nil
 }
 
-// jsonError is the error a JSON protocol answer of status names: the code
-// from the body's __type (or code), else the X-Amzn-Errortype header, less
-// any namespace ("com.amazonaws.secretsmanager#ResourceNotFoundException")
-// or trailing detail (":http://internal.amazon.com/..."), and the body's
-// message. It reports false for a body that is not a JSON object.
+// jsonError is the error a JSON protocol answer of status names, as the
+// SDK's clients read it: the code from the X-Amzn-Errortype header, else
+// the body's __type, else its code, less any namespace
+// ("com.amazonaws.secretsmanager#ResourceNotFoundException") or trailing
+// detail (":http://internal.amazon.com/..."), and the body's message. An
+// empty body names no more than the header. It reports false for a body
+// that is not a JSON object.
 func jsonError(status int, header string, body []byte) (*smithy.GenericAPIError, bool) {
+	// The SDK's own shape: field names match in any case, and a code
+	// that is not a string is no code.
 	var fields struct {
-		Type         string `json:"__type"`
-		Code         string `json:"code"`
-		Message      string `json:"message"`
-		MessageUpper string `json:"Message"`
+		Type    string `json:"__type"`
+		Message string
+		Code    any
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = []byte("{}")
-	}
-	if err := json.Unmarshal(body, &fields); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&fields); err != nil && err != io.EOF {
 		return nil, false
 	}
-	code := sanitizeErrorCode(firstNonEmpty(fields.Type, fields.Code, header))
+	bodyCode, _ := fields.Code.(string)
+	code := restjson.SanitizeErrorCode(firstNonEmpty(header, fields.Type, bodyCode))
 	if code == "" {
 		code = "UnknownError"
 	}
@@ -143,16 +153,7 @@ func jsonError(status int, header string, body []byte) (*smithy.GenericAPIError,
 	if status >= 500 {
 		fault = smithy.FaultServer
 	}
-	return &smithy.GenericAPIError{Code: code, Message: firstNonEmpty(fields.Message, fields.MessageUpper), Fault: fault}, true
-}
-
-// sanitizeErrorCode is an error code without its namespace and detail.
-func sanitizeErrorCode(code string) string {
-	code, _, _ = strings.Cut(code, ":")
-	if i := strings.LastIndexByte(code, '#'); i >= 0 {
-		code = code[i+1:]
-	}
-	return strings.TrimSpace(code)
+	return &smithy.GenericAPIError{Code: code, Message: fields.Message, Fault: fault}, true
 }
 
 // epochSeconds is a timestamp as the JSON protocol writes it: seconds

@@ -30,7 +30,7 @@ func NewParameterStore(clients *Clients) *ParameterStore {
 // :label selector, and key.WithDecryption), retrying transient failures
 // within ctx's deadline as Secrets Manager reads do. Its errors are *Error.
 func (s *ParameterStore) GetParameter(ctx context.Context, key Key) (*Value, error) {
-	v, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
+	v, err := s.clients.withRetries(ctx, ServiceParameterStore, key, func() (*Value, error) {
 		var out struct{ Parameter *parameter }
 		in := struct {
 			Name           string
@@ -43,7 +43,7 @@ func (s *ParameterStore) GetParameter(ctx context.Context, key Key) (*Value, err
 			return nil, errNoParameter
 		}
 		return parameterValue(out.Parameter, key.WithDecryption), nil
-	}, func() { s.clients.renew(key) })
+	})
 	return v, classified(ServiceParameterStore, err)
 }
 
@@ -67,9 +67,9 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key
 		Names          []string
 		WithDecryption bool
 	}{names, decrypt}
-	_, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
+	_, err := s.clients.withRetries(ctx, ServiceParameterStore, keys[0], func() (*Value, error) {
 		return nil, s.clients.call(ctx, parameterStoreAPI, s.clients.routeOf(keys[0]), "GetParameters", in, &out)
-	}, func() { s.clients.renew(keys[0]) })
+	})
 	if err != nil {
 		return nil, Classify(ServiceParameterStore, err)
 	}
@@ -99,7 +99,7 @@ func (s *ParameterStore) GetParametersByPath(ctx context.Context, key Key) (*Val
 		MaxResults     int32  `json:",omitempty"`
 		NextToken      string `json:",omitempty"`
 	}{key.Path, key.Recursive, key.WithDecryption, key.PageSize, key.PageToken}
-	v, err := withRetries(ctx, ServiceParameterStore, func() (*Value, error) {
+	v, err := s.clients.withRetries(ctx, ServiceParameterStore, key, func() (*Value, error) {
 		var out struct {
 			Parameters []parameter
 			NextToken  string
@@ -112,7 +112,7 @@ func (s *ParameterStore) GetParametersByPath(ctx context.Context, key Key) (*Val
 			page.Parameters[i] = parameterValue(&out.Parameters[i], key.WithDecryption)
 		}
 		return page, nil
-	}, func() { s.clients.renew(key) })
+	})
 	return v, classified(ServiceParameterStore, err)
 }
 

@@ -17,8 +17,7 @@ func NewSecretsManager(clients *Clients) *SecretsManager {
 // GetSecretValue reads one version of one secret, in the region its ARN
 // names and under its role, if any. Its errors are *Error.
 func (s *SecretsManager) GetSecretValue(ctx context.Context, key Key) (*Value, error) {
-	v, err := withRetries(ctx, ServiceSecretsManager, func() (*Value, error) { return s.getOnce(ctx, key) },
-		func() { s.clients.renew(key) })
+	v, err := s.clients.withRetries(ctx, ServiceSecretsManager, key, func() (*Value, error) { return s.getOnce(ctx, key) })
 	return v, classified(ServiceSecretsManager, err)
 }
 

@@ -3,13 +3,17 @@ package upstream
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
@@ -184,19 +188,34 @@ func TestClassifyFaults(t *testing.T) {
 	proxy.Release("GetSecretValue")
 }
 
-func TestRetryPause(t *testing.T) {
-	for _, tt := range []struct {
-		n        int
-		jitter   float64
+// TestRetryPauseIsTheSDKs: the pause before a retry is the SDK's
+// standard backoff, full jitter under a base of 50 ms, or of a second after
+// throttling, stretched to the service's X-Amz-Retry-After but never by
+// more than five seconds.
+func TestRetryPauseIsTheSDKs(t *testing.T) {
+	c := clientsAt(t, "http://127.0.0.1:1")
+	answer := func(status int, code string, header http.Header) error {
+		resp := &http.Response{StatusCode: status, Header: header}
+		return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: resp}, Err: &smithy.GenericAPIError{Code: code}}}
+	}
+	for _, tc := range []struct {
+		err      error
+		attempt  int
 		min, max time.Duration
 	}{
-		{1, 0, 50 * time.Millisecond, 50 * time.Millisecond},
-		{1, 0.99, 50 * time.Millisecond, 100 * time.Millisecond},
-		{2, 0, 100 * time.Millisecond, 100 * time.Millisecond},
-		{2, 0.99, 100 * time.Millisecond, 200 * time.Millisecond},
+		{answer(500, "InternalServiceError", http.Header{}), 1, 0, 50 * time.Millisecond},
+		{answer(500, "InternalServiceError", http.Header{}), 2, 0, 100 * time.Millisecond},
+		{answer(400, "ThrottlingException", http.Header{}), 1, 0, time.Second},
+		{answer(400, "ThrottlingException", http.Header{}), 2, 0, 2 * time.Second},
+		{answer(503, "ServiceUnavailable", http.Header{"X-Amz-Retry-After": {"1500"}}), 1, 1500 * time.Millisecond, 1500 * time.Millisecond},
+		{answer(503, "ServiceUnavailable", http.Header{"X-Amz-Retry-After": {"60000"}}), 1, 5 * time.Second, 5050 * time.Millisecond},
 	} {
-		if got := retryPause(tt.n, tt.jitter); got < tt.min || got > tt.max {
-			t.Errorf("retryPause(%d, %v) = %v", tt.n, tt.jitter, got)
+		for range 20 {
+			if got, ok := c.retryPause(tc.attempt, tc.err); !ok || got < tc.min || got >= tc.max+time.Nanosecond {
+				t.Errorf("after %v, attempt %d: %v, want in [%v, %v]", tc.err, tc.attempt, got, tc.min, tc.max)
+				break
+			}
 		}
 	}
 }

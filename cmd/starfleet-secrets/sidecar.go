@@ -84,11 +84,11 @@ func newSources(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	for _, name := range aws.IgnoreEndpointsAt(cfg.Server.Port, lookup) {
-		// The function's own variables, set so that its SDK reads through
+	for _, name := range aws.IgnoreEndpointsAt(cfg.Server.Port) {
+		// The function's own settings, made so that its SDK reads through
 		// this extension: followed here, they would make it its own
 		// upstream.
-		log.Info("endpoint variable ignored: it points at this extension", "event", "config", "variable", name)
+		log.Info("endpoint setting ignored: it points at this extension", "event", "config", "setting", name)
 	}
 	clients, err := upstream.NewClients(aws, cfg.Secret.Region, cfg.Lambda.FunctionName)
 	if errors.Is(err, upstream.ErrNoRegion) {

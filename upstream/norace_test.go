@@ -1,0 +1,6 @@
+//go:build !race
+
+package upstream
+
+// raceEnabled: the test binary is built with the race detector.
+const raceEnabled = false
