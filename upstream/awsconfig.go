@@ -44,18 +44,19 @@ func (a AWS) endpoint(id string, base **string) {
 // services section or endpoint_url written) so that the function's SDK
 // reads through the extension would otherwise make the extension its own
 // upstream. The overrides are judged as resolved, whichever source set
-// them; those that point elsewhere (an emulator) still hold, and a
-// service's own override dropped gives way to the general one.
+// them, and named by their variables; those that point elsewhere (an
+// emulator) still hold, and a service's own override dropped gives way to
+// the general one.
 func (a *AWS) IgnoreEndpointsAt(port int) []string {
 	var ignored []string
 	if PointsAt(aws.ToString(a.Config.BaseEndpoint), port) {
 		a.Config.BaseEndpoint = nil
-		ignored = append(ignored, "AWS_ENDPOINT_URL (or a profile's endpoint_url)")
+		ignored = append(ignored, "AWS_ENDPOINT_URL")
 	}
 	for _, s := range services {
 		if url, ok := a.endpoints[s.endpointID]; ok && PointsAt(url, port) {
 			a.endpoints[s.endpointID] = aws.ToString(a.Config.BaseEndpoint)
-			ignored = append(ignored, "AWS_ENDPOINT_URL_"+s.endpointID+" (or a profile's services section)")
+			ignored = append(ignored, "AWS_ENDPOINT_URL_"+s.endpointID)
 		}
 	}
 	return ignored

@@ -87,11 +87,13 @@ func lambdaConfig(lookup func(string) (string, bool)) (aws.Config, error) {
 // httpClient is the SDK's HTTP client, trusting the certificates of the
 // PEM file caBundle instead of the system's when it is set
 // (AWS_CA_BUNDLE), as the SDKs do: a function behind a TLS-inspecting
-// proxy names the proxy's authority so.
+// proxy names the proxy's authority so. The system's roots are loaded
+// lazily (see lazyRoots): the cold start's first fetch is the one
+// handshake that pays for loading them.
 func httpClient(caBundle string) (aws.HTTPClient, error) {
 	client := awshttp.NewBuildableClient()
 	if caBundle == "" {
-		return client, nil
+		return client.WithTransportOptions(new(lazyRoots).apply), nil
 	}
 	pem, err := os.ReadFile(caBundle)
 	if err != nil {

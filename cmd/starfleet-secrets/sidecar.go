@@ -88,7 +88,7 @@ func newSources(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		// The function's own settings, made so that its SDK reads through
 		// this extension: followed here, they would make it its own
 		// upstream.
-		log.Info("endpoint setting ignored: it points at this extension", "event", "config", "setting", name)
+		log.Info("endpoint variable (or its shared config equivalent) ignored: it points at this extension", "event", "config", "variable", name)
 	}
 	clients, err := upstream.NewClients(aws, cfg.Secret.Region, cfg.Lambda.FunctionName)
 	if errors.Is(err, upstream.ErrNoRegion) {

@@ -42,7 +42,8 @@ func cpuServedOf(s coldSample) time.Duration     { return s.cpuServed }
 
 func runColdStart(ctx context.Context, c config, env *emulator, r *report) error {
 	r.command(fmt.Sprintf("%s, %s  # each under a new extensiontest server, alternately, %d runs each; TTL 300s, secret from moto", c.minext, c.bin, c.coldRuns))
-	if err := alternateColdStarts(ctx, c, env, c.coldRuns, "run", &r.coldBaseline, &r.coldSubject); err != nil {
+	plain := func(_ string, port int) []string { return env.extEnv(env.moto.URL(), port, "300s") }
+	if err := alternateColdStarts(ctx, c, plain, c.coldRuns, "run", &r.coldBaseline, &r.coldSubject); err != nil {
 		return err
 	}
 	// The same at a tenth of a CPU, as a 128 MB function runs.
@@ -53,7 +54,7 @@ func runColdStart(ctx context.Context, c config, env *emulator, r *report) error
 	} else {
 		defer cg.close()
 		r.command(fmt.Sprintf("the same, %d runs each, inside a cgroup capped at %.1f CPU (%s)", c.coldThrottledRuns, throttleFraction, cg.dir))
-		if err := alternateColdStarts(ctx, c, env, c.coldThrottledRuns, "capped run", &r.throttledBaseline, &r.throttledSubject, cg.wrap()...); err != nil {
+		if err := alternateColdStarts(ctx, c, plain, c.coldThrottledRuns, "capped run", &r.throttledBaseline, &r.throttledSubject, cg.wrap()...); err != nil {
 			return err
 		}
 	}
@@ -92,9 +93,12 @@ func runColdStart(ctx context.Context, c config, env *emulator, r *report) error
 	return nil
 }
 
+// procEnv is the environment a cold start of bin on port runs with.
+type procEnv func(bin string, port int) []string
+
 // alternateColdStarts starts the baseline and the subject alternately,
 // runs times each (through wrap, if given), adding their samples.
-func alternateColdStarts(ctx context.Context, c config, env *emulator, runs int, what string, baseline, subject *coldStats, wrap ...string) error {
+func alternateColdStarts(ctx context.Context, c config, env procEnv, runs int, what string, baseline, subject *coldStats, wrap ...string) error {
 	for i := range runs {
 		for _, stats := range []*coldStats{baseline, subject} {
 			bin := c.minext
@@ -123,7 +127,7 @@ func alternateColdStarts(ctx context.Context, c config, env *emulator, runs int,
 // Extensions API and times
 // listening (tight connect loop), registration (WaitRegistered wakes) and
 // the first 200 for /secret/{slice}, then shuts it down as Lambda would.
-func coldStartOnce(ctx context.Context, bin string, env *emulator, slice string, wrap ...string) (coldSample, error) {
+func coldStartOnce(ctx context.Context, bin string, env procEnv, slice string, wrap ...string) (coldSample, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	port, err := freePort()
@@ -147,7 +151,7 @@ func coldStartOnce(ctx context.Context, bin string, env *emulator, slice string,
 		cpu, _ := threadsCPU(<-pid)
 		regAt <- registration{at, cpu}
 	}()
-	started, err := p.start(bin, env.extEnv(env.moto.URL(), port, "300s"), wrap...)
+	started, err := p.start(bin, env(bin, port), wrap...)
 	if err != nil {
 		return coldSample{}, err
 	}

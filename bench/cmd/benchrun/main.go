@@ -56,7 +56,7 @@ type config struct {
 	totalDeadline     time.Duration
 }
 
-var allParts = []string{"go", "economy", "coldstart", "warm", "footprint", "sdk"}
+var allParts = []string{"go", "economy", "coldstart", "tls", "warm", "footprint", "sdk"}
 
 func main() {
 	c := parseFlags()
@@ -173,7 +173,7 @@ func run(c config) error {
 	step("go", func() error { return runGoBenchmarks(ctx, c, r) })
 	step("footprint", func() error { return runFootprint(ctx, c, r) })
 	var env *emulator
-	if c.parts["economy"] || c.parts["coldstart"] || c.parts["warm"] || c.parts["sdk"] {
+	if c.parts["economy"] || c.parts["coldstart"] || c.parts["tls"] || c.parts["warm"] || c.parts["sdk"] {
 		var err error
 		if env, err = startEmulator(ctx, c); err != nil {
 			return err
@@ -183,6 +183,7 @@ func run(c config) error {
 	}
 	step("economy", func() error { return runEconomy(ctx, c, env, r) })
 	step("coldstart", func() error { return runColdStart(ctx, c, env, r) })
+	step("tls", func() error { return runFirstFetch(ctx, c, env, r) })
 	step("warm", func() error { return runWarm(ctx, c, env, r) })
 	step("sdk", func() error { return runSDK(ctx, c, env, r) })
 	r.elapsed = time.Since(began)

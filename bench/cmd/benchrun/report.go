@@ -41,6 +41,11 @@ type report struct {
 	throttledSubject, throttledBaseline coldStats
 	throttleNote                        string
 	initSubject, initBaseline           *initTrace
+	// The cold start whose first fetch goes over TLS, against one TLS GET.
+	tlsSubject, tlsBaseline                   coldStats
+	tlsThrottledSubject, tlsThrottledBaseline coldStats
+	tlsThrottleNote                           string
+	tlsRoots                                  int
 
 	warm                         []warmLevel
 	warmBodyBytes                int
@@ -187,6 +192,9 @@ func mbs(n int64) string {
 func (r *report) targets() []target {
 	var ts []target
 	ts = append(ts, r.startTargets()...)
+	if r.cfg.parts["tls"] {
+		ts = append(ts, r.firstFetchTargets()...)
+	}
 	ts = append(ts, r.warmTargets()...)
 	ts = append(ts, r.footprintTargets()...)
 	return append(ts, r.economyTargets()...)
@@ -376,6 +384,8 @@ func (r *report) missingFigures() []string {
 	need("coldstart", r.throttleNote != "" || len(r.throttledSubject.samples) == r.cfg.coldThrottledRuns && len(r.throttledBaseline.samples) == r.cfg.coldThrottledRuns, "cold starts at a tenth of a CPU")
 	need("coldstart", r.initSubject != nil && r.initSubject.total > 0, "inittrace of the extension")
 	need("coldstart", r.initBaseline != nil && r.initBaseline.total > 0, "inittrace of minext")
+	need("tls", len(r.tlsSubject.samples) == r.cfg.coldRuns && len(r.tlsBaseline.samples) == r.cfg.coldRuns, "cold starts over TLS")
+	need("tls", r.tlsThrottleNote != "" || len(r.tlsThrottledSubject.samples) == r.cfg.coldThrottledRuns, "cold starts over TLS at a tenth of a CPU")
 	for _, c := range []int{1, 32, 64} {
 		lv, ok := r.level(c)
 		need("warm", ok && len(lv.subject) == r.cfg.wrkPairs && len(lv.baseline) == r.cfg.wrkPairs, fmt.Sprintf("wrk runs at %d connections", c))
@@ -432,6 +442,7 @@ func (r *report) markdown() string {
 	p("")
 	r.warmSection(p)
 	r.coldSection(p)
+	r.firstFetchSection(p)
 	r.footprintSection(p)
 	r.economySection(p)
 	r.goSection(p)

@@ -9,6 +9,12 @@
 // against what the Go runtime, net/http and one register call cost on this
 // machine, measured in the same run. It is never shipped.
 //
+// With STARFLEET_BENCH_FETCH_URL set it is the limit of a first fetch
+// instead: after registering it makes one HTTPS request of that URL
+// (Secrets Manager's GetSecretValue, unsigned, with net/http's defaults:
+// the system's roots, its key exchange) and answers what it read, each
+// request waiting for that one fetch.
+//
 // Environment: AWS_LAMBDA_RUNTIME_API (set by the platform, or by
 // extensiontest) and STARFLEET_SECRETS_PORT, the port to listen on.
 package main
@@ -45,7 +51,17 @@ func run() error {
 		return err
 	}
 	body := []byte(`{"minext":"a fixed answer"}`)
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	fetchURL := os.Getenv("STARFLEET_BENCH_FETCH_URL")
+	fetched := make(chan struct{})
+	if fetchURL == "" {
+		close(fetched)
+	}
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-fetched:
+		case <-r.Context().Done():
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(body)
 	}))
@@ -66,6 +82,12 @@ func run() error {
 		return fmt.Errorf("register: %s", resp.Status)
 	}
 	id := resp.Header.Get("Lambda-Extension-Identifier")
+	if fetchURL != "" {
+		if body, err = fetchOnce(fetchURL); err != nil {
+			return err
+		}
+		close(fetched)
+	}
 
 	for {
 		req, err := http.NewRequest(http.MethodGet, base+"/event/next", nil)
@@ -89,4 +111,24 @@ func run() error {
 			return nil
 		}
 	}
+}
+
+// fetchOnce reads the secret from url, as GetSecretValue.
+func fetchOnce(url string) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader([]byte(`{"SecretId":"Starfleet","VersionStage":"AWSCURRENT"}`)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("fetch: %s", resp.Status)
+	}
+	return b, err
 }
