@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/server"
+	"github.com/starfleet/starfleet-secrets/server/loopback"
 	"github.com/starfleet/starfleet-secrets/upstream"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
@@ -247,13 +248,13 @@ func TestSoak(t *testing.T) {
 	secrets := cache.New(cache.Options{Source: src, Policy: cache.NewPolicy(cache.Limits{TTL: time.Second, MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second}, false),
 		FetchTimeout: 5 * time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Size: 10})
 	const token = "soak-token"
-	ln, err := server.Listen(0)
+	ln, err := loopback.Listen(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := server.NewHTTPServer(server.New(server.Options{Store: secrets, Token: token}), 5*time.Second, slog.New(slog.DiscardHandler))
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(server.LimitListener(ln, 0, nil)) }()
+	go func() { served <- srv.Serve(loopback.LimitListener(ln, 0, nil)) }()
 	inBase := "http://" + ln.Addr().String()
 	warm, err := http.NewRequest("GET", inBase+"/secret/Soak", nil)
 	if err != nil {

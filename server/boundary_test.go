@@ -13,29 +13,17 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// pollUntil calls cond until it is true or d has passed, and reports
-// whether it became true. It paces a check; it is not synchronisation.
-func pollUntil(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}
+	"github.com/starfleet/starfleet-secrets/server/loopback"
+	"github.com/starfleet/starfleet-secrets/server/loopback/loopbacktest"
+)
 
 // serveProduction serves the test handler with the production server
 // settings, adjusted by tune (the timeouts are fields of the returned
 // server, so a test can shorten them without changing the product's).
 func serveProduction(t *testing.T, tune func(*http.Server)) string {
 	t.Helper()
-	ln, err := Listen(0)
+	ln, err := loopback.Listen(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,50 +56,11 @@ func TestServerLimitsAreSet(t *testing.T) {
 func TestTricklingHeadersAreCutOff(t *testing.T) {
 	const timeout = 400 * time.Millisecond
 	addr := serveProduction(t, func(s *http.Server) { s.ReadHeaderTimeout = timeout })
-	elapsed, n := trickleHeaders(t, addr, timeout+5*time.Second)
+	elapsed, n := loopbacktest.TrickleHeaders(t, addr, timeout+5*time.Second)
 	t.Logf("trickling client cut off after %v (%d bytes answered)", elapsed.Round(time.Millisecond), n)
 	if elapsed < timeout*3/4 || elapsed > timeout+2*time.Second {
 		t.Errorf("cut off after %v, want about ReadHeaderTimeout (%v)", elapsed, timeout)
 	}
-}
-
-// trickleHeaders sends addr a request head a byte every 20 ms and returns
-// how long the server took to close the connection, and how many bytes it
-// answered; it fails t if the server has not closed it within bound.
-func trickleHeaders(t *testing.T, addr string, bound time.Duration) (time.Duration, int64) {
-	t.Helper()
-	c, err := net.Dial("tcp4", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	start := time.Now()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		if _, err := io.WriteString(c, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Trickle: "); err != nil {
-			return
-		}
-		for range 1000 { // bounded: 20 s at most
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			if _, err := c.Write([]byte("a")); err != nil {
-				return
-			}
-		}
-	}()
-	c.SetReadDeadline(start.Add(bound))
-	n, err := io.Copy(io.Discard, c)
-	elapsed := time.Since(start)
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("the server kept a trickling connection open for %v", elapsed)
-	}
-	return elapsed, n
 }
 
 func TestOversizedHeaderGets431(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/server/sigv4"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
@@ -147,7 +148,7 @@ func (h *handler) authenticate(r *http.Request, call *sdkCall, signingName strin
 	if h.aws == nil {
 		return &sdkError{http.StatusForbidden, "UnrecognizedClientException", "the extension holds no AWS credentials in local file mode; send the " + TokenHeader + " header instead"}
 	}
-	sig, err := parseAuthorization(authz)
+	sig, err := sigv4.Parse(authz)
 	if err != nil {
 		return asSDKError(err)
 	}
@@ -166,15 +167,15 @@ func (h *handler) authenticate(r *http.Request, call *sdkCall, signingName strin
 // signed with keys the extension does not hold yet may have fetched
 // rotated container credentials first: the extension renews its own once
 // and checks again.
-func (h *handler) verify(r *http.Request, call *sdkCall, sig sigV4, signingName string) (string, error) {
+func (h *handler) verify(r *http.Request, call *sdkCall, sig sigv4.Signature, signingName string) (string, error) {
 	for renewed := false; ; renewed = true {
 		creds, err := h.aws.Credentials(r.Context())
 		if err != nil {
-			return "", &signatureError{code: "UnrecognizedClientException", message: "the extension could not load its own AWS credentials to check the signature"}
+			return "", &sigv4.Error{Code: "UnrecognizedClientException", Message: "the extension could not load its own AWS credentials to check the signature"}
 		}
-		key := signingKey{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}
-		region, err := verifySigV4(r, call.body, sig, key, signingName, h.now())
-		if err == errUnknownKey && !renewed && h.aws.RenewCredentials() {
+		key := sigv4.Key{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}
+		region, err := sig.Verify(r, call.body, key, signingName, h.now())
+		if err == sigv4.ErrUnknownKey && !renewed && h.aws.RenewCredentials() {
 			continue
 		}
 		return region, err
@@ -182,9 +183,9 @@ func (h *handler) verify(r *http.Request, call *sdkCall, sig sigV4, signingName 
 }
 
 func asSDKError(err error) *sdkError {
-	var serr *signatureError
+	var serr *sigv4.Error
 	if errors.As(err, &serr) {
-		return &sdkError{http.StatusForbidden, serr.code, serr.message}
+		return &sdkError{http.StatusForbidden, serr.Code, serr.Message}
 	}
 	return &sdkError{http.StatusForbidden, "InvalidSignatureException", "the signature could not be checked"}
 }

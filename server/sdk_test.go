@@ -16,7 +16,12 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/starfleet/starfleet-secrets/upstream"
+
+	"github.com/starfleet/starfleet-secrets/server/sigv4"
 )
+
+// testKey is the credentials the extension holds in these tests.
+var testKey = sigv4.Key{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", SessionToken: "session-token-1"}
 
 // fakeAWS holds testKey and records the calls it forwards.
 type fakeAWS struct {
@@ -57,7 +62,7 @@ func (s *invalidatingStore) Invalidate(stale func(upstream.Key, *upstream.Value)
 
 // sdkRequest is a request of the SDK's protocol; sign signs it with key
 // as the AWS SDK for Go v2 does.
-func sdkRequest(t *testing.T, target, body string, sign *signingKey) *http.Request {
+func sdkRequest(t *testing.T, target, body string, sign *sigv4.Key) *http.Request {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
@@ -99,7 +104,7 @@ func TestSDKCallersAreAuthenticated(t *testing.T) {
 	h := newSDKHandler(newKeyStore(), fake)
 	read := `{"SecretId":"db"}`
 	withToken := func(r *http.Request) *http.Request { r.Header.Set(TokenHeader, testToken); return r }
-	other := signingKey{AccessKeyID: "AKIDOTHER", SecretAccessKey: "x", SessionToken: "y"}
+	other := sigv4.Key{AccessKeyID: "AKIDOTHER", SecretAccessKey: "x", SessionToken: "y"}
 	cases := []struct {
 		name       string
 		req        *http.Request

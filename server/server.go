@@ -1,6 +1,8 @@
-// Package server is the extension's HTTP API on the loopback interface: the
-// routes, the token check, the response headers and the JSON errors of the
-// interface contract. It decides nothing about freshness; it asks a Store.
+// Package server is the extension's HTTP API: the routes, the token check,
+// the response headers and the JSON errors of the interface contract, for
+// the slice API, the AWS layer's GET API and the services' own protocol.
+// It decides nothing about freshness; it asks a Store. What carries it is
+// package loopback; what checks a signature, package sigv4.
 package server
 
 import (

@@ -11,12 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/server/loopback"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
@@ -270,17 +270,6 @@ func TestHealth(t *testing.T) {
 	}
 }
 
-func TestListenIsLoopbackOnly(t *testing.T) {
-	ln, err := Listen(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	if host := ln.Addr().String(); !strings.HasPrefix(host, "127.0.0.1:") {
-		t.Errorf("listening on %s", host)
-	}
-}
-
 func TestValidateName(t *testing.T) {
 	for _, ok := range []string{"STARFLEET", "GitHubSyncWorker", "org-a.b_c", "名前", "a b"} {
 		if err := ValidateName(ok); err != nil {
@@ -359,55 +348,10 @@ func TestHealthNamesTheSecret(t *testing.T) {
 	}
 }
 
-func TestListenServesBothLoopbackAddresses(t *testing.T) {
-	ln, err := Listen(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	srv := &http.Server{Handler: newTestHandler(storeWith(t, secretJSON))}
-	go srv.Serve(ln)
-	defer srv.Close()
-	addrs := []string{"127.0.0.1"}
-	if probe, err := net.Listen("tcp6", "[::1]:0"); err == nil {
-		probe.Close()
-		addrs = append(addrs, "::1")
-	} else {
-		t.Logf("no IPv6 loopback here (%v): 127.0.0.1 only", err)
-	}
-	for _, host := range addrs {
-		req, _ := http.NewRequest("GET", "http://"+net.JoinHostPort(host, strconv.Itoa(port))+"/secret/Plain", nil)
-		req.Header.Set(TokenHeader, testToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s: %v", host, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(body) != `"plain-s3cr3t"` {
-			t.Errorf("%s: %d %s", host, resp.StatusCode, body)
-		}
-	}
-	// Every address listened on is a loopback address.
-	lns := []net.Listener{ln}
-	if m, ok := ln.(*multiListener); ok {
-		lns = m.lns
-	}
-	for _, l := range lns {
-		if ip := l.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-			t.Errorf("listening on %s", ip)
-		}
-	}
-	ln.Close()
-	if _, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second); err == nil {
-		t.Error("still listening after Close")
-	}
-}
-
 // TestOneRouteContextPerConnection: the requests of one keep-alive
 // connection share a routing context (ConnContext), each routed afresh.
 func TestOneRouteContextPerConnection(t *testing.T) {
-	ln, err := Listen(0)
+	ln, err := loopback.Listen(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,4 +403,19 @@ func getEach(ctx context.Context, s Store, keys []upstream.Key) ([]cache.Result,
 		results[i], errs[i] = s.Get(ctx, k, false)
 	}
 	return results, errs
+}
+
+// cacheStore is a real cache holding secretJSON: safe for concurrent
+// requests, unlike the stub.
+func cacheStore(t *testing.T) *cache.Cache {
+	t.Helper()
+	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
+		return &upstream.Value{VersionID: "v1", Text: []byte(secretJSON)}, nil
+	})
+	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
+	t.Cleanup(c.Close)
+	if _, err := c.Get(t.Context(), c.Primary(), false); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

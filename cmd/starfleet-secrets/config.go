@@ -79,7 +79,7 @@ type Freshness struct {
 type ServerConfig struct {
 	Port int
 	// MaxConnections caps concurrent inbound connections; 0 means
-	// server.DefaultMaxConnections.
+	// loopback.DefaultMaxConnections.
 	MaxConnections int
 	Allow          []string
 	Token          string

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/starfleet/starfleet-secrets/server"
+	"github.com/starfleet/starfleet-secrets/server/loopback"
 )
 
 func TestMaxConnectionsSetting(t *testing.T) {
@@ -44,7 +44,7 @@ func TestMaxConnectionsSetting(t *testing.T) {
 	if err != nil || c.Server.MaxConnections != 0 {
 		t.Errorf("PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS set the inbound cap: %d, %v", c.Server.MaxConnections, err)
 	}
-	if server.DefaultMaxConnections < 256 {
-		t.Errorf("default cap %d is below the 256 connections the soak opens", server.DefaultMaxConnections)
+	if loopback.DefaultMaxConnections < 256 {
+		t.Errorf("default cap %d is below the 256 connections the soak opens", loopback.DefaultMaxConnections)
 	}
 }

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/extension"
-	"github.com/starfleet/starfleet-secrets/server"
+	"github.com/starfleet/starfleet-secrets/server/loopback"
 )
 
 // Set at link time by the Makefile.
@@ -66,7 +66,7 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	}
 	// Listen before registering: the runtime starts once every extension
 	// has registered, and its first request must not meet a closed port.
-	ln, err := server.ListenIPv4(cfg.Server.Port)
+	ln, err := loopback.ListenIPv4(cfg.Server.Port)
 	if err != nil {
 		return failInit(initCtx, ext, log, errListenFailed, err)
 	}
@@ -80,7 +80,7 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if ln, err = server.AddIPv6(ln); err != nil {
+	if ln, err = loopback.AddIPv6(ln); err != nil {
 		return failInit(ctx, ext, log, errListenFailed, err)
 	}
 	// Building the sidecar loads the AWS configuration; it is done after

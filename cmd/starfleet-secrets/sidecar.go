@@ -16,6 +16,7 @@ import (
 	"github.com/starfleet/starfleet-secrets/extension"
 	"github.com/starfleet/starfleet-secrets/metrics"
 	"github.com/starfleet/starfleet-secrets/server"
+	"github.com/starfleet/starfleet-secrets/server/loopback"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
@@ -118,7 +119,7 @@ func newEmitter(cfg Config, recorder *metrics.Recorder, out io.Writer) *metrics.
 
 // serve answers the HTTP API on ln, behind the connection cap.
 func (s *sidecar) serve(ln net.Listener) {
-	go func() { s.served <- s.srv.Serve(server.LimitListener(ln, s.cfg.Server.MaxConnections, s.log)) }()
+	go func() { s.served <- s.srv.Serve(loopback.LimitListener(ln, s.cfg.Server.MaxConnections, s.log)) }()
 	source := "secretsmanager"
 	if s.cfg.Secret.File != "" {
 		source = "file"

@@ -1,4 +1,4 @@
-package server
+package loopback
 
 // Coarse deadlines for the connections the cap tracks.
 //

@@ -1,8 +1,9 @@
-package server
-
-// Verification of AWS Signature Version 4, the way an AWS service checks
-// the requests an SDK signs: a caller of the SDK's own protocol proves it
-// holds the credentials the extension holds by signing with them.
+// Package sigv4 verifies AWS Signature Version 4 the way an AWS service
+// checks the requests an SDK signs: a caller of the services' own protocol
+// proves it holds the credentials the extension holds by signing with
+// them. It is pure and standard library only, so that it can be fuzzed and
+// read apart from the HTTP handlers that ask it.
+package sigv4
 
 import (
 	"crypto/hmac"
@@ -20,47 +21,47 @@ import (
 
 const (
 	sigV4Algorithm = "AWS4-HMAC-SHA256"
-	amzDateLayout  = "20060102T150405Z"
+	DateLayout     = "20060102T150405Z"
 	// maxClockSkew is how far a signature's time may be from the
 	// extension's clock, as AWS allows.
 	maxClockSkew = 5 * time.Minute
 )
 
-// signingKey is who may sign: an access key id and its secret, and the
+// Key is who may sign: an access key id and its secret, and the
 // session token that goes with them ("" for long-term keys).
-type signingKey struct {
+type Key struct {
 	AccessKeyID, SecretAccessKey, SessionToken string
 }
 
-// sigV4 is a parsed Authorization header.
-type sigV4 struct {
+// Signature is a parsed Authorization header.
+type Signature struct {
 	accessKeyID, date, region, service string
 	signedHeaders                      []string
 	signature                          []byte
 }
 
-// signatureError is why a signature was refused: the code an AWS service
+// Error is why a signature was refused: the code an AWS service
 // answers with, and a message that names no secret.
-type signatureError struct{ code, message string }
+type Error struct{ Code, Message string }
 
-func (e *signatureError) Error() string { return e.code + ": " + e.message }
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-func invalidSignature(message string) *signatureError {
-	return &signatureError{code: "InvalidSignatureException", message: message}
+func invalidSignature(message string) *Error {
+	return &Error{Code: "InvalidSignatureException", Message: message}
 }
 
-// errUnknownKey is the answer to credentials other than the extension's.
-var errUnknownKey = &signatureError{code: "UnrecognizedClientException", message: "The security token included in the request is invalid."}
+// ErrUnknownKey is the answer to credentials other than the extension's.
+var ErrUnknownKey = &Error{Code: "UnrecognizedClientException", Message: "The security token included in the request is invalid."}
 
-// parseAuthorization reads "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request,
+// Parse reads an Authorization header, "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request,
 // SignedHeaders=a;b, Signature=hex". It is pure and never panics, so it
 // can be fuzzed.
-func parseAuthorization(header string) (sigV4, error) {
+func Parse(header string) (Signature, error) {
 	algorithm, rest, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok || algorithm != sigV4Algorithm {
-		return sigV4{}, &signatureError{code: "IncompleteSignatureException", message: "the Authorization header is not AWS Signature Version 4 (" + sigV4Algorithm + ")"}
+		return Signature{}, &Error{Code: "IncompleteSignatureException", Message: "the Authorization header is not AWS Signature Version 4 (" + sigV4Algorithm + ")"}
 	}
-	var s sigV4
+	var s Signature
 	var credential, signed, signature string
 	for _, part := range strings.Split(rest, ",") {
 		name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -75,19 +76,19 @@ func parseAuthorization(header string) (sigV4, error) {
 	}
 	scope := strings.Split(credential, "/")
 	if len(scope) != 5 || scope[0] == "" || scope[4] != "aws4_request" {
-		return sigV4{}, &signatureError{code: "IncompleteSignatureException", message: "Authorization's Credential must be ACCESS_KEY_ID/DATE/REGION/SERVICE/aws4_request"}
+		return Signature{}, &Error{Code: "IncompleteSignatureException", Message: "Authorization's Credential must be ACCESS_KEY_ID/DATE/REGION/SERVICE/aws4_request"}
 	}
 	s.accessKeyID, s.date, s.region, s.service = scope[0], scope[1], scope[2], scope[3]
 	if !validRegion(s.region) {
-		return sigV4{}, invalidSignature("the credential scope names no valid region")
+		return Signature{}, invalidSignature("the credential scope names no valid region")
 	}
 	s.signedHeaders = strings.Split(signed, ";")
 	if signed == "" || !slices.IsSorted(s.signedHeaders) || slices.Contains(s.signedHeaders, "") || len(slices.Compact(slices.Clone(s.signedHeaders))) != len(s.signedHeaders) {
-		return sigV4{}, &signatureError{code: "IncompleteSignatureException", message: "Authorization's SignedHeaders must list lower-case header names, sorted, each once"}
+		return Signature{}, &Error{Code: "IncompleteSignatureException", Message: "Authorization's SignedHeaders must list lower-case header names, sorted, each once"}
 	}
 	var err error
 	if s.signature, err = hex.DecodeString(signature); err != nil || len(s.signature) != sha256.Size {
-		return sigV4{}, &signatureError{code: "IncompleteSignatureException", message: "Authorization's Signature must be 64 hex digits"}
+		return Signature{}, &Error{Code: "IncompleteSignatureException", Message: "Authorization's Signature must be 64 hex digits"}
 	}
 	return s, nil
 }
@@ -109,28 +110,28 @@ func validRegion(r string) bool {
 // them a captured request could be replayed to another operation or host.
 var headersThatMustBeSigned = []string{"host", "x-amz-date", "x-amz-target"}
 
-// verifySigV4 checks that r, whose body is body, was signed for service by
-// key at most maxClockSkew from now, exactly as AWS checks it: the
+// Verify checks that r, whose body is body, carries signature s, made for
+// service by key at most maxClockSkew from now, exactly as AWS checks it: the
 // canonical request, the signed headers, the payload's hash, the
 // credential scope and the session token. It returns the region the
 // caller signed for. It is pure and never panics, so it can be fuzzed.
-func verifySigV4(r *http.Request, body []byte, s sigV4, key signingKey, service string, now time.Time) (string, error) {
+func (s Signature) Verify(r *http.Request, body []byte, key Key, service string, now time.Time) (string, error) {
 	if subtle.ConstantTimeCompare([]byte(s.accessKeyID), []byte(key.AccessKeyID)) != 1 {
-		return "", errUnknownKey
+		return "", ErrUnknownKey
 	}
 	if token := r.Header.Get("X-Amz-Security-Token"); subtle.ConstantTimeCompare([]byte(token), []byte(key.SessionToken)) != 1 {
-		return "", errUnknownKey
+		return "", ErrUnknownKey
 	}
 	if s.service != service {
 		return "", invalidSignature("Credential should be scoped to correct service: '" + service + "'.")
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
-	signedAt, err := time.Parse(amzDateLayout, amzDate)
+	signedAt, err := time.Parse(DateLayout, amzDate)
 	switch {
 	case err != nil:
-		return "", &signatureError{code: "IncompleteSignatureException", message: "the X-Amz-Date header must be a time such as 20260101T120000Z"}
+		return "", &Error{Code: "IncompleteSignatureException", Message: "the X-Amz-Date header must be a time such as 20260101T120000Z"}
 	case signedAt.Sub(now).Abs() > maxClockSkew:
-		return "", invalidSignature("Signature expired or not yet valid: " + amzDate + " is more than 5 minutes from the extension's clock " + now.UTC().Format(amzDateLayout) + ".")
+		return "", invalidSignature("Signature expired or not yet valid: " + amzDate + " is more than 5 minutes from the extension's clock " + now.UTC().Format(DateLayout) + ".")
 	case s.date != amzDate[:8]:
 		return "", invalidSignature("Credential should be scoped to a valid date: the scope's date must be X-Amz-Date's.")
 	}

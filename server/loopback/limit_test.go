@@ -1,11 +1,9 @@
-package server
+package loopback
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -13,13 +11,10 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/starfleet/starfleet-secrets/cache"
-	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
-// serveLimited serves the test handler behind a LimitListener of max
-// connections through the production server settings.
+// serveLimited serves plainHandler behind a LimitListener of max
+// connections.
 func serveLimited(t *testing.T, max int) (*limitListener, string) {
 	t.Helper()
 	ln, err := Listen(0)
@@ -27,18 +22,47 @@ func serveLimited(t *testing.T, max int) (*limitListener, string) {
 		t.Fatal(err)
 	}
 	limited := LimitListener(ln, max, nil).(*limitListener)
-	srv := NewHTTPServer(newTestHandler(cacheStore(t)), time.Second, slog.New(slog.DiscardHandler))
+	srv := &http.Server{Handler: plainHandler, ReadHeaderTimeout: time.Second}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(limited) }()
 	t.Cleanup(func() { srv.Close(); <-done })
 	return limited, ln.Addr().String()
 }
 
+// The token header and token the requests of these tests carry, as the
+// extension's callers send them; plainHandler answers every request with
+// the body of the Plain slice.
+const (
+	tokenHeader = "X-Aws-Parameters-Secrets-Token"
+	testToken   = "test-token"
+	plainBody   = `"plain-s3cr3t"`
+)
+
+var plainHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, plainBody)
+})
+
+// pollUntil calls cond until it is true or d has passed, and reports
+// whether it became true. It paces a check; it is not synchronisation.
+func pollUntil(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
+}
+
 // rawGet sends one keep-alive GET on c and reads the answer.
 func rawGet(t *testing.T, c net.Conn, br *bufio.Reader, path string) *http.Response {
 	t.Helper()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: 127.0.0.1\r\n"+TokenHeader+": "+testToken+"\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: 127.0.0.1\r\n"+tokenHeader+": "+testToken+"\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(br, nil)
@@ -49,21 +73,6 @@ func rawGet(t *testing.T, c net.Conn, br *bufio.Reader, path string) *http.Respo
 	resp.Body.Close()
 	resp.Body = io.NopCloser(strings.NewReader(string(body)))
 	return resp
-}
-
-// cacheStore is a real cache holding secretJSON: safe for concurrent
-// requests, unlike the stub.
-func cacheStore(t *testing.T) *cache.Cache {
-	t.Helper()
-	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
-		return &upstream.Value{VersionID: "v1", Text: []byte(secretJSON)}, nil
-	})
-	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
-	t.Cleanup(c.Close)
-	if _, err := c.Get(t.Context(), c.Primary(), false); err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func check429(t *testing.T, resp *http.Response) {
@@ -105,7 +114,7 @@ func TestConnectionCapAnswers429AndFreesSlots(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
 	req, _ := http.NewRequest("GET", "http://"+addr+"/secret/Plain", nil)
-	req.Header.Set(TokenHeader, testToken)
+	req.Header.Set(tokenHeader, testToken)
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("past the cap the client got an error instead of 429: %v", err)
@@ -166,7 +175,7 @@ func TestConnectionCapFloodLeavesNothingBehind(t *testing.T) {
 			}
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(10 * time.Second))
-			io.WriteString(c, "GET /secret/Plain HTTP/1.1\r\nHost: x\r\n"+TokenHeader+": "+testToken+"\r\nConnection: close\r\n\r\n")
+			io.WriteString(c, "GET /secret/Plain HTTP/1.1\r\nHost: x\r\n"+tokenHeader+": "+testToken+"\r\nConnection: close\r\n\r\n")
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 			key := "closed without answer"
 			if err == nil {

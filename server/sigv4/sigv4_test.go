@@ -1,4 +1,4 @@
-package server
+package sigv4
 
 import (
 	"bytes"
@@ -15,12 +15,12 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-var testKey = signingKey{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", SessionToken: "session-token-1"}
+var testKey = Key{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", SessionToken: "session-token-1"}
 
 // signedRequest is a request as an SDK sends it, signed by the AWS SDK
 // for Go v2's own signer at signedAt with key, for service in region.
 type signedRequest struct {
-	key              signingKey
+	key              Key
 	service, region  string
 	signedAt         time.Time
 	body             string
@@ -28,20 +28,20 @@ type signedRequest struct {
 	mutateAfterSign  func(*http.Request)
 }
 
-// receive sends r to a real HTTP server and returns what verifySigV4 said
+// receive sends r to a real HTTP server and returns what Verify said
 // of the request that server received, at now.
-func (s signedRequest) receive(t *testing.T, now time.Time, expect signingKey, service string) (string, error) {
+func (s signedRequest) receive(t *testing.T, now time.Time, expect Key, service string) (string, error) {
 	t.Helper()
 	var region string
 	var verr error
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		sig, err := parseAuthorization(r.Header.Get("Authorization"))
+		sig, err := Parse(r.Header.Get("Authorization"))
 		if err != nil {
 			verr = err
 			return
 		}
-		region, verr = verifySigV4(r, body, sig, expect, service, now)
+		region, verr = sig.Verify(r, body, expect, service, now)
 	}))
 	defer srv.Close()
 	req, err := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(s.body))
@@ -127,7 +127,7 @@ func TestVerifySigV4(t *testing.T) {
 			case c.wantCode == "":
 			case err == nil:
 				t.Fatalf("accepted; want %s", c.wantCode)
-			case err.(*signatureError).code != c.wantCode:
+			case err.(*Error).Code != c.wantCode:
 				t.Fatalf("refused with %v; want %s", err, c.wantCode)
 			}
 		})
@@ -136,7 +136,7 @@ func TestVerifySigV4(t *testing.T) {
 
 func TestVerifySigV4LongTermKeys(t *testing.T) {
 	now := time.Now().UTC()
-	key := signingKey{AccessKeyID: "AKIDLONGTERM", SecretAccessKey: "secret"}
+	key := Key{AccessKeyID: "AKIDLONGTERM", SecretAccessKey: "secret"}
 	s := signedRequest{key: key, service: "ssm", region: "us-east-1", signedAt: now, body: `{}`}
 	if _, err := s.receive(t, now, key, "ssm"); err != nil {
 		t.Fatalf("keys without a session token: %v", err)
@@ -158,12 +158,12 @@ func TestParseAuthorization(t *testing.T) {
 		"AWS4-HMAC-SHA256 Credential=A/20261203/us-east-1/ssm/aws4_request, SignedHeaders=host;host, Signature=" + sig,
 		"AWS4-HMAC-SHA256 Credential=A/20261203/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=zz",
 	} {
-		if _, err := parseAuthorization(h); err == nil {
-			t.Errorf("parseAuthorization(%q) accepted", h)
+		if _, err := Parse(h); err == nil {
+			t.Errorf("Parse(%q) accepted", h)
 		}
 	}
-	got, err := parseAuthorization("AWS4-HMAC-SHA256 Credential=AKID/20261203/us-east-1/ssm/aws4_request,SignedHeaders=host;x-amz-date,Signature=" + sig)
+	got, err := Parse("AWS4-HMAC-SHA256 Credential=AKID/20261203/us-east-1/ssm/aws4_request,SignedHeaders=host;x-amz-date,Signature=" + sig)
 	if err != nil || got.accessKeyID != "AKID" || got.region != "us-east-1" || got.service != "ssm" || len(got.signedHeaders) != 2 || !bytes.Equal(got.signature, bytes.Repeat([]byte{0xab}, 32)) {
-		t.Fatalf("parseAuthorization = %+v, %v", got, err)
+		t.Fatalf("Parse = %+v, %v", got, err)
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package loopback
 
 // The inbound connection cap. It sits below net/http, in the listener, so
 // that a connection past the cap costs neither a serving goroutine nor a

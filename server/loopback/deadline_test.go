@@ -1,15 +1,16 @@
-package server
+package loopback
 
 import (
 	"bufio"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/starfleet/starfleet-secrets/server/loopback/loopbacktest"
 )
 
 // TestDeadlineUpdate: what reaches the socket for each deadline asked for.
@@ -171,21 +172,20 @@ func TestSweeperStopsWithoutConnections(t *testing.T) {
 	}
 }
 
-// TestLimitedServerCutsSlowClients: through the production server, the
-// swept deadlines cut a client trickling its headers and close a kept-alive
+// TestLimitedServerCutsSlowClients: through net/http's server, the swept
+// deadlines cut a client trickling its headers and close a kept-alive
 // connection left idle, while a normal keep-alive exchange is unaffected.
 func TestLimitedServerCutsSlowClients(t *testing.T) {
 	l := fastSweepListener(t, 10*time.Millisecond)
-	srv := NewHTTPServer(newTestHandler(cacheStore(t)), time.Second, slog.New(slog.DiscardHandler))
 	const limit = 300 * time.Millisecond // 30 intervals: swept, not on the socket
-	srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout = limit, limit, limit
+	srv := &http.Server{Handler: plainHandler, ReadHeaderTimeout: limit, ReadTimeout: limit, IdleTimeout: limit}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(l) }()
 	t.Cleanup(func() { srv.Close(); <-done })
 	addr := l.Addr().String()
 
 	t.Run("trickling headers", func(t *testing.T) {
-		if elapsed, _ := trickleHeaders(t, addr, 10*time.Second); elapsed < limit*3/4 {
+		if elapsed, _ := loopbacktest.TrickleHeaders(t, addr, 10*time.Second); elapsed < limit*3/4 {
 			t.Errorf("cut after %v, before ReadHeaderTimeout (%v)", elapsed, limit)
 		}
 	})
