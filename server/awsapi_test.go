@@ -414,8 +414,8 @@ func TestIsSecret(t *testing.T) {
 		"Starfleet": false,
 		"prod":      false,
 	} {
-		if got := isSecret(id, sec.Name, sec.ARN); got != want {
-			t.Errorf("isSecret(%q) = %v", id, got)
+		if got := upstream.IsSecret(id, sec.Name, sec.ARN); got != want {
+			t.Errorf("IsSecret(%q) = %v", id, got)
 		}
 	}
 }

@@ -6,7 +6,6 @@ package server
 // secrets.
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -95,7 +94,7 @@ func (h *handler) getParameter(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if h.allow != nil && upstream.IsReference(key.Parameter) && h.refersToStarfleet(res.Value) {
+	if h.access.RefusesWhole(key.Parameter, res.Value) {
 		// Parameter Store's door to Secrets Manager must not hand the
 		// whole Starfleet secret to a function limited to some slices.
 		h.refuseWholeSecret(w, r, keyAttrs(key)...)
@@ -104,15 +103,4 @@ func (h *handler) getParameter(w http.ResponseWriter, r *http.Request) {
 	body := marshalParameter(res.Value)
 	h.writeValue(w, r, body, h.bodyETag(body), res)
 	clear(body) // the only copy of the value outside the cache
-}
-
-// refersToStarfleet reports whether a /aws/reference/secretsmanager/
-// answer came from the Starfleet secret: by its name, or by the ARN in
-// SourceResult (DescribeSecret's answer, as JSON).
-func (h *handler) refersToStarfleet(p *upstream.Value) bool {
-	var source struct{ ARN string }
-	if p.Parameter != nil {
-		json.Unmarshal([]byte(p.Parameter.SourceResult), &source)
-	}
-	return isSecret(h.store.Primary().SecretID, p.Name, source.ARN)
 }

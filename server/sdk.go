@@ -198,7 +198,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, call *sdkCall)
 			" is passed to the service, which the extension does only for a request signed with AWS Signature Version 4 by the function's credentials; the token header allows the cached reads alone"})
 		return
 	}
-	if h.allow != nil && mayAnswerStarfleet(call.target) {
+	if !h.access.MayForward(readsValues(call.target)) {
 		h.writeSDKError(w, r, call, &sdkError{http.StatusBadRequest, "AccessDeniedException", orWords(h.settings.Allow, "the extension's allow-list") +
 			" limits this function to some slices of the Starfleet secret, and this request, which the extension would pass to the service, could read it whole; name what to read in the operation's own members (SecretIdList, Names, Path)"})
 		return
@@ -232,12 +232,11 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, call *sdkCall)
 	w.Write(answer.Body)
 }
 
-// mayAnswerStarfleet reports whether an operation passed to the service
-// could answer the Starfleet secret's value: the reads the cache answers
-// are passed on only when they ask for more than it keeps (a search by
-// filters, a member it does not know), and then the extension cannot
-// check what comes back.
-func mayAnswerStarfleet(target string) bool {
+// readsValues reports whether an operation passed to the service could
+// answer values, the Starfleet secret's among them: the reads the cache
+// answers are passed on only when they ask for more than it keeps (a
+// search by filters, a member it does not know).
+func readsValues(target string) bool {
 	_, ok := cachedOperations[target]
 	return ok
 }

@@ -64,7 +64,7 @@ func (h *handler) sdkGetSecretValue(ctx context.Context, call *sdkCall) ([]byte,
 // checkNotStarfleet refuses the whole Starfleet secret to a function
 // limited to some of its slices.
 func (h *handler) checkNotStarfleet(v *upstream.Value) *sdkError {
-	if h.allow == nil || !isSecret(h.store.Primary().SecretID, v.Name, v.ARN) {
+	if !h.access.RefusesWhole(v.Name, v) {
 		return nil
 	}
 	return h.wholeSecretRefused()
@@ -143,7 +143,7 @@ func (h *handler) sdkGetParameter(ctx context.Context, call *sdkCall) ([]byte, *
 	if err != nil {
 		return nil, err, false
 	}
-	if h.allow != nil && upstream.IsReference(*in.Name) && h.refersToStarfleet(res.Value) {
+	if h.access.RefusesWhole(*in.Name, res.Value) {
 		return nil, h.wholeSecretRefused(), false
 	}
 	return encodeJSON(func(o *jsonOut) {
@@ -274,7 +274,7 @@ func staleAfter(target string, body []byte) func(upstream.Key, *upstream.Value) 
 			if k.IsParameter() {
 				return upstream.IsReference(k.Parameter)
 			}
-			return id == "" || k.SecretID == id || isSecret(id, v.Name, v.ARN)
+			return id == "" || k.SecretID == id || upstream.IsSecret(id, v.Name, v.ARN)
 		}
 	}
 	names := append(in.Names, in.Name)

@@ -7,7 +7,6 @@ package server
 import (
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/upstream"
@@ -21,7 +20,7 @@ func (h *handler) getSecretValue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if h.allow != nil && isSecret(h.store.Primary().SecretID, res.Value.Name, res.Value.ARN) {
+	if h.access.RefusesWhole(key.SecretID, res.Value) {
 		// Otherwise this endpoint would hand the whole Starfleet secret to
 		// a function that may read only some of its slices.
 		h.refuseWholeSecret(w, r, keyAttrs(key)...)
@@ -46,10 +45,8 @@ func (h *handler) readQueried(w http.ResponseWriter, r *http.Request, parse func
 		h.writeQueryError(w, r, err)
 		return key, res, false
 	}
-	if key.RoleARN != "" && !h.mayAssume(key.RoleARN) {
-		// Refused before any call: IAM is the real boundary, and this
-		// keeps handler code from choosing roles the function's owner
-		// never meant it to use.
+	if key.RoleARN != "" && !h.access.MayAssume(key.RoleARN) {
+		// Refused before any call.
 		h.logRequestError(r, http.StatusForbidden, "RoleNotAllowed", keyAttrs(key)...)
 		writeError(w, http.StatusForbidden, "RoleNotAllowed", "the role in roleArn is not in "+
 			orWords(h.settings.Roles, "the extension's list of roles")+"; add it there to let this function read under it")
@@ -75,16 +72,4 @@ func keyAttrs(key upstream.Key) []any {
 		attrs = append(attrs, "role_arn", key.RoleARN)
 	}
 	return attrs
-}
-
-// isSecret reports whether the secret of that name and ARN is the one id
-// (a name, a full ARN or a partial ARN, as GetSecretValue accepts) names.
-func isSecret(id, name, arn string) bool {
-	if id == name || id == arn {
-		return true
-	}
-	// A partial ARN lacks the "-" and six random characters Secrets
-	// Manager appends to the name.
-	rest, ok := strings.CutPrefix(arn, id+"-")
-	return ok && strings.HasPrefix(id, "arn:") && len(rest) == 6
 }

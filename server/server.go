@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/metrics"
+	"github.com/starfleet/starfleet-secrets/server/access"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
@@ -77,8 +77,7 @@ type handler struct {
 	aws            AWS
 	forwardTimeout time.Duration
 	token          *tokenCheck
-	allow          map[string]bool
-	roles          map[string]bool // nil: any role
+	access         access.Policy
 	now            func() time.Time
 	log            *slog.Logger
 	metrics        *metrics.Recorder
@@ -120,18 +119,7 @@ func New(o Options) http.Handler {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	if !slices.Contains(o.Roles, "*") {
-		h.roles = make(map[string]bool, len(o.Roles))
-		for _, r := range o.Roles {
-			h.roles[r] = true
-		}
-	}
-	if len(o.Allow) > 0 {
-		h.allow = make(map[string]bool, len(o.Allow))
-		for _, s := range o.Allow {
-			h.allow[s] = true
-		}
-	}
+	h.access = access.New(o.Store.Primary().SecretID, o.Allow, o.Roles)
 
 	r := h.routes()
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -351,12 +339,6 @@ func (h *handler) writeFetchError(w http.ResponseWriter, r *http.Request, err er
 	status, code := writeUpstreamError(w, err, hints)
 	h.logRequestError(r, status, code, attrs...)
 }
-
-// mayAssume reports whether a request may read under role.
-func (h *handler) mayAssume(role string) bool { return h.roles == nil || h.roles[role] }
-
-// mayRead reports whether this function may read slice.
-func (h *handler) mayRead(slice string) bool { return h.allow == nil || h.allow[slice] }
 
 // refuseWholeSecret answers a read of the whole Starfleet secret by a
 // function limited to some of its slices.

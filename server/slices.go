@@ -31,7 +31,7 @@ func (h *handler) getSlice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !h.mayRead(name) {
+	if !h.access.MayReadSlice(name) {
 		h.logRequestError(r, http.StatusForbidden, "SliceNotAllowed", "slice", name)
 		writeError(w, http.StatusForbidden, "SliceNotAllowed", fmt.Sprintf("slice %q is not in %s for this function", name, orWords(h.settings.Allow, "the extension's allow-list")))
 		return
@@ -86,7 +86,7 @@ func (h *handler) getAllSlices(w http.ResponseWriter, r *http.Request) {
 	var readable []*cache.Slice
 	var names []string
 	for _, name := range doc.Names() {
-		if h.mayRead(name) {
+		if h.access.MayReadSlice(name) {
 			sl, _ := doc.Slice(name)
 			readable, names = append(readable, sl), append(names, name)
 		}

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -78,6 +79,18 @@ func (k Key) LogAttrs() []any {
 		return []any{"parameter", k.Parameter, "with_decryption", k.WithDecryption}
 	}
 	return []any{"secret_id", k.SecretID}
+}
+
+// IsSecret reports whether the secret of that name and ARN is the one id
+// (a name, a full ARN or a partial ARN, as GetSecretValue accepts) names.
+func IsSecret(id, name, arn string) bool {
+	if id == name || id == arn {
+		return true
+	}
+	// A partial ARN lacks the "-" and six random characters Secrets
+	// Manager appends to the name.
+	rest, ok := strings.CutPrefix(arn, id+"-")
+	return ok && strings.HasPrefix(id, "arn:") && len(rest) == 6
 }
 
 // Value is what one read answered: one version of a secret as Secrets

@@ -1,0 +1,94 @@
+// Package access is the one access policy every route of the HTTP API
+// asks: which slices of the Starfleet secret this function may read,
+// under which roles it may read, when a whole value must be refused
+// because it is the Starfleet secret (or Parameter Store's reference to
+// it) and the function may read only some slices, and when an operation
+// may be passed to its service unchecked. It is pure, so that a table test
+// reaches every decision; the routes word the refusals.
+package access
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/starfleet/starfleet-secrets/upstream"
+)
+
+// Policy is what one function may read through the extension.
+type Policy struct {
+	starfleet string          // the Starfleet secret's id: name, ARN or partial ARN
+	slices    map[string]bool // nil: every slice
+	roles     map[string]bool // nil: any role
+}
+
+// New is the policy of a function whose Starfleet secret is starfleet,
+// allowed the slices allow (none: every slice) and the roles roles ("*":
+// any role; none: no role).
+func New(starfleet string, allow, roles []string) Policy {
+	p := Policy{starfleet: starfleet}
+	if len(allow) > 0 {
+		p.slices = setOf(allow)
+	}
+	if !slices.Contains(roles, "*") {
+		p.roles = setOf(roles)
+	}
+	return p
+}
+
+func setOf(names []string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
+}
+
+// Limited reports whether an allow-list limits the function to some
+// slices.
+func (p Policy) Limited() bool { return p.slices != nil }
+
+// MayReadSlice reports whether the function may read slice.
+func (p Policy) MayReadSlice(slice string) bool { return p.slices == nil || p.slices[slice] }
+
+// MayAssume reports whether a read may be made under role. IAM is the real
+// boundary; this keeps handler code from choosing roles the function's
+// owner never meant it to use.
+func (p Policy) MayAssume(role string) bool { return p.roles == nil || p.roles[role] }
+
+// RefusesWhole reports whether v, read whole by a request that named
+// requested (a secret id or a parameter name), must be refused: under an
+// allow-list, the Starfleet secret itself, or Parameter Store's reference
+// to it, would hand the function every slice.
+func (p Policy) RefusesWhole(requested string, v *upstream.Value) bool {
+	if !p.Limited() || v == nil {
+		return false
+	}
+	if v.Parameter == nil {
+		return p.isStarfleet(v.Name, v.ARN)
+	}
+	if !upstream.IsReference(requested) {
+		return false
+	}
+	// The reference carries DescribeSecret's answer in SourceResult; its
+	// own name may be the secret's, or the reference's. Any of them naming
+	// the Starfleet secret refuses it.
+	var source struct{ ARN, Name string }
+	json.Unmarshal([]byte(v.Parameter.SourceResult), &source)
+	for _, name := range []string{v.Name, source.Name, strings.TrimPrefix(v.Name, upstream.ReferencePrefix), strings.TrimPrefix(requested, upstream.ReferencePrefix)} {
+		if p.isStarfleet(name, source.ARN) {
+			return true
+		}
+	}
+	return false
+}
+
+// MayForward reports whether an operation may be passed to its service.
+// One that could read values (a read the extension answers itself, asked
+// for more than it keeps) may not under an allow-list: the extension
+// cannot check what comes back.
+func (p Policy) MayForward(readsValues bool) bool { return !readsValues || !p.Limited() }
+
+// isStarfleet reports whether the secret of that name and ARN is the
+// Starfleet secret.
+func (p Policy) isStarfleet(name, arn string) bool { return upstream.IsSecret(p.starfleet, name, arn) }

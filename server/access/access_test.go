@@ -1,0 +1,72 @@
+package access
+
+import (
+	"testing"
+
+	"github.com/starfleet/starfleet-secrets/upstream"
+)
+
+const starfleetARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Starfleet-AbCdEf"
+
+var (
+	starfleet = &upstream.Value{Name: "prod/Starfleet", ARN: starfleetARN}
+	other     = &upstream.Value{Name: "db", ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-XyZxYz"}
+	reference = &upstream.Value{Name: upstream.ReferencePrefix + "prod/Starfleet",
+		Parameter: &upstream.ParameterMeta{SourceResult: `{"ARN":"` + starfleetARN + `","Name":"prod/Starfleet"}`}}
+	otherReference = &upstream.Value{Name: upstream.ReferencePrefix + "db",
+		Parameter: &upstream.ParameterMeta{SourceResult: `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-XyZxYz"}`}}
+	// The reference as moto answers it: the secret's own name.
+	nameOnly = &upstream.Value{Name: "prod/Starfleet", Parameter: &upstream.ParameterMeta{SourceResult: `{"Name":"prod/Starfleet"}`}}
+	// A reference answered without its SourceResult: the name asked for
+	// still says which secret it is.
+	noSource       = &upstream.Value{Name: upstream.ReferencePrefix + "prod/Starfleet", Parameter: &upstream.ParameterMeta{}}
+	plainParameter = &upstream.Value{Name: "prod/Starfleet", Parameter: &upstream.ParameterMeta{}}
+)
+
+func TestPolicy(t *testing.T) {
+	limited := New("prod/Starfleet", []string{"GitHubSyncWorker"}, []string{"arn:aws:iam::123456789012:role/reader"})
+	open := New(starfleetARN, nil, []string{"*"})
+	noRoles := New("prod/Starfleet", nil, nil)
+	for _, tc := range []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"limited: Limited", limited.Limited(), true},
+		{"open: Limited", open.Limited(), false},
+		{"limited: an allowed slice", limited.MayReadSlice("GitHubSyncWorker"), true},
+		{"limited: another slice", limited.MayReadSlice("STARFLEET"), false},
+		{"open: any slice", open.MayReadSlice("STARFLEET"), true},
+		{"limited: a listed role", limited.MayAssume("arn:aws:iam::123456789012:role/reader"), true},
+		{"limited: another role", limited.MayAssume("arn:aws:iam::123456789012:role/admin"), false},
+		{"open: any role with *", open.MayAssume("arn:aws:iam::123456789012:role/admin"), true},
+		{"no roles listed: none", noRoles.MayAssume("arn:aws:iam::123456789012:role/reader"), false},
+		{"limited: the Starfleet secret whole", limited.RefusesWhole("prod/Starfleet", starfleet), true},
+		{"limited: the Starfleet secret by its ARN", limited.RefusesWhole(starfleetARN, starfleet), true},
+		{"limited: another secret", limited.RefusesWhole("db", other), false},
+		{"limited: the reference to the Starfleet secret", limited.RefusesWhole(reference.Name, reference), true},
+		{"limited: the reference, answered under the secret's name", limited.RefusesWhole(reference.Name, nameOnly), true},
+		{"limited: the reference, answered with no source", limited.RefusesWhole(reference.Name, noSource), true},
+		{"limited: a reference to another secret", limited.RefusesWhole(otherReference.Name, otherReference), false},
+		{"limited: a parameter named like the secret, no reference", limited.RefusesWhole("prod/Starfleet", plainParameter), false},
+		{"limited: nothing read", limited.RefusesWhole("prod/Starfleet", nil), false},
+		{"open: the Starfleet secret whole", open.RefusesWhole("prod/Starfleet", starfleet), false},
+		{"open: its reference", open.RefusesWhole(reference.Name, reference), false},
+		{"limited: forwarding a read of values", limited.MayForward(true), false},
+		{"limited: forwarding a write", limited.MayForward(false), true},
+		{"open: forwarding a read of values", open.MayForward(true), true},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %t, want %t", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+// TestPolicyByPartialARN: a Starfleet secret configured by its partial
+// ARN is recognised in the answer's full ARN.
+func TestPolicyByPartialARN(t *testing.T) {
+	p := New("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Starfleet", []string{"A"}, nil)
+	if !p.RefusesWhole("x", starfleet) {
+		t.Error("the Starfleet secret, configured by its partial ARN, was not refused whole")
+	}
+}
