@@ -6,7 +6,6 @@ package server
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -300,96 +299,6 @@ func withoutSelector(name string) string {
 		return name
 	}
 	return name[:strings.LastIndexByte(name, ':')]
-}
-
-// jsonOut builds an answer in two passes over the same code: the first
-// measures, the second writes into a buffer of exactly that size, so that
-// no partial copy of a secret is left behind in a buffer that grew.
-type jsonOut struct {
-	b     []byte
-	n     int
-	write bool
-}
-
-func encodeJSON(build func(*jsonOut)) []byte {
-	var measure jsonOut
-	build(&measure)
-	out := jsonOut{b: make([]byte, 0, measure.n), write: true}
-	build(&out)
-	return out.b
-}
-
-func (o *jsonOut) raw(s string) {
-	if o.write {
-		o.b = append(o.b, s...)
-	}
-	o.n += len(s)
-}
-
-func (o *jsonOut) rawBytes(s []byte) {
-	if o.write {
-		o.b = append(o.b, s...)
-	}
-	o.n += len(s)
-}
-
-// str writes a string that is not secret.
-func (o *jsonOut) str(s string) { o.secret([]byte(s)) }
-
-// secret writes a secret's bytes as a JSON string.
-func (o *jsonOut) secret(b []byte) {
-	if o.write {
-		o.b = appendJSONString(o.b, b)
-	}
-	o.n += jsonStringLen(b)
-}
-
-func (o *jsonOut) base64(b []byte) {
-	if o.write {
-		o.b = append(o.b, '"')
-		o.b = base64.StdEncoding.AppendEncode(o.b, b)
-		o.b = append(o.b, '"')
-	}
-	o.n += 2 + base64.StdEncoding.EncodedLen(len(b))
-}
-
-// list writes the elements 0 to n-1 that keep accepts (nil: all), each
-// by write, separated by commas.
-func (o *jsonOut) list(n int, keep func(int) bool, write func(int)) {
-	first := true
-	for i := range n {
-		if keep == nil || keep(i) {
-			o.comma(&first)
-			write(i)
-		}
-	}
-}
-
-// comma writes the comma before every member of a list but the first.
-func (o *jsonOut) comma(first *bool) {
-	if !*first {
-		o.raw(",")
-	}
-	*first = false
-}
-
-// member writes `,"name":"value"`, or nothing when value is empty: the
-// services leave absent members out.
-func (o *jsonOut) member(name, value string, first *bool) {
-	if value == "" {
-		return
-	}
-	o.comma(first)
-	o.raw(`"` + name + `":`)
-	o.str(value)
-}
-
-// epochSeconds writes a time as this protocol does: seconds since the
-// epoch, with milliseconds.
-func (o *jsonOut) epochSeconds(name string, ms int64, first *bool) {
-	o.comma(first)
-	o.raw(`"` + name + `":`)
-	o.rawBytes(strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64))
 }
 
 // secretValue writes GetSecretValue's answer for v.
