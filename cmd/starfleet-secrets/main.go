@@ -89,22 +89,7 @@ func run(lookup LookupFunc, logOut, metricsOut io.Writer) int {
 	if err != nil {
 		return failInit(ctx, ext, log, errConfigInvalid, err)
 	}
-	s.serve(ln)
-	prefetched := s.prefetch(ctx)
-	if !frozen {
-		background, stopBackground := context.WithCancel(ctx)
-		defer stopBackground()
-		s.refreshAhead(background)
-	}
-	var deadline time.Time
-	exitCode := 0
-	if ext != nil {
-		deadline, exitCode = s.eventLoop(ctx, ext, prefetched)
-	} else {
-		deadline, exitCode = s.waitLocal(ctx)
-	}
-	s.shutdown(deadline)
-	return exitCode
+	return s.lifetime(ctx, ext, ln, frozen)
 }
 
 // register registers for the events the execution model allows and

@@ -118,6 +118,28 @@ func newEmitter(cfg Config, recorder *metrics.Recorder, out io.Writer) *metrics.
 }
 
 // serve answers the HTTP API on ln, behind the connection cap.
+// lifetime serves on ln until the platform (ext, nil outside Lambda) or a
+// signal ends it, refreshing ahead of expiry where nothing freezes the
+// process, then shuts down, and returns the exit code.
+func (s *sidecar) lifetime(ctx context.Context, ext *extension.Client, ln net.Listener, frozen bool) int {
+	s.serve(ln)
+	prefetched := s.prefetch(ctx)
+	if !frozen {
+		background, stopBackground := context.WithCancel(ctx)
+		defer stopBackground()
+		s.refreshAhead(background)
+	}
+	var deadline time.Time
+	exitCode := 0
+	if ext != nil {
+		deadline, exitCode = s.eventLoop(ctx, ext, prefetched)
+	} else {
+		deadline, exitCode = s.waitLocal(ctx)
+	}
+	s.shutdown(deadline)
+	return exitCode
+}
+
 func (s *sidecar) serve(ln net.Listener) {
 	go func() { s.served <- s.srv.Serve(loopback.LimitListener(ln, s.cfg.Server.MaxConnections, s.log)) }()
 	source := "secretsmanager"

@@ -123,6 +123,30 @@ func alternateColdStarts(ctx context.Context, c config, env procEnv, runs int, w
 	return nil
 }
 
+// registration is when a process was seen registered, and the CPU it had
+// used by then.
+type registration struct {
+	at  time.Time
+	cpu time.Duration
+}
+
+// watchRegistration reports when p registers, with the CPU time of the
+// process whose pid arrives on pid, or why it did not.
+func watchRegistration(ctx context.Context, p *extProc, pid <-chan int) (<-chan registration, <-chan error) {
+	regAt := make(chan registration, 1)
+	regErr := make(chan error, 1)
+	go func() {
+		if _, err := p.api.WaitRegistered(ctx); err != nil {
+			regErr <- err
+			return
+		}
+		at := time.Now()
+		cpu, _ := threadsCPU(<-pid)
+		regAt <- registration{at, cpu}
+	}()
+	return regAt, regErr
+}
+
 // coldStartOnce starts bin (through wrap, if given) under a fresh fake
 // Extensions API and times
 // listening (tight connect loop), registration (WaitRegistered wakes) and
@@ -135,22 +159,8 @@ func coldStartOnce(ctx context.Context, bin string, env procEnv, slice string, w
 		return coldSample{}, err
 	}
 	p := newExtProc(port)
-	type registration struct {
-		at  time.Time
-		cpu time.Duration
-	}
-	regAt := make(chan registration, 1)
-	regErr := make(chan error, 1)
 	pid := make(chan int, 1)
-	go func() {
-		if _, err := p.api.WaitRegistered(ctx); err != nil {
-			regErr <- err
-			return
-		}
-		at := time.Now()
-		cpu, _ := threadsCPU(<-pid)
-		regAt <- registration{at, cpu}
-	}()
+	regAt, regErr := watchRegistration(ctx, p, pid)
 	started, err := p.start(bin, env(bin, port), wrap...)
 	if err != nil {
 		return coldSample{}, err

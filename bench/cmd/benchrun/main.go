@@ -158,17 +158,9 @@ func run(c config) error {
 	// Parts that need no emulator first; then one moto for the rest.
 	var errs []error
 	step := func(name string, f func() error) {
-		if !c.parts[name] {
-			return
+		if err := runPart(c, name, f); err != nil {
+			errs = append(errs, err)
 		}
-		t := time.Now()
-		logf("%s: start", name)
-		if err := f(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			logf("%s: FAILED: %v", name, err)
-			return
-		}
-		logf("%s: done in %s", name, time.Since(t).Round(time.Millisecond))
 	}
 	step("go", func() error { return runGoBenchmarks(ctx, c, r) })
 	step("footprint", func() error { return runFootprint(ctx, c, r) })
@@ -194,6 +186,21 @@ func run(c config) error {
 		errs = append(errs, fmt.Errorf("figures not produced: %s", strings.Join(missing, ", ")))
 	}
 	return errors.Join(errs...)
+}
+
+// runPart runs part name, if the flags ask for it, logging how it went.
+func runPart(c config, name string, f func() error) error {
+	if !c.parts[name] {
+		return nil
+	}
+	t := time.Now()
+	logf("%s: start", name)
+	if err := f(); err != nil {
+		logf("%s: FAILED: %v", name, err)
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	logf("%s: done in %s", name, time.Since(t).Round(time.Millisecond))
+	return nil
 }
 
 // writeReport writes r to out and logs each target's verdict.

@@ -67,28 +67,41 @@ func run() error {
 	}))
 
 	base := "http://" + runtimeAPI + api
-	req, err := http.NewRequest(http.MethodPost, base+"/register", bytes.NewReader([]byte(`{"events":["INVOKE","SHUTDOWN"]}`)))
+	id, err := register(base)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Lambda-Extension-Name", filepath.Base(os.Args[0]))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("register: %s", resp.Status)
-	}
-	id := resp.Header.Get("Lambda-Extension-Identifier")
 	if fetchURL != "" {
 		if body, err = fetchOnce(fetchURL); err != nil {
 			return err
 		}
 		close(fetched)
 	}
+	return waitShutdown(base, id)
+}
 
+// register registers for INVOKE and SHUTDOWN and returns the extension's
+// identifier.
+func register(base string) (string, error) {
+	req, err := http.NewRequest(http.MethodPost, base+"/register", bytes.NewReader([]byte(`{"events":["INVOKE","SHUTDOWN"]}`)))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Lambda-Extension-Name", filepath.Base(os.Args[0]))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("register: %s", resp.Status)
+	}
+	return resp.Header.Get("Lambda-Extension-Identifier"), nil
+}
+
+// waitShutdown waits in /event/next until SHUTDOWN.
+func waitShutdown(base, id string) error {
 	for {
 		req, err := http.NewRequest(http.MethodGet, base+"/event/next", nil)
 		if err != nil {
