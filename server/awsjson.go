@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"strconv"
 
+	"github.com/starfleet/starfleet-secrets/server/jsonbody"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
@@ -29,36 +30,36 @@ func (h *handler) bodyETag(body []byte) string {
 // strings HTML-escaped, ResultMetadata always {}. The caller clears the
 // body once written.
 func marshalSecretValue(sec *upstream.Value) []byte {
-	return encodeJSON(func(o *jsonOut) {
-		o.raw(`{"ARN":`)
-		o.strOrNull(sec.ARN)
-		o.raw(`,"CreatedDate":`)
-		o.awsDate(sec.CreatedDate)
-		o.raw(`,"Name":`)
-		o.strOrNull(sec.Name)
-		o.raw(`,"SecretBinary":`)
+	return jsonbody.Build(func(o *jsonbody.Builder) {
+		o.Raw(`{"ARN":`)
+		o.StrOrNull(sec.ARN)
+		o.Raw(`,"CreatedDate":`)
+		o.AWSDate(sec.CreatedDate)
+		o.Raw(`,"Name":`)
+		o.StrOrNull(sec.Name)
+		o.Raw(`,"SecretBinary":`)
 		if sec.Binary != nil {
-			o.base64(sec.Binary)
+			o.Base64(sec.Binary)
 		} else {
-			o.raw("null")
+			o.Raw("null")
 		}
-		o.raw(`,"SecretString":`)
+		o.Raw(`,"SecretString":`)
 		if sec.Text != nil {
-			o.secret(sec.Text)
+			o.Secret(sec.Text)
 		} else {
-			o.raw("null")
+			o.Raw("null")
 		}
-		o.raw(`,"VersionId":`)
-		o.strOrNull(sec.VersionID)
-		o.raw(`,"VersionStages":`)
+		o.Raw(`,"VersionId":`)
+		o.StrOrNull(sec.VersionID)
+		o.Raw(`,"VersionStages":`)
 		if sec.VersionStages != nil {
-			o.raw("[")
-			o.list(len(sec.VersionStages), nil, func(i int) { o.str(sec.VersionStages[i]) })
-			o.raw("]")
+			o.Raw("[")
+			o.List(len(sec.VersionStages), nil, func(i int) { o.Str(sec.VersionStages[i]) })
+			o.Raw("]")
 		} else {
-			o.raw("null")
+			o.Raw("null")
 		}
-		o.raw(`,"ResultMetadata":{}}`)
+		o.Raw(`,"ResultMetadata":{}}`)
 	})
 }
 
@@ -72,29 +73,29 @@ func marshalParameter(p *upstream.Value) []byte {
 	if meta == nil {
 		meta = &upstream.ParameterMeta{}
 	}
-	return encodeJSON(func(o *jsonOut) {
-		o.raw(`{"Parameter":{"ARN":`)
-		o.strOrNull(p.ARN)
-		o.raw(`,"DataType":`)
-		o.strOrNull(meta.DataType)
-		o.raw(`,"LastModifiedDate":`)
-		o.awsDate(p.CreatedDate)
-		o.raw(`,"Name":`)
-		o.strOrNull(p.Name)
-		o.raw(`,"Selector":`)
-		o.strOrNull(meta.Selector)
-		o.raw(`,"SourceResult":`)
-		o.strOrNull(meta.SourceResult)
-		o.raw(`,"Type":`)
-		o.strOrNull(meta.Type)
-		o.raw(`,"Value":`)
+	return jsonbody.Build(func(o *jsonbody.Builder) {
+		o.Raw(`{"Parameter":{"ARN":`)
+		o.StrOrNull(p.ARN)
+		o.Raw(`,"DataType":`)
+		o.StrOrNull(meta.DataType)
+		o.Raw(`,"LastModifiedDate":`)
+		o.AWSDate(p.CreatedDate)
+		o.Raw(`,"Name":`)
+		o.StrOrNull(p.Name)
+		o.Raw(`,"Selector":`)
+		o.StrOrNull(meta.Selector)
+		o.Raw(`,"SourceResult":`)
+		o.StrOrNull(meta.SourceResult)
+		o.Raw(`,"Type":`)
+		o.StrOrNull(meta.Type)
+		o.Raw(`,"Value":`)
 		if p.Text != nil {
-			o.secret(p.Text)
+			o.Secret(p.Text)
 		} else {
-			o.raw("null")
+			o.Raw("null")
 		}
-		o.raw(`,"Version":`)
-		o.rawBytes(strconv.AppendInt(nil, meta.Version, 10))
-		o.raw(`},"ResultMetadata":{}}`)
+		o.Raw(`,"Version":`)
+		o.RawBytes(strconv.AppendInt(nil, meta.Version, 10))
+		o.Raw(`},"ResultMetadata":{}}`)
 	})
 }

@@ -139,7 +139,7 @@ func (h *handler) sdkCall(w http.ResponseWriter, r *http.Request) (*sdkCall, *sd
 func (h *handler) authenticate(r *http.Request, call *sdkCall, signingName string) *sdkError {
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
-		if token := r.Header.Get(TokenHeader); token != "" && h.token.matches(token) {
+		if token := r.Header.Get(TokenHeader); token != "" && h.token.Matches(token) {
 			return nil
 		}
 		return &sdkError{http.StatusForbidden, "MissingAuthenticationTokenException",

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/server/jsonbody"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
@@ -57,7 +58,7 @@ func (h *handler) sdkGetSecretValue(ctx context.Context, call *sdkCall) ([]byte,
 	if err := h.checkNotStarfleet(res.Value); err != nil {
 		return nil, err, false
 	}
-	return encodeJSON(func(o *jsonOut) { o.secretValue(res.Value) }), nil, false
+	return jsonbody.Build(func(o *jsonbody.Builder) { writeSecretValue(o, res.Value) }), nil, false
 }
 
 // checkNotStarfleet refuses the whole Starfleet secret to a function
@@ -110,20 +111,20 @@ func (h *handler) sdkBatchGetSecretValue(ctx context.Context, call *sdkCall) ([]
 		})
 	}
 	wg.Wait()
-	return encodeJSON(func(o *jsonOut) {
-		o.raw(`{"SecretValues":[`)
-		o.list(len(results), func(i int) bool { return errs[i] == nil }, func(i int) { o.secretValue(results[i].Value) })
-		o.raw(`],"Errors":[`)
-		o.list(len(errs), func(i int) bool { return errs[i] != nil }, func(i int) {
-			o.raw(`{"SecretId":`)
-			o.str(in.SecretIdList[i])
-			o.raw(`,"ErrorCode":`)
-			o.str(errs[i].code)
-			o.raw(`,"Message":`)
-			o.str(errs[i].message)
-			o.raw(`}`)
+	return jsonbody.Build(func(o *jsonbody.Builder) {
+		o.Raw(`{"SecretValues":[`)
+		o.List(len(results), func(i int) bool { return errs[i] == nil }, func(i int) { writeSecretValue(o, results[i].Value) })
+		o.Raw(`],"Errors":[`)
+		o.List(len(errs), func(i int) bool { return errs[i] != nil }, func(i int) {
+			o.Raw(`{"SecretId":`)
+			o.Str(in.SecretIdList[i])
+			o.Raw(`,"ErrorCode":`)
+			o.Str(errs[i].code)
+			o.Raw(`,"Message":`)
+			o.Str(errs[i].message)
+			o.Raw(`}`)
 		})
-		o.raw(`]}`)
+		o.Raw(`]}`)
 	}), nil, false
 }
 
@@ -145,10 +146,10 @@ func (h *handler) sdkGetParameter(ctx context.Context, call *sdkCall) ([]byte, *
 	if h.access.RefusesWhole(*in.Name, res.Value) {
 		return nil, h.wholeSecretRefused(), false
 	}
-	return encodeJSON(func(o *jsonOut) {
-		o.raw(`{"Parameter":`)
-		o.parameter(res.Value)
-		o.raw(`}`)
+	return jsonbody.Build(func(o *jsonbody.Builder) {
+		o.Raw(`{"Parameter":`)
+		writeParameter(o, res.Value)
+		o.Raw(`}`)
 	}), nil, false
 }
 
@@ -179,12 +180,12 @@ func (h *handler) sdkGetParameters(ctx context.Context, call *sdkCall) ([]byte, 
 			return nil, fromUpstream(err), false
 		}
 	}
-	return encodeJSON(func(o *jsonOut) {
-		o.raw(`{"Parameters":[`)
-		o.list(len(results), func(i int) bool { return errs[i] == nil }, func(i int) { o.parameter(results[i].Value) })
-		o.raw(`],"InvalidParameters":[`)
-		o.list(len(errs), func(i int) bool { return errs[i] != nil }, func(i int) { o.str(in.Names[i]) })
-		o.raw(`]}`)
+	return jsonbody.Build(func(o *jsonbody.Builder) {
+		o.Raw(`{"Parameters":[`)
+		o.List(len(results), func(i int) bool { return errs[i] == nil }, func(i int) { writeParameter(o, results[i].Value) })
+		o.Raw(`],"InvalidParameters":[`)
+		o.List(len(errs), func(i int) bool { return errs[i] != nil }, func(i int) { o.Str(in.Names[i]) })
+		o.Raw(`]}`)
 	}), nil, false
 }
 
@@ -225,16 +226,16 @@ func (h *handler) sdkGetParametersByPath(ctx context.Context, call *sdkCall) ([]
 	if err != nil {
 		return nil, err, false
 	}
-	return encodeJSON(func(o *jsonOut) {
-		o.raw(`{"Parameters":[`)
+	return jsonbody.Build(func(o *jsonbody.Builder) {
+		o.Raw(`{"Parameters":[`)
 		page := res.Value.Parameters
-		o.list(len(page), nil, func(i int) { o.parameter(page[i]) })
-		o.raw(`]`)
+		o.List(len(page), nil, func(i int) { writeParameter(o, page[i]) })
+		o.Raw(`]`)
 		if res.Value.NextToken != "" {
-			o.raw(`,"NextToken":`)
-			o.str(res.Value.NextToken)
+			o.Raw(`,"NextToken":`)
+			o.Str(res.Value.NextToken)
 		}
-		o.raw(`}`)
+		o.Raw(`}`)
 	}), nil, false
 }
 
@@ -302,55 +303,55 @@ func withoutSelector(name string) string {
 }
 
 // secretValue writes GetSecretValue's answer for v.
-func (o *jsonOut) secretValue(v *upstream.Value) {
+func writeSecretValue(o *jsonbody.Builder, v *upstream.Value) {
 	first := true
-	o.raw("{")
-	o.member("ARN", v.ARN, &first)
-	o.member("Name", v.Name, &first)
-	o.member("VersionId", v.VersionID, &first)
+	o.Raw("{")
+	o.Member("ARN", v.ARN, &first)
+	o.Member("Name", v.Name, &first)
+	o.Member("VersionId", v.VersionID, &first)
 	if v.Text != nil {
-		o.comma(&first)
-		o.raw(`"SecretString":`)
-		o.secret(v.Text)
+		o.Comma(&first)
+		o.Raw(`"SecretString":`)
+		o.Secret(v.Text)
 	}
 	if v.Binary != nil {
-		o.comma(&first)
-		o.raw(`"SecretBinary":`)
-		o.base64(v.Binary)
+		o.Comma(&first)
+		o.Raw(`"SecretBinary":`)
+		o.Base64(v.Binary)
 	}
 	if len(v.VersionStages) > 0 {
-		o.comma(&first)
-		o.raw(`"VersionStages":[`)
-		o.list(len(v.VersionStages), nil, func(i int) { o.str(v.VersionStages[i]) })
-		o.raw("]")
+		o.Comma(&first)
+		o.Raw(`"VersionStages":[`)
+		o.List(len(v.VersionStages), nil, func(i int) { o.Str(v.VersionStages[i]) })
+		o.Raw("]")
 	}
 	if !v.CreatedDate.IsZero() {
-		o.epochSeconds("CreatedDate", v.CreatedDate.UnixMilli(), &first)
+		o.EpochSeconds("CreatedDate", v.CreatedDate.UnixMilli(), &first)
 	}
-	o.raw("}")
+	o.Raw("}")
 }
 
 // parameter writes one Parameter of GetParameter's answer for p.
-func (o *jsonOut) parameter(p *upstream.Value) {
+func writeParameter(o *jsonbody.Builder, p *upstream.Value) {
 	meta := p.Parameter
 	if meta == nil {
 		meta = &upstream.ParameterMeta{}
 	}
 	first := true
-	o.raw("{")
-	o.member("ARN", p.ARN, &first)
-	o.member("DataType", meta.DataType, &first)
+	o.Raw("{")
+	o.Member("ARN", p.ARN, &first)
+	o.Member("DataType", meta.DataType, &first)
 	if !p.CreatedDate.IsZero() {
-		o.epochSeconds("LastModifiedDate", p.CreatedDate.UnixMilli(), &first)
+		o.EpochSeconds("LastModifiedDate", p.CreatedDate.UnixMilli(), &first)
 	}
-	o.member("Name", p.Name, &first)
-	o.member("Selector", meta.Selector, &first)
-	o.member("SourceResult", meta.SourceResult, &first)
-	o.member("Type", meta.Type, &first)
-	o.comma(&first)
-	o.raw(`"Value":`)
-	o.secret(p.Text)
-	o.comma(&first)
-	o.raw(`"Version":` + strconv.FormatInt(meta.Version, 10))
-	o.raw("}")
+	o.Member("Name", p.Name, &first)
+	o.Member("Selector", meta.Selector, &first)
+	o.Member("SourceResult", meta.SourceResult, &first)
+	o.Member("Type", meta.Type, &first)
+	o.Comma(&first)
+	o.Raw(`"Value":`)
+	o.Secret(p.Text)
+	o.Comma(&first)
+	o.Raw(`"Version":` + strconv.FormatInt(meta.Version, 10))
+	o.Raw("}")
 }

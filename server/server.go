@@ -29,9 +29,8 @@ import (
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
-// TokenHeader carries the caller's token, under the AWS extension's name so
-// that clients written for it work unchanged.
-const TokenHeader = "X-Aws-Parameters-Secrets-Token"
+// TokenHeader carries the caller's token: access.TokenHeader.
+const TokenHeader = access.TokenHeader
 
 // Store is what the server reads secrets from; *cache.Cache implements it.
 type Store interface {
@@ -76,7 +75,7 @@ type handler struct {
 	store          Store
 	aws            AWS
 	forwardTimeout time.Duration
-	token          *tokenCheck
+	token          *access.Token
 	access         access.Policy
 	now            func() time.Time
 	log            *slog.Logger
@@ -102,7 +101,7 @@ func New(o Options) http.Handler {
 		store:          o.Store,
 		aws:            o.AWS,
 		forwardTimeout: o.ForwardTimeout,
-		token:          newTokenCheck(o.Token),
+		token:          access.NewToken(o.Token),
 		now:            o.Now,
 		log:            o.Logger,
 		metrics:        o.Metrics,
@@ -311,7 +310,7 @@ func (h *handler) requireToken(next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "MissingToken", "set the "+TokenHeader+" header to the function's AWS_SESSION_TOKEN (or "+orWords(h.settings.Token, "the extension's configured token")+")")
 			return
 		}
-		if !h.token.matches(got[0]) {
+		if !h.token.Matches(got[0]) {
 			h.logDenied(r, "InvalidToken")
 			writeError(w, http.StatusForbidden, "InvalidToken", "the "+TokenHeader+" header does not match the expected token")
 			return

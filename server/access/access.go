@@ -1,5 +1,5 @@
 // Package access is the one access policy every route of the HTTP API
-// asks: which slices of the Starfleet secret this function may read,
+// asks: whether a caller presents the token (token.go), which slices of the Starfleet secret this function may read,
 // under which roles it may read, when a whole value must be refused
 // because it is the Starfleet secret (or Parameter Store's reference to
 // it) and the function may read only some slices, and when an operation

@@ -1,18 +1,23 @@
-package server
+package access
 
 import (
 	"crypto/subtle"
 	"strings"
 )
 
-// tokenCheck compares presented tokens with the expected one in time that
+// TokenHeader carries the caller's token, under the AWS extension's name so
+// that clients written for it work unchanged.
+const TokenHeader = "X-Aws-Parameters-Secrets-Token"
+
+// Token compares presented tokens with the expected one in time that
 // depends only on the presented token's length, which the caller chose:
 // neither the expected token's bytes nor its length show. It reads the
 // presented token in place, eight bytes at a time, against a copy of the
 // expected token repeated to the longest header net/http accepts, made
 // once: a warm read on Managed Instances, where many workers read at once,
 // should not spend its time here (a Lambda session token is about 1 KiB).
-type tokenCheck struct {
+
+type Token struct {
 	want     string
 	repeated string // want, repeated to at least maxTokenLength bytes
 }
@@ -21,16 +26,16 @@ type tokenCheck struct {
 // plus the slack net/http allows beyond it.
 const maxTokenLength = 16<<10 + 4096
 
-func newTokenCheck(want string) *tokenCheck {
-	c := &tokenCheck{want: want}
+func NewToken(want string) *Token {
+	c := &Token{want: want}
 	if want != "" {
 		c.repeated = strings.Repeat(want, (maxTokenLength+len(want)-1)/len(want))
 	}
 	return c
 }
 
-// matches reports whether got is the expected token.
-func (c *tokenCheck) matches(got string) bool {
+// Matches reports whether got is the expected token.
+func (c *Token) Matches(got string) bool {
 	if c.want == "" {
 		return false // an empty expected token never matches
 	}

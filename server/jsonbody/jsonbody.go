@@ -1,10 +1,10 @@
-package server
-
-// One builder for every JSON answer that carries a value, the AWS layer's
-// and the services' own: it sizes the answer exactly before writing it, so
-// that no partial copy of a secret is left behind in a buffer that grew,
-// and escapes strings byte for byte as encoding/json does without first
-// copying a value into a string that could not be wiped.
+// Package jsonbody builds every JSON answer that carries a value, the AWS
+// layer's and the services' own, with one builder: it sizes the answer
+// exactly before writing it, so that no partial copy of a secret is left
+// behind in a buffer that grew, and escapes strings byte for byte as
+// encoding/json does without first copying a value into a string that
+// could not be wiped.
+package jsonbody
 
 import (
 	"encoding/base64"
@@ -13,31 +13,31 @@ import (
 	"unicode/utf8"
 )
 
-// jsonOut builds an answer in two passes over the same code: the first
+// Builder builds an answer in two passes over the same code: the first
 // measures, the second writes into a buffer of exactly that size, so that
 // no partial copy of a secret is left behind in a buffer that grew.
-type jsonOut struct {
+type Builder struct {
 	b     []byte
 	n     int
 	write bool
 }
 
-func encodeJSON(build func(*jsonOut)) []byte {
-	var measure jsonOut
+func Build(build func(*Builder)) []byte {
+	var measure Builder
 	build(&measure)
-	out := jsonOut{b: make([]byte, 0, measure.n), write: true}
+	out := Builder{b: make([]byte, 0, measure.n), write: true}
 	build(&out)
 	return out.b
 }
 
-func (o *jsonOut) raw(s string) {
+func (o *Builder) Raw(s string) {
 	if o.write {
 		o.b = append(o.b, s...)
 	}
 	o.n += len(s)
 }
 
-func (o *jsonOut) rawBytes(s []byte) {
+func (o *Builder) RawBytes(s []byte) {
 	if o.write {
 		o.b = append(o.b, s...)
 	}
@@ -45,17 +45,17 @@ func (o *jsonOut) rawBytes(s []byte) {
 }
 
 // str writes a string that is not secret.
-func (o *jsonOut) str(s string) { o.secret([]byte(s)) }
+func (o *Builder) Str(s string) { o.Secret([]byte(s)) }
 
 // secret writes a secret's bytes as a JSON string.
-func (o *jsonOut) secret(b []byte) {
+func (o *Builder) Secret(b []byte) {
 	if o.write {
-		o.b = appendJSONString(o.b, b)
+		o.b = AppendString(o.b, b)
 	}
-	o.n += jsonStringLen(b)
+	o.n += StringLen(b)
 }
 
-func (o *jsonOut) base64(b []byte) {
+func (o *Builder) Base64(b []byte) {
 	if o.write {
 		o.b = append(o.b, '"')
 		o.b = base64.StdEncoding.AppendEncode(o.b, b)
@@ -66,62 +66,62 @@ func (o *jsonOut) base64(b []byte) {
 
 // list writes the elements 0 to n-1 that keep accepts (nil: all), each
 // by write, separated by commas.
-func (o *jsonOut) list(n int, keep func(int) bool, write func(int)) {
+func (o *Builder) List(n int, keep func(int) bool, write func(int)) {
 	first := true
 	for i := range n {
 		if keep == nil || keep(i) {
-			o.comma(&first)
+			o.Comma(&first)
 			write(i)
 		}
 	}
 }
 
 // comma writes the comma before every member of a list but the first.
-func (o *jsonOut) comma(first *bool) {
+func (o *Builder) Comma(first *bool) {
 	if !*first {
-		o.raw(",")
+		o.Raw(",")
 	}
 	*first = false
 }
 
 // member writes `,"name":"value"`, or nothing when value is empty: the
 // services leave absent members out.
-func (o *jsonOut) member(name, value string, first *bool) {
+func (o *Builder) Member(name, value string, first *bool) {
 	if value == "" {
 		return
 	}
-	o.comma(first)
-	o.raw(`"` + name + `":`)
-	o.str(value)
+	o.Comma(first)
+	o.Raw(`"` + name + `":`)
+	o.Str(value)
 }
 
 // epochSeconds writes a time as this protocol does: seconds since the
 // epoch, with milliseconds.
-func (o *jsonOut) epochSeconds(name string, ms int64, first *bool) {
-	o.comma(first)
-	o.raw(`"` + name + `":`)
-	o.rawBytes(strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64))
+func (o *Builder) EpochSeconds(name string, ms int64, first *bool) {
+	o.Comma(first)
+	o.Raw(`"` + name + `":`)
+	o.RawBytes(strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64))
 }
 
 // strOrNull writes s as a JSON string, or null when it is empty (the
 // SDK's nil *string), as the AWS layer writes absent members.
-func (o *jsonOut) strOrNull(s string) {
+func (o *Builder) StrOrNull(s string) {
 	if s == "" {
-		o.raw("null")
+		o.Raw("null")
 		return
 	}
-	o.str(s)
+	o.Str(s)
 }
 
 // awsDate writes a date as the AWS layer does: a JSON string in UTC with
 // exactly three fractional digits, or null for the SDK's nil *time.Time.
-func (o *jsonOut) awsDate(t time.Time) {
+func (o *Builder) AWSDate(t time.Time) {
 	if t.IsZero() {
-		o.raw("null")
+		o.Raw("null")
 		return
 	}
 	var buf [32]byte
-	o.rawBytes(t.UTC().AppendFormat(append(buf[:0], '"'), `2006-01-02T15:04:05.000Z"`))
+	o.RawBytes(t.UTC().AppendFormat(append(buf[:0], '"'), `2006-01-02T15:04:05.000Z"`))
 }
 
 const hexDigits = "0123456789abcdef"
@@ -141,11 +141,11 @@ var jsonEscape = func() (t [utf8.RuneSelf]byte) {
 	return t
 }()
 
-// appendJSONString appends src as a JSON string, byte for byte as
+// AppendString appends src as a JSON string, byte for byte as
 // json.Marshal(string(src)) would, without first copying src into a string
 // that could not be wiped: invalid UTF-8 becomes \ufffd, <, > and & and
 // U+2028 and U+2029 are escaped.
-func appendJSONString(dst, src []byte) []byte {
+func AppendString(dst, src []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(src); {
@@ -185,8 +185,8 @@ func appendJSONString(dst, src []byte) []byte {
 	return append(dst, '"')
 }
 
-// jsonStringLen is len(appendJSONString(nil, src)).
-func jsonStringLen(src []byte) int {
+// StringLen is len(AppendString(nil, src)).
+func StringLen(src []byte) int {
 	n := 2
 	for i := 0; i < len(src); {
 		c := src[i]
