@@ -128,13 +128,13 @@ func FuzzParseGetQuery(f *testing.F) {
 			}
 			return
 		}
-		if key.SecretID == "" || !utf8.ValidString(key.SecretID) || utf8.RuneCountInString(key.SecretID) > maxSecretIDLength {
+		if key.SecretID == "" || !utf8.ValidString(key.SecretID) || utf8.RuneCountInString(key.SecretID) > upstream.MaxSecretIDLength {
 			t.Fatalf("accepted secretId %q", key.SecretID)
 		}
-		if key.VersionID != "" && (len(key.VersionID) < minVersionIDLength || len(key.VersionID) > maxVersionIDLength) {
+		if key.VersionID != "" && (len(key.VersionID) < upstream.MinVersionIDLength || len(key.VersionID) > upstream.MaxVersionIDLength) {
 			t.Fatalf("accepted versionId %q", key.VersionID)
 		}
-		if utf8.RuneCountInString(key.VersionStage) > maxVersionStageLength {
+		if utf8.RuneCountInString(key.VersionStage) > upstream.MaxVersionStageLength {
 			t.Fatalf("accepted versionStage %q", key.VersionStage)
 		}
 	})

@@ -37,19 +37,6 @@ func writeAPIError(w http.ResponseWriter, status int, e apiError) {
 	w.Write(append(body, '\n'))
 }
 
-// upstreamStatus maps a failed fetch to the contract's status: 504 when
-// the service did not answer in time, 503 while shutting down, 502 for
-// everything else it or the secret's content got wrong.
-func upstreamStatus(err *upstream.Error) int {
-	switch err.Code {
-	case upstream.CodeTimeout:
-		return http.StatusGatewayTimeout
-	case upstream.CodeShuttingDown:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusBadGateway
-}
-
 // Settings names, in the program's own words, the settings that an error
 // answer may point its reader to; the program passes its variable names.
 // A name left empty is described in words instead.
@@ -130,7 +117,7 @@ func writeUpstreamError(w http.ResponseWriter, err error, hints map[string]strin
 	if hint, ok := hints[uerr.Code]; ok {
 		msg += ". " + hint
 	}
-	status = upstreamStatus(uerr)
+	status = uerr.GatewayStatus()
 	writeAPIError(w, status, apiError{Code: uerr.Code, Message: msg, RequestID: uerr.RequestID})
 	return status, uerr.Code
 }

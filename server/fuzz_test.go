@@ -200,13 +200,13 @@ func FuzzGetSecretValueQuery(f *testing.F) {
 			}
 			return
 		}
-		if checkText(key.SecretID, 1, maxSecretIDLength) != nil {
+		if checkText(key.SecretID, 1, upstream.MaxSecretIDLength) != nil {
 			t.Fatalf("%q: accepted secretId %q", rawQuery, key.SecretID)
 		}
 		if key.VersionID != "" && checkVersionID(key.VersionID) != nil {
 			t.Fatalf("%q: accepted versionId %q", rawQuery, key.VersionID)
 		}
-		if key.VersionStage != "" && checkText(key.VersionStage, 1, maxVersionStageLength) != nil {
+		if key.VersionStage != "" && checkText(key.VersionStage, 1, upstream.MaxVersionStageLength) != nil {
 			t.Fatalf("%q: accepted versionStage %q", rawQuery, key.VersionStage)
 		}
 		if refresh && !strings.Contains(strings.ToLower(rawQuery), "refreshnow") {
@@ -300,7 +300,7 @@ func FuzzParameterQuery(f *testing.F) {
 			}
 			return
 		}
-		if !key.IsParameter() || key.SecretID != "" || checkText(key.Parameter, 1, maxParameterNameLength+maxLabelLength+1) != nil {
+		if !key.IsParameter() || key.SecretID != "" || checkText(key.Parameter, 1, upstream.MaxParameterNameLength+upstream.MaxLabelLength+1) != nil {
 			t.Fatalf("%q: accepted key %+v", rawQuery, key)
 		}
 	})

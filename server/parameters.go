@@ -25,12 +25,6 @@ const (
 
 var parameterParams = []string{paramName, paramVersion, paramLabel, paramWithDecryption, paramRefreshNow, paramRoleARN}
 
-// Parameter Store's limits on a name with its selector, and on a label.
-const (
-	maxParameterNameLength = 2048
-	maxLabelLength         = 100
-)
-
 // parseParameterQuery turns the query of /systemsmanager/parameters/get into
 // the key to read and whether the caller asked for a fresh read. The name
 // may carry a :version or :label selector, as GetParameter accepts; version
@@ -40,7 +34,7 @@ func parseParameterQuery(q url.Values) (upstream.Key, bool, error) {
 	if err := checkQueryNames(q, parameterParams); err != nil {
 		return upstream.Key{}, false, err
 	}
-	name, err := required(q, paramName, "the parameter's name or ARN", "parameter name", maxParameterNameLength)
+	name, err := required(q, paramName, "the parameter's name or ARN", "parameter name", upstream.MaxParameterNameLength)
 	if err != nil {
 		return upstream.Key{}, false, err
 	}
@@ -49,7 +43,7 @@ func parseParameterQuery(q url.Values) (upstream.Key, bool, error) {
 	switch {
 	case hasVersion && hasLabel:
 		return upstream.Key{}, false, badQuery("InvalidParameter", "give version or label, not both")
-	case (hasVersion || hasLabel) && hasSelector(name):
+	case (hasVersion || hasLabel) && upstream.HasSelector(name):
 		return upstream.Key{}, false, badQuery("InvalidParameter", "the name already carries a :version or :label selector; drop it or the version and label parameters")
 	case hasVersion:
 		if n, err := strconv.ParseInt(version, 10, 64); err != nil || n < 1 {
@@ -57,7 +51,7 @@ func parseParameterQuery(q url.Values) (upstream.Key, bool, error) {
 		}
 		name += ":" + version
 	case hasLabel:
-		if err := checkText(label, 1, maxLabelLength); err != nil || strings.Contains(label, ":") {
+		if err := checkText(label, 1, upstream.MaxLabelLength); err != nil || strings.Contains(label, ":") {
 			return upstream.Key{}, false, badQuery("InvalidParameter", "label is not a valid parameter label: %s", quoteInput(label))
 		}
 		name += ":" + label
@@ -75,17 +69,6 @@ func parseParameterQuery(q url.Values) (upstream.Key, bool, error) {
 		return upstream.Key{}, false, err
 	}
 	return upstream.Key{Parameter: name, WithDecryption: decrypt, RoleARN: role}, refresh, nil
-}
-
-// hasSelector reports whether a parameter name (or ARN) ends in a
-// :version or :label selector: a colon after the name's last slash, or,
-// for an ARN, after its resource part.
-func hasSelector(name string) bool {
-	if strings.HasPrefix(name, "arn:") {
-		_, resource, ok := strings.Cut(name, ":parameter")
-		return ok && strings.Contains(resource, ":")
-	}
-	return strings.Contains(name[strings.LastIndexByte(name, '/')+1:], ":")
 }
 
 // getParameter serves GET /systemsmanager/parameters/get.

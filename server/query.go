@@ -30,15 +30,6 @@ const (
 
 var getParams = []string{paramSecretID, paramVersionID, paramVersionStage, paramRefreshNow, paramRoleARN}
 
-// Secrets Manager's own limits on GetSecretValue's parameters, in
-// characters.
-const (
-	maxSecretIDLength     = 2048
-	minVersionIDLength    = 32
-	maxVersionIDLength    = 64
-	maxVersionStageLength = 256
-)
-
 // queryError is a request the endpoint refuses before asking the cache.
 type queryError struct {
 	code    string
@@ -60,7 +51,7 @@ func parseGetQuery(q url.Values) (upstream.Key, bool, error) {
 	}
 
 	var key upstream.Key
-	id, err := required(q, paramSecretID, "the name or ARN of the secret", "secret name or ARN", maxSecretIDLength)
+	id, err := required(q, paramSecretID, "the name or ARN of the secret", "secret name or ARN", upstream.MaxSecretIDLength)
 	if err != nil {
 		return upstream.Key{}, false, err
 	}
@@ -73,7 +64,7 @@ func parseGetQuery(q url.Values) (upstream.Key, bool, error) {
 		key.VersionID = v
 	}
 	if v, ok := single(q, paramVersionStage); ok {
-		if err := checkText(v, 1, maxVersionStageLength); err != nil {
+		if err := checkText(v, 1, upstream.MaxVersionStageLength); err != nil {
 			return upstream.Key{}, false, badQuery("InvalidParameter", "versionStage is not a valid staging label: %v; omit it to read AWSCURRENT", err)
 		}
 		key.VersionStage = v
@@ -215,10 +206,10 @@ func checkText(s string, minLen, maxLen int) error {
 // created with).
 func checkVersionID(s string) error {
 	switch {
-	case len(s) < minVersionIDLength:
-		return fmt.Errorf("shorter than %d characters", minVersionIDLength)
-	case len(s) > maxVersionIDLength:
-		return fmt.Errorf("longer than %d characters", maxVersionIDLength)
+	case len(s) < upstream.MinVersionIDLength:
+		return fmt.Errorf("shorter than %d characters", upstream.MinVersionIDLength)
+	case len(s) > upstream.MaxVersionIDLength:
+		return fmt.Errorf("longer than %d characters", upstream.MaxVersionIDLength)
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] > '~' {

@@ -26,6 +26,7 @@ import (
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/metrics"
 	"github.com/starfleet/starfleet-secrets/server/access"
+	"github.com/starfleet/starfleet-secrets/server/sdkproto"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
@@ -65,23 +66,22 @@ type Options struct {
 	// AWS, if set, checks the signatures of the SDK's protocol and passes
 	// on the operations the cache does not answer; without it (local
 	// file mode) POST / answers cached reads to the token alone.
-	AWS AWS
+	AWS sdkproto.AWS
 	// ForwardTimeout bounds one operation passed to the service; zero
 	// means 10 s.
 	ForwardTimeout time.Duration
 }
 
 type handler struct {
-	store          Store
-	aws            AWS
-	forwardTimeout time.Duration
-	token          *access.Token
-	access         access.Policy
-	now            func() time.Time
-	log            *slog.Logger
-	metrics        *metrics.Recorder
-	settings       Settings
-	hints          hints
+	store    Store
+	sdk      http.Handler // POST /: the services' own protocol
+	token    *access.Token
+	access   access.Policy
+	now      func() time.Time
+	log      *slog.Logger
+	metrics  *metrics.Recorder
+	settings Settings
+	hints    hints
 	// etagKey keys the HMAC that derives the ETags of whole answers, so
 	// that an ETag reveals nothing about a low-entropy value.
 	etagKey []byte
@@ -98,27 +98,24 @@ func New(o Options) http.Handler {
 		panic("server: empty token")
 	}
 	h := &handler{
-		store:          o.Store,
-		aws:            o.AWS,
-		forwardTimeout: o.ForwardTimeout,
-		token:          access.NewToken(o.Token),
-		now:            o.Now,
-		log:            o.Logger,
-		metrics:        o.Metrics,
-		settings:       o.Settings,
-		hints:          newHints(o.Settings),
-		etagKey:        []byte(rand.Text()),
+		store:    o.Store,
+		token:    access.NewToken(o.Token),
+		now:      o.Now,
+		log:      o.Logger,
+		metrics:  o.Metrics,
+		settings: o.Settings,
+		hints:    newHints(o.Settings),
+		etagKey:  []byte(rand.Text()),
 	}
 	if h.now == nil {
 		h.now = time.Now
-	}
-	if h.forwardTimeout <= 0 {
-		h.forwardTimeout = 10 * time.Second
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	h.access = access.New(o.Store.Primary().SecretID, o.Allow, o.Roles)
+	h.sdk = sdkproto.New(sdkproto.Options{Store: o.Store, AWS: o.AWS, Access: h.access, Token: h.token,
+		AllowSetting: o.Settings.Allow, Now: h.now, Logger: h.log, ForwardTimeout: o.ForwardTimeout})
 
 	r := h.routes()
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -144,7 +141,7 @@ func (h *handler) routes() chi.Router {
 	getAndHead(r, "/health", h.health)
 	// The SDK's protocol checks its callers itself: by signature, or the
 	// token.
-	r.Post("/", h.sdk)
+	r.Post("/", h.sdk.ServeHTTP)
 	r.Group(func(r chi.Router) {
 		r.Use(h.requireToken)
 		getAndHead(r, "/secret", h.getAllSlices)
@@ -274,7 +271,7 @@ func rejectForwarded(next http.Handler) http.Handler {
 		if _, ok := r.Header["X-Forwarded-For"]; ok {
 			const message = "requests carrying X-Forwarded-For are refused: the API is for local callers only"
 			if isSDKRequest(r) {
-				writeSDKErrorBody(w, &sdkError{http.StatusBadRequest, "AccessDeniedException", message})
+				sdkproto.WriteError(w, http.StatusBadRequest, "AccessDeniedException", message)
 				return
 			}
 			writeError(w, http.StatusBadRequest, "ForwardedRequest", message)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -62,6 +63,20 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// GatewayStatus is the HTTP status the extension answers for e where AWS
+// answered none of its own: 504 when the service did not answer in time,
+// 503 while shutting down, 502 for everything else it, or the secret's
+// content, got wrong.
+func (e *Error) GatewayStatus() int {
+	switch e.Code {
+	case CodeTimeout:
+		return http.StatusGatewayTimeout
+	case CodeShuttingDown:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadGateway
+}
 
 // transientCodes are AWS error codes that describe the service's state, not
 // the request's: the same call may succeed later.

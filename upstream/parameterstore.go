@@ -148,6 +148,17 @@ func parameterValue(p *parameter, decrypted bool) *Value {
 	return sec
 }
 
+// HasSelector reports whether a parameter name (or ARN) ends in a
+// :version or :label selector: a colon after the name's last slash, or,
+// for an ARN, after its resource part.
+func HasSelector(name string) bool {
+	if strings.HasPrefix(name, "arn:") {
+		_, resource, ok := strings.Cut(name, ":parameter")
+		return ok && strings.Contains(resource, ":")
+	}
+	return strings.Contains(name[strings.LastIndexByte(name, '/')+1:], ":")
+}
+
 // IsReference reports whether a parameter name is a reference to a
 // Secrets Manager secret, which GetParameters does not accept.
 func IsReference(name string) bool { return strings.HasPrefix(name, ReferencePrefix) }

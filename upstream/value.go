@@ -37,6 +37,18 @@ type Key struct {
 // page of them.
 func (k Key) IsParameter() bool { return k.Parameter != "" || k.Path != "" }
 
+// Secrets Manager's own limits on GetSecretValue's parameters, in
+// characters, and Parameter Store's on a name with its selector and on a
+// label.
+const (
+	MaxSecretIDLength      = 2048
+	MinVersionIDLength     = 32
+	MaxVersionIDLength     = 64
+	MaxVersionStageLength  = 256
+	MaxParameterNameLength = 2048
+	MaxLabelLength         = 100
+)
+
 // StageCurrent is the stage Secrets Manager moves to each new version.
 const StageCurrent = "AWSCURRENT"
 

@@ -1,9 +1,12 @@
-package server
-
-// The services' own protocol, AWS JSON 1.1 on POST /, so that code written
-// against any AWS SDK reads through the cache with nothing changed but its
-// endpoint: Secrets Manager's and Parameter Store's reads are answered from
-// the cache, every other operation is passed to the service.
+// Package sdkproto is the services' own wire protocol on POST /: AWS JSON
+// 1.1 as Secrets Manager and Parameter Store speak it, so that code written
+// against any AWS SDK reads through the extension unchanged. Its callers
+// sign with the extension's credentials (SigV4) or send the token; its
+// reads are answered from the cache, every other operation is passed to
+// the service, signed again, and a write drops what it made stale. It
+// answers in the services' shapes; the routes beside it, in package
+// server, speak the slice API and the AWS layer's.
+package sdkproto
 
 import (
 	"bytes"
@@ -13,16 +16,84 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/server/access"
 	"github.com/starfleet/starfleet-secrets/server/sigv4"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
+
+// Store is what the protocol reads from; *cache.Cache implements it.
+type Store interface {
+	Get(ctx context.Context, key upstream.Key, force bool) (cache.Result, error)
+	Primary() upstream.Key
+	// GetParameters answers keys as Parameter Store's GetParameters does.
+	GetParameters(ctx context.Context, keys []upstream.Key) ([]cache.Result, []error)
+	// Invalidate drops the values a write made stale.
+	Invalidate(stale func(upstream.Key, *upstream.Value) bool)
+}
+
+// Options configure the protocol's handler.
+type Options struct {
+	Store Store
+	// AWS, if set, checks the signatures and passes on the operations
+	// the cache does not answer; without it (local file mode) cached
+	// reads are answered to the token alone.
+	AWS    AWS
+	Access access.Policy
+	Token  *access.Token
+	// AllowSetting names the allow-list in refusals; "" describes it.
+	AllowSetting string
+	// Now is the clock signatures are checked by; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// ForwardTimeout bounds one operation passed to the service; zero
+	// means 10 s.
+	ForwardTimeout time.Duration
+}
+
+type handler struct {
+	store          Store
+	aws            AWS
+	access         access.Policy
+	token          *access.Token
+	allowList      string // the allow-list, as refusals name it
+	now            func() time.Time
+	log            *slog.Logger
+	forwardTimeout time.Duration
+}
+
+// New is the handler of POST /.
+func New(o Options) http.Handler {
+	h := &handler{store: o.Store, aws: o.AWS, access: o.Access, token: o.Token, allowList: o.AllowSetting,
+		now: o.Now, log: o.Logger, forwardTimeout: o.ForwardTimeout}
+	if h.allowList == "" {
+		h.allowList = "the extension's allow-list"
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.forwardTimeout <= 0 {
+		h.forwardTimeout = 10 * time.Second
+	}
+	return http.HandlerFunc(h.sdk)
+}
+
+// WriteError answers in the services' error shape, for a refusal made
+// before a request reaches the protocol.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	writeSDKErrorBody(w, &sdkError{status, code, message})
+}
 
 // AWS is how the SDK's protocol reaches AWS past the cache: the
 // credentials callers sign with, and the operations passed through.
@@ -139,14 +210,14 @@ func (h *handler) sdkCall(w http.ResponseWriter, r *http.Request) (*sdkCall, *sd
 func (h *handler) authenticate(r *http.Request, call *sdkCall, signingName string) *sdkError {
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
-		if token := r.Header.Get(TokenHeader); token != "" && h.token.Matches(token) {
+		if token := r.Header.Get(access.TokenHeader); token != "" && h.token.Matches(token) {
 			return nil
 		}
 		return &sdkError{http.StatusForbidden, "MissingAuthenticationTokenException",
-			"sign the request with AWS Signature Version 4 using the function's credentials, or send the " + TokenHeader + " header"}
+			"sign the request with AWS Signature Version 4 using the function's credentials, or send the " + access.TokenHeader + " header"}
 	}
 	if h.aws == nil {
-		return &sdkError{http.StatusForbidden, "UnrecognizedClientException", "the extension holds no AWS credentials in local file mode; send the " + TokenHeader + " header instead"}
+		return &sdkError{http.StatusForbidden, "UnrecognizedClientException", "the extension holds no AWS credentials in local file mode; send the " + access.TokenHeader + " header instead"}
 	}
 	sig, err := sigv4.Parse(authz)
 	if err != nil {
@@ -199,7 +270,7 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, call *sdkCall)
 		return
 	}
 	if !h.access.MayForward(readsValues(call.target)) {
-		h.writeSDKError(w, r, call, &sdkError{http.StatusBadRequest, "AccessDeniedException", orWords(h.settings.Allow, "the extension's allow-list") +
+		h.writeSDKError(w, r, call, &sdkError{http.StatusBadRequest, "AccessDeniedException", h.allowList +
 			" limits this function to some slices of the Starfleet secret, and this request, which the extension would pass to the service, could read it whole; name what to read in the operation's own members (SecretIdList, Names, Path)"})
 		return
 	}
@@ -259,7 +330,7 @@ func (h *handler) writeSDKError(w http.ResponseWriter, r *http.Request, call *sd
 	if r.Context().Err() != nil {
 		return
 	}
-	h.logRequestError(r, err.status, err.code, "operation", call.operation)
+	h.log.Info("request failed", "event", "request_error", "status", err.status, "error_code", err.code, "path", r.URL.Path, "operation", call.operation)
 	writeSDKErrorBody(w, err)
 }
 
@@ -282,7 +353,7 @@ func fromUpstream(err error) *sdkError {
 	}
 	status := uerr.Status
 	if status == 0 {
-		status = upstreamStatus(uerr)
+		status = uerr.GatewayStatus()
 	}
 	return &sdkError{status, uerr.Code, uerr.Err.Error()}
 }

@@ -1,4 +1,4 @@
-package server
+package sdkproto
 
 // The reads of the SDK's protocol that the cache answers, each decoded,
 // checked and answered field for field as the service answers it.
@@ -47,8 +47,8 @@ func (h *handler) sdkGetSecretValue(ctx context.Context, call *sdkCall) ([]byte,
 	if forward, err := decodeInput(call.body, &in); forward || err != nil {
 		return nil, err, forward
 	}
-	if err := firstError(checkLength("secretId", in.SecretId, true, maxSecretIDLength),
-		checkLength("versionId", in.VersionId, false, maxVersionIDLength), checkLength("versionStage", in.VersionStage, false, maxVersionStageLength)); err != nil {
+	if err := firstError(checkLength("secretId", in.SecretId, true, upstream.MaxSecretIDLength),
+		checkLength("versionId", in.VersionId, false, upstream.MaxVersionIDLength), checkLength("versionStage", in.VersionStage, false, upstream.MaxVersionStageLength)); err != nil {
 		return nil, err, false
 	}
 	res, err := h.read(ctx, call, upstream.Key{SecretID: *in.SecretId, VersionID: deref(in.VersionId), VersionStage: deref(in.VersionStage)})
@@ -73,7 +73,7 @@ func (h *handler) checkNotStarfleet(v *upstream.Value) *sdkError {
 // wholeSecretRefused is the answer to a read of the whole Starfleet
 // secret, or a reference to it, by a function limited to some slices.
 func (h *handler) wholeSecretRefused() *sdkError {
-	return &sdkError{http.StatusBadRequest, "AccessDeniedException", orWords(h.settings.Allow, "the extension's allow-list") +
+	return &sdkError{http.StatusBadRequest, "AccessDeniedException", h.allowList +
 		" limits this function to some slices of the Starfleet secret; read them with GET /secret/{slice}"}
 }
 
@@ -97,7 +97,7 @@ func (h *handler) sdkBatchGetSecretValue(ctx context.Context, call *sdkCall) ([]
 	results := make([]cache.Result, len(in.SecretIdList))
 	errs := make([]*sdkError, len(in.SecretIdList))
 	for _, id := range in.SecretIdList {
-		if err := checkLength("secretIdList.member", &id, true, maxSecretIDLength); err != nil {
+		if err := checkLength("secretIdList.member", &id, true, upstream.MaxSecretIDLength); err != nil {
 			return nil, err, false
 		}
 	}
@@ -136,7 +136,7 @@ func (h *handler) sdkGetParameter(ctx context.Context, call *sdkCall) ([]byte, *
 	if forward, err := decodeInput(call.body, &in); forward || err != nil {
 		return nil, err, forward
 	}
-	if err := checkLength("name", in.Name, true, maxParameterNameLength); err != nil {
+	if err := checkLength("name", in.Name, true, upstream.MaxParameterNameLength); err != nil {
 		return nil, err, false
 	}
 	res, err := h.read(ctx, call, upstream.Key{Parameter: *in.Name, WithDecryption: in.WithDecryption})
@@ -166,7 +166,7 @@ func (h *handler) sdkGetParameters(ctx context.Context, call *sdkCall) ([]byte, 
 	}
 	keys := make([]upstream.Key, len(in.Names))
 	for i, name := range in.Names {
-		if err := checkLength("names.member", &name, true, maxParameterNameLength); err != nil {
+		if err := checkLength("names.member", &name, true, upstream.MaxParameterNameLength); err != nil {
 			return nil, err, false
 		}
 		if upstream.IsReference(name) {
@@ -212,7 +212,7 @@ func (h *handler) sdkGetParametersByPath(ctx context.Context, call *sdkCall) ([]
 	if in.ParameterFilters != nil {
 		return nil, nil, true
 	}
-	if err := checkLength("path", in.Path, true, maxParameterNameLength); err != nil {
+	if err := checkLength("path", in.Path, true, upstream.MaxParameterNameLength); err != nil {
 		return nil, err, false
 	}
 	key := upstream.Key{Path: *in.Path, Recursive: in.Recursive, WithDecryption: in.WithDecryption, PageToken: deref(in.NextToken)}
@@ -296,7 +296,7 @@ func staleAfter(target string, body []byte) func(upstream.Key, *upstream.Value) 
 
 // withoutSelector is a parameter name without its :version or :label.
 func withoutSelector(name string) string {
-	if !hasSelector(name) {
+	if !upstream.HasSelector(name) {
 		return name
 	}
 	return name[:strings.LastIndexByte(name, ':')]
