@@ -193,247 +193,51 @@ func invalid(name, value, rule string) error {
 	return fmt.Errorf("%s=%q: %s", name, value, rule)
 }
 
-// fromEnv reads one concern of the configuration into c and returns every
-// problem it found.
-type fromEnv func(lookup LookupFunc, c *Config) []error
-
 // LoadConfig reads and validates the whole configuration, reporting every
 // problem at once. Where our variables are silent on the secret, Starfleet's
-// own configuration files decide. An invalid configuration still carries
-// what the Lambda platform told, so that the error can be reported to it.
+// own configuration files decide; where they are silent on a setting the
+// AWS Parameters and Secrets Lambda Extension has, its variable does. An
+// invalid configuration still carries what the Lambda platform told, so
+// that the error can be reported to it.
 func LoadConfig(lookup LookupFunc) (Config, error) {
 	return loadConfig(lookup, "/")
 }
 
 // loadConfig is LoadConfig with the file system's root for the default
-// locations of Starfleet's configuration.
+// locations of Starfleet's configuration. Each concern's reader returns
+// its own part and its own problems; the AWS layer's variables are read
+// first, once, and the readers they stand in for take what they say;
+// validate checks what spans concerns.
 func loadConfig(lookup LookupFunc, root string) (Config, error) {
-	c := defaultConfig()
 	var problems []error
-	for _, read := range []fromEnv{
-		lambdaFromEnv, secretFromEnv, starfleetFromConfig(root), cacheFromEnv, prefetchFromEnv, serverFromEnv, rolesFromEnv,
-		tokenFromEnv, logFromEnv, metricsFromEnv, awsLayerFromEnv,
-	} {
-		problems = append(problems, read(lookup, &c)...)
-	}
+	add := func(errs []error) { problems = append(problems, errs...) }
+	layer, layerProblems := awsLayerFromEnv(lookup)
+	c := Config{Lambda: lambdaFromEnv(lookup)}
+	var errs []error
+	c.Secret, errs = secretFromEnv(lookup, root)
+	add(errs)
+	c.Cache, errs = cacheFromEnv(lookup, layer)
+	add(errs)
+	c.Prefetch, errs = prefetchFromEnv(lookup)
+	add(errs)
+	c.Server, errs = serverFromEnv(lookup, layer)
+	add(errs)
+	c.Log, errs = logFromEnv(lookup, layer)
+	add(errs)
+	c.Metrics, errs = metricsFromEnv(lookup)
+	add(errs)
+	add(layerProblems)
+	add(validate(c))
 	if len(problems) > 0 {
 		return Config{Lambda: c.Lambda}, fmt.Errorf("invalid configuration: %w", errors.Join(problems...))
 	}
 	return c, nil
 }
 
-func defaultConfig() Config {
-	fresh := Freshness{TTL: defaultTTL, FetchTimeout: defaultFetchTimeout}
-	return Config{
-		Secret: SecretConfig{ID: "Starfleet", IDFrom: "default", VersionStage: upstream.StageCurrent},
-		Cache: CacheConfig{Secrets: fresh, Parameters: fresh, MaxStale: defaultMaxStale, NegativeTTL: defaultNegativeTTL,
-			Size: defaultCacheSize},
-		Server:  ServerConfig{Port: defaultPort},
-		Log:     LogConfig{Level: slog.LevelInfo},
-		Metrics: MetricsConfig{Enabled: true, Namespace: "StarfleetSecrets"},
-	}
-}
-
-// lambdaFromEnv reads what the Lambda platform sets. A model this version
-// does not know is kept as given (and runs as on-demand); it is no
-// configuration error.
-func lambdaFromEnv(lookup LookupFunc, c *Config) []error {
-	c.Lambda.RuntimeAPI, _, _ = lookup.first(envRuntimeAPI)
-	c.Lambda.FunctionName, _, _ = lookup.first(envFunctionName)
-	if c.Lambda.RuntimeAPI != "" {
-		c.Lambda.Model = extension.OnDemand
-		if v, _, ok := lookup.first(envInitType); ok {
-			c.Lambda.Model = extension.Model(v)
-		}
-	}
-	return nil
-}
-
-// secretFromEnv reads which secret to serve and where it comes from.
-func secretFromEnv(lookup LookupFunc, c *Config) []error {
+// validate checks what no one concern's reader can: every prefetch
+// entry's role is one the server allows.
+func validate(c Config) []error {
 	var problems []error
-	if v, name, ok := lookup.first(envSecretID); ok {
-		if !validSecretID(v) {
-			problems = append(problems, invalid(name, v, secretIDRule))
-		} else {
-			c.Secret.ID, c.Secret.IDFrom = v, name
-		}
-	}
-	c.Secret.Region, c.Secret.RegionFrom, _ = lookup.first(envSecretRegion, "AWS_REGION", "AWS_DEFAULT_REGION")
-	if v, _, ok := lookup.first(envVersionStage); ok {
-		c.Secret.VersionStage = v
-	}
-	c.Secret.File, _, _ = lookup.first(envFile)
-	return problems
-}
-
-// cacheFromEnv reads how long values live, how long a fetch may take and
-// how many values are kept.
-func cacheFromEnv(lookup LookupFunc, c *Config) []error {
-	var problems []error
-	if v, name, ok := lookup.first(envTTL); ok {
-		if d, err := parseDuration(v); err != nil {
-			problems = append(problems, invalid(name, v, "want a duration such as 300s or 5m, or whole seconds, at least 0"))
-		} else {
-			c.Cache.Secrets.TTL, c.Cache.Parameters.TTL = d, d
-		}
-	}
-	if v, name, ok := lookup.first(envMaxStale); ok {
-		if d, err := parseDuration(v); err != nil {
-			problems = append(problems, invalid(name, v, "want a duration such as 15m, or whole seconds, at least 0"))
-		} else {
-			c.Cache.MaxStale = d
-		}
-	}
-	if v, name, ok := lookup.first(envNegativeTTL); ok {
-		if d, err := parseDuration(v); err != nil {
-			problems = append(problems, invalid(name, v, "want a duration such as 5s, or whole seconds, at least 0 (0 turns it off)"))
-		} else {
-			c.Cache.NegativeTTL = d
-		}
-	}
-	if v, name, ok := lookup.first(envFetchTimeout); ok {
-		if d, err := parseDuration(v); err != nil || d == 0 {
-			problems = append(problems, invalid(name, v, "want a positive duration such as 5s"))
-		} else {
-			c.Cache.Secrets.FetchTimeout, c.Cache.Parameters.FetchTimeout = d, d
-		}
-	}
-	if v, name, ok := lookup.first(envCacheSize); ok {
-		if n, ok := parseCacheSize(v); !ok {
-			problems = append(problems, invalid(name, v, cacheSizeRule))
-		} else {
-			c.Cache.Size = n
-		}
-	}
-	return problems
-}
-
-// maxPrefetch bounds STARFLEET_SECRETS_PREFETCH: everything in it is fetched
-// during every cold start.
-const maxPrefetch = 100
-
-// prefetchFromEnv reads the secrets and parameters to warm during INIT.
-func prefetchFromEnv(lookup LookupFunc, c *Config) []error {
-	v, name, ok := lookup.first(envPrefetch)
-	if !ok {
-		return nil
-	}
-	items := strings.Split(v, ",")
-	if len(items) > maxPrefetch {
-		return []error{fmt.Errorf("%s: %d entries; at most %d are prefetched", name, len(items), maxPrefetch)}
-	}
-	var problems []error
-	for _, item := range items {
-		if item = strings.TrimSpace(item); item == "" {
-			continue
-		}
-		key, err := parsePrefetchItem(item)
-		if err != nil {
-			// The entry, not the whole list: each bad entry is named once.
-			problems = append(problems, invalid(name, item, err.Error()))
-			continue
-		}
-		c.Prefetch = append(c.Prefetch, key)
-	}
-	return problems
-}
-
-// prefetchRole separates an entry's role: "ID;role=ARN".
-const prefetchRole = ";role="
-
-// parsePrefetchItem reads one STARFLEET_SECRETS_PREFETCH entry: "ssm:NAME",
-// a name starting with "/" or a Parameter Store ARN is a parameter (read
-// with decryption, as clients of the AWS layer ask); "secretsmanager:ID" or
-// anything else is a secret id. Either may end in ";role=ROLE_ARN", to be
-// read under that role.
-func parsePrefetchItem(item string) (upstream.Key, error) {
-	item, role, hasRole := strings.Cut(item, prefetchRole)
-	if hasRole {
-		if err := upstream.CheckRoleARN(role); err != nil {
-			return upstream.Key{}, fmt.Errorf("role: %w", err)
-		}
-	}
-	key, err := parsePrefetchName(item)
-	key.RoleARN = role
-	return key, err
-}
-
-// parsePrefetchName reads the name part of a prefetch entry.
-func parsePrefetchName(item string) (upstream.Key, error) {
-	var key upstream.Key
-	switch {
-	case strings.HasPrefix(item, "ssm:"):
-		key = upstream.Key{Parameter: strings.TrimPrefix(item, "ssm:"), WithDecryption: true}
-	case strings.HasPrefix(item, "/"), strings.HasPrefix(item, "arn:") && strings.Contains(item, ":ssm:"):
-		key = upstream.Key{Parameter: item, WithDecryption: true}
-	default:
-		key = upstream.Key{SecretID: strings.TrimPrefix(item, "secretsmanager:")}
-	}
-	name := key.Parameter + key.SecretID
-	switch {
-	case name == "":
-		return upstream.Key{}, errors.New("empty name")
-	case len(name) > 2048:
-		return upstream.Key{}, errors.New("longer than 2048 bytes")
-	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }):
-		return upstream.Key{}, errors.New("contains a space or control character")
-	}
-	return key, nil
-}
-
-// serverFromEnv reads where and to whom the HTTP API answers.
-func serverFromEnv(lookup LookupFunc, c *Config) []error {
-	var problems []error
-	if v, name, ok := lookup.first(envPort); ok {
-		if n, ok := parsePort(v); !ok {
-			problems = append(problems, invalid(name, v, rulePort))
-		} else {
-			c.Server.Port = n
-		}
-	}
-	if v, name, ok := lookup.first(envMaxConnections); ok {
-		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxConnections {
-			problems = append(problems, invalid(name, v, fmt.Sprintf("want a whole number of connections from 1 to %d", maxConnections)))
-		} else {
-			c.Server.MaxConnections = n
-		}
-	}
-	if v, name, ok := lookup.first(envAllow); ok {
-		for _, s := range strings.Split(v, ",") {
-			s = strings.TrimSpace(s)
-			if s == "" {
-				continue
-			}
-			if err := server.ValidateName(s); err != nil {
-				problems = append(problems, invalid(name, v, fmt.Sprintf("slice name %q is %v", s, err)))
-				continue
-			}
-			c.Server.Allow = append(c.Server.Allow, s)
-		}
-	}
-	return problems
-}
-
-// rolesFromEnv reads which roles may be assumed, and checks that every
-// prefetch entry's role is one of them.
-func rolesFromEnv(lookup LookupFunc, c *Config) []error {
-	var problems []error
-	if v, name, ok := lookup.first(envRoles); ok {
-		for _, role := range strings.Split(v, ",") {
-			role = strings.TrimSpace(role)
-			if role == "" {
-				continue
-			}
-			if role != "*" {
-				if err := upstream.CheckRoleARN(role); err != nil {
-					problems = append(problems, invalid(name, role, fmt.Sprintf("want role ARNs or *: %v", err)))
-					continue
-				}
-			}
-			c.Server.Roles = append(c.Server.Roles, role)
-		}
-	}
 	for _, key := range c.Prefetch {
 		if key.RoleARN != "" && !slices.Contains(c.Server.Roles, "*") && !slices.Contains(c.Server.Roles, key.RoleARN) {
 			problems = append(problems, fmt.Errorf("%s: %s names role %s, which %s does not list", envPrefetch, key, key.RoleARN, envRoles))
@@ -442,152 +246,34 @@ func rolesFromEnv(lookup LookupFunc, c *Config) []error {
 	return problems
 }
 
-// tokenFromEnv reads the token callers must present. The token is never
-// quoted in an error.
-func tokenFromEnv(lookup LookupFunc, c *Config) []error {
-	v, _, ok := lookup.first(tokenVariables...)
-	if !ok {
-		return []error{fmt.Errorf("no token: set %s (or run where AWS_SESSION_TOKEN, AWS_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN is set); secrets are never served unauthenticated", envToken)}
+// lambdaFromEnv reads what the Lambda platform sets. A model this version
+// does not know is kept as given (and runs as on-demand); it is no
+// configuration error.
+func lambdaFromEnv(lookup LookupFunc) LambdaConfig {
+	var l LambdaConfig
+	l.RuntimeAPI, _, _ = lookup.first(envRuntimeAPI)
+	l.FunctionName, _, _ = lookup.first(envFunctionName)
+	if l.RuntimeAPI != "" {
+		l.Model = extension.OnDemand
+		if v, _, ok := lookup.first(envInitType); ok {
+			l.Model = extension.Model(v)
+		}
 	}
-	c.Server.Token = v
-	return nil
+	return l
 }
 
-// logFromEnv reads the log level.
-func logFromEnv(lookup LookupFunc, c *Config) []error {
-	v, name, ok := lookup.first(envLogLevel)
-	if !ok {
-		return nil
+// durationFromEnv reads a duration variable; rule says what it wants.
+// ok is false when the variable is unset or broke the rule.
+func durationFromEnv(lookup LookupFunc, name, rule string, positive bool) (d time.Duration, ok bool, problem error) {
+	v, _, set := lookup.first(name)
+	if !set {
+		return 0, false, nil
 	}
-	level, off, err := parseLogLevel(v)
-	if err != nil {
-		return []error{invalid(name, v, ruleLogLevel)}
+	d, err := parseDuration(v)
+	if err != nil || positive && d == 0 {
+		return 0, false, invalid(name, v, rule)
 	}
-	c.Log = LogConfig{Level: level, Off: off}
-	return nil
-}
-
-// metricsFromEnv reads whether and under which namespace metrics are written.
-func metricsFromEnv(lookup LookupFunc, c *Config) []error {
-	var problems []error
-	if v, name, ok := lookup.first(envMetrics); ok {
-		if on, err := strconv.ParseBool(v); err != nil {
-			problems = append(problems, invalid(name, v, ruleBool))
-		} else {
-			c.Metrics.Enabled = on
-		}
-	}
-	if v, name, ok := lookup.first(envMetricsNS); ok {
-		if len(v) > 255 || strings.ContainsFunc(v, unicode.IsControl) {
-			problems = append(problems, invalid(name, v, "want a CloudWatch namespace: at most 255 characters, no control characters"))
-		} else {
-			c.Metrics.Namespace = v
-		}
-	}
-	return problems
-}
-
-// awsLayerAlias is one variable of the AWS Parameters and Secrets Lambda
-// Extension: honoured only where ours, for the same setting, is unset, so
-// that a function switching layers keeps its settings.
-type awsLayerAlias struct {
-	name, ours, rule string
-	// apply sets the value; false when it breaks the rule.
-	apply func(c *Config, value string) bool
-}
-
-// awsLayerAliases are the AWS layer's variables. Not
-// PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS: the AWS layer's variable
-// bounds its outbound connections, not its callers.
-var awsLayerAliases = []awsLayerAlias{
-	// Whole seconds, as on the AWS layer; unlike it, values above 300 are
-	// honoured, not clamped.
-	{"SECRETS_MANAGER_TTL", envTTL, ruleSeconds, func(c *Config, v string) bool {
-		return setWhole(&c.Cache.Secrets.TTL, v, time.Second, false)
-	}},
-	{"SSM_PARAMETER_STORE_TTL", envTTL, ruleSeconds, func(c *Config, v string) bool {
-		return setWhole(&c.Cache.Parameters.TTL, v, time.Second, false)
-	}},
-	// The AWS layer turns caching off with CACHE_ENABLED=false or
-	// CACHE_SIZE=0; both mean TTL 0 here, unless our own TTL is set.
-	{"PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED", envTTL, ruleBool, func(c *Config, v string) bool {
-		enabled, err := strconv.ParseBool(v)
-		if err == nil && !enabled {
-			c.Cache.Secrets.TTL, c.Cache.Parameters.TTL = 0, 0
-		}
-		return err == nil
-	}},
-	{"PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE", envCacheSize, cacheSizeRule, func(c *Config, v string) bool {
-		if n, err := strconv.Atoi(v); err == nil && n == 0 {
-			c.Cache.Secrets.TTL, c.Cache.Parameters.TTL = 0, 0
-			return true
-		}
-		n, ok := parseCacheSize(v)
-		if ok {
-			c.Cache.Size = n
-		}
-		return ok
-	}},
-	// For the AWS layer 0 means no timeout; a fetch is always bounded
-	// here, so 0 keeps our default.
-	{"SECRETS_MANAGER_TIMEOUT_MILLIS", envFetchTimeout, ruleMilliseconds, func(c *Config, v string) bool {
-		return setWhole(&c.Cache.Secrets.FetchTimeout, v, time.Millisecond, true)
-	}},
-	{"SSM_PARAMETER_STORE_TIMEOUT_MILLIS", envFetchTimeout, ruleMilliseconds, func(c *Config, v string) bool {
-		return setWhole(&c.Cache.Parameters.FetchTimeout, v, time.Millisecond, true)
-	}},
-	{"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", envPort, rulePort, func(c *Config, v string) bool {
-		n, ok := parsePort(v)
-		if ok {
-			c.Server.Port = n
-		}
-		return ok
-	}},
-	{"PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL", envLogLevel, ruleLogLevel, func(c *Config, v string) bool {
-		level, off, err := parseLogLevel(v)
-		if err == nil {
-			c.Log = LogConfig{Level: level, Off: off}
-		}
-		return err == nil
-	}},
-}
-
-// setWhole sets *d to v whole units, refusing anything but a number of
-// at least 0; with zeroKeeps, 0 leaves *d as it was.
-func setWhole(d *time.Duration, v string, unit time.Duration, zeroKeeps bool) bool {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return false
-	}
-	if n > 0 || !zeroKeeps {
-		*d = time.Duration(n) * unit
-	}
-	return true
-}
-
-// awsLayerFromEnv honours the AWS layer's variables where ours are unset.
-// The caching switches yield to our TTL: a TTL set by us is never turned
-// off by them.
-func awsLayerFromEnv(lookup LookupFunc, c *Config) []error {
-	var problems []error
-	for _, alias := range awsLayerAliases {
-		v, _, ok := lookup.first(alias.name)
-		if !ok {
-			continue
-		}
-		if lookup.isSet(alias.ours) && alias.name != "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED" {
-			continue
-		}
-		keep := *c
-		if !alias.apply(c, v) {
-			problems = append(problems, invalid(alias.name, v, alias.rule))
-			continue
-		}
-		if lookup.isSet(envTTL) {
-			c.Cache.Secrets.TTL, c.Cache.Parameters.TTL = keep.Cache.Secrets.TTL, keep.Cache.Parameters.TTL
-		}
-	}
-	return problems
+	return d, true, nil
 }
 
 func validSecretID(s string) bool {

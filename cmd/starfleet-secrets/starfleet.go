@@ -47,43 +47,40 @@ func starfleetConfigCandidates(lookup LookupFunc, root string) []string {
 	return append(dirs, installed...)
 }
 
-// starfleetFromConfig reads the secret's id and region from Starfleet's
-// configuration, unless our own variables already decide both. root is
-// where the default locations are looked for.
-func starfleetFromConfig(root string) fromEnv {
-	return func(lookup LookupFunc, c *Config) []error {
-		ourID, ourRegion := lookup.isSet(envSecretID), lookup.isSet(envSecretRegion)
-		if ourID && ourRegion {
-			return nil
-		}
-		path, name, explicit := lookup.first(envStarfleetConf)
-		if !explicit {
-			for _, dir := range starfleetConfigCandidates(lookup, root) {
-				if info, err := os.Stat(dir); err == nil && info.IsDir() {
-					path = dir
-					break
-				}
-			}
-			if path == "" {
-				return nil
-			}
-			name = "Starfleet's configuration"
-		}
-		stanza, err := loadStarfleetConfig(path)
-		if err != nil {
-			return []error{fmt.Errorf("%s: %w", name, err)}
-		}
-		if stanza.SecretID == "" {
-			return nil
-		}
-		if !ourID {
-			c.Secret.ID, c.Secret.IDFrom = stanza.SecretID, stanza.From
-		}
-		if !ourRegion {
-			c.Secret.Region, c.Secret.RegionFrom = stanza.Region, stanza.From
-		}
-		return nil
+// withStarfleetConfig is s with what Starfleet's own configuration says of
+// the secret's id and region, where our variables are silent.
+func withStarfleetConfig(lookup LookupFunc, root string, s SecretConfig) (SecretConfig, error) {
+	ourID, ourRegion := lookup.isSet(envSecretID), lookup.isSet(envSecretRegion)
+	if ourID && ourRegion {
+		return s, nil
 	}
+	path, name, explicit := lookup.first(envStarfleetConf)
+	if !explicit {
+		for _, dir := range starfleetConfigCandidates(lookup, root) {
+			if info, err := os.Stat(dir); err == nil && info.IsDir() {
+				path = dir
+				break
+			}
+		}
+		if path == "" {
+			return s, nil
+		}
+		name = "Starfleet's configuration"
+	}
+	stanza, err := loadStarfleetConfig(path)
+	if err != nil {
+		return s, fmt.Errorf("%s: %w", name, err)
+	}
+	if stanza.SecretID == "" {
+		return s, nil
+	}
+	if !ourID {
+		s.ID, s.IDFrom = stanza.SecretID, stanza.From
+	}
+	if !ourRegion {
+		s.Region, s.RegionFrom = stanza.Region, stanza.From
+	}
+	return s, nil
 }
 
 // loadStarfleetConfig reads a YAML file, or every *.yaml file of a
