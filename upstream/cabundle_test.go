@@ -48,15 +48,7 @@ func TestCABundleIsTrusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_CONFIG_FILE", config)
-	a, err := LoadAWS(t.Context(), os.LookupEnv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewClients(a, "", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := NewSecretsManager(c).GetSecretValue(t.Context(), Key{SecretID: "S"}); err != nil {
+	if _, err := NewSecretsManager(clientsFromEnv(t)).GetSecretValue(t.Context(), Key{SecretID: "S"}); err != nil {
 		t.Errorf("a profile's ca_bundle names the authority: %v", err)
 	}
 }

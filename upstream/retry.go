@@ -82,7 +82,11 @@ func (c *Clients) withRetries(ctx context.Context, service string, key Key, fetc
 		if release, ok = c.retryToken(ctx, err); !ok {
 			return v, err
 		}
-		if sleepFor(ctx, pause) != nil {
+		timer := time.NewTimer(pause)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
 			return nil, err
 		}
 	}
@@ -119,16 +123,4 @@ func withRetryAfter(backoff time.Duration, err error) time.Duration {
 		return backoff
 	}
 	return min(max(time.Duration(ms)*time.Millisecond, backoff), backoff+5*time.Second)
-}
-
-// sleepFor waits d, or until ctx ends.
-func sleepFor(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

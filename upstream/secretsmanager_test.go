@@ -41,6 +41,12 @@ func smThroughProxy(t *testing.T) (*SecretsManager, *upstreamtest.Proxy) {
 func clientsAt(t *testing.T, url string) *Clients {
 	t.Helper()
 	setenvFor(t, url)
+	return clientsFromEnv(t)
+}
+
+// clientsFromEnv are the clients the test's environment configures.
+func clientsFromEnv(t *testing.T) *Clients {
+	t.Helper()
 	a, err := LoadAWS(t.Context(), os.LookupEnv, nil)
 	if err != nil {
 		t.Fatal(err)
