@@ -12,6 +12,7 @@ import (
 	"context"
 	cryptorand "crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/metrics"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
@@ -28,23 +30,23 @@ import (
 // Source is where secret values come from: upstream.SecretsManager, or
 // upstream.File. Errors should be classifiable by upstream.Classify.
 type Source interface {
-	GetSecretValue(ctx context.Context, key upstream.Key) (*upstream.Value, error)
+	GetSecretValue(ctx context.Context, key item.SecretKey) (*item.Value, error)
 }
 
 // ParameterSource is where Parameter Store values come from:
 // upstream.ParameterStore.
 type ParameterSource interface {
 	// GetParameter reads one parameter.
-	GetParameter(ctx context.Context, key upstream.Key) (*upstream.Value, error)
-	// GetParameters reads up to upstream.MaxBatch parameters sharing
+	GetParameter(ctx context.Context, key item.ParameterKey) (*item.Value, error)
+	// GetParameters reads up to item.MaxBatch parameters sharing
 	// WithDecryption in one call; missing ones are absent from the answer.
-	GetParameters(ctx context.Context, keys []upstream.Key) (map[upstream.Key]*upstream.Value, error)
+	GetParameters(ctx context.Context, keys []item.ParameterKey) (map[item.ParameterKey]*item.Value, error)
 	// GetParametersByPath reads one page of the parameters under
 	// key.Path.
-	GetParametersByPath(ctx context.Context, key upstream.Key) (*upstream.Value, error)
+	GetParametersByPath(ctx context.Context, key item.PathKey) (*item.Value, error)
 }
 
-// Options configure a Cache. Source, Primary.SecretID and FetchTimeout are
+// Options configure a Cache. Source, Primary.ID and FetchTimeout are
 // required.
 type Options struct {
 	Source Source
@@ -52,7 +54,7 @@ type Options struct {
 	// FetchTimeout bounds one upstream fetch, retries included.
 	FetchTimeout time.Duration
 	// Primary is the Starfleet secret: parsed into slices, never evicted.
-	Primary upstream.Key
+	Primary item.SecretKey
 	// Size bounds how many other secret versions are kept (LRU).
 	Size int
 	// Now is the clock; nil means time.Now().Round(0), the wall clock alone.
@@ -82,7 +84,7 @@ type Cache struct {
 	secrets, parameters rules
 	src                 Source
 	params              ParameterSource
-	primaryKey          upstream.Key
+	primaryKey          item.Key // boxed once: see Primary
 
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
@@ -91,7 +93,7 @@ type Cache struct {
 	etagKey []byte
 
 	primary atomic.Pointer[entry]
-	others  *expirable.LRU[upstream.Key, *entry]
+	others  *expirable.LRU[item.Key, *entry]
 	flights singleflight.Group
 	ready   atomic.Bool
 	// writes counts Invalidate calls: a fetch that began before one
@@ -110,12 +112,12 @@ type Cache struct {
 
 // Result is a value the cache answers with.
 type Result struct {
-	Value     *upstream.Value
+	Value     *item.Value
 	FetchedAt time.Time
 	// Stale is set when the value is past its TTL and is served because
 	// upstream fails transiently; StaleCause says how.
 	Stale      bool
-	StaleCause *upstream.Error
+	StaleCause *item.Error
 
 	doc    *Document
 	docErr error
@@ -126,7 +128,7 @@ type Result struct {
 // problem, never the content.
 func (r Result) Document() (*Document, error) {
 	if r.doc == nil && r.docErr == nil {
-		return nil, &upstream.Error{Code: upstream.CodeNotJSONObject, Err: errors.New("the value was not parsed as a Starfleet document")}
+		return nil, &item.Error{Code: item.CodeNotJSONObject, Err: errors.New("the value was not parsed as a Starfleet document")}
 	}
 	return r.doc, r.docErr
 }
@@ -159,33 +161,35 @@ func New(o Options) *Cache {
 		etagKey:    []byte(cryptorand.Text()),
 		// The LRU's own expiry only frees memory: by the time it drops an
 		// entry, Policy would refuse to serve it anyway.
-		others: expirable.NewLRU[upstream.Key, *entry](max(o.Size, 1), nil,
+		others: expirable.NewLRU[item.Key, *entry](max(o.Size, 1), nil,
 			max(o.Policy.TTL+o.Policy.MaxStale, o.ParameterPolicy.TTL+o.ParameterPolicy.MaxStale)),
 		background: ctx,
 		stop:       stop,
 	}
 }
 
-// Primary is the key of the Starfleet secret.
-func (c *Cache) Primary() upstream.Key { return c.primaryKey }
+// Primary is the key of the Starfleet secret, normalized. It is boxed in
+// its interface once, at New, so that a Get of it allocates nothing: the
+// hot path of every slice read.
+func (c *Cache) Primary() item.Key { return c.primaryKey }
 
 // Ready reports whether the Starfleet secret has been fetched successfully
 // at least once.
 func (c *Cache) Ready() bool { return c.ready.Load() }
 
 // rulesFor are the rules that govern key: parameters have their own.
-func (c *Cache) rulesFor(key upstream.Key) rules {
-	if key.IsParameter() {
-		return c.parameters
+func (c *Cache) rulesFor(key item.Key) rules {
+	if _, ok := key.(item.SecretKey); ok {
+		return c.secrets
 	}
-	return c.secrets
+	return c.parameters
 }
 
 // Get answers a request for key. force asks for a fresh upstream read,
-// rate-limited by Policy.ForceInterval. Errors are *upstream.Error, or
+// rate-limited by Policy.ForceInterval. Errors are *item.Error, or
 // ctx's error when the caller gave up first.
-func (c *Cache) Get(ctx context.Context, key upstream.Key, force bool) (Result, error) {
-	key = key.Normalize()
+func (c *Cache) Get(ctx context.Context, key item.Key, force bool) (Result, error) {
+	key = item.Normalize(key)
 	if force {
 		return c.getForced(ctx, key)
 	}
@@ -219,7 +223,7 @@ func (c *Cache) Get(ctx context.Context, key upstream.Key, force bool) (Result, 
 // waitRefresh joins the refresh of key and answers with its result. A
 // request that could be served the expired value e waits at most
 // Policy.RefreshWait, then gets e, marked stale, while the fetch goes on.
-func (c *Cache) waitRefresh(ctx context.Context, key upstream.Key, e *entry, policy Policy) (Result, error) {
+func (c *Cache) waitRefresh(ctx context.Context, key item.Key, e *entry, policy Policy) (Result, error) {
 	ch := c.startRefresh(key, modeNormal)
 	var slow <-chan time.Time
 	if policy.RefreshWait > 0 && e != nil && e.value != nil && !e.superseded && policy.Servable(e.fetchedAt, c.now()) {
@@ -233,7 +237,7 @@ func (c *Cache) waitRefresh(ctx context.Context, key upstream.Key, e *entry, pol
 	case <-slow:
 		c.metrics.Stale()
 		res := e.staleResult()
-		res.StaleCause = &upstream.Error{Code: upstream.CodeRefreshSlow, Transient: true, Err: errors.New("the refresh is taking long; the previous value is served meanwhile")}
+		res.StaleCause = &item.Error{Code: item.CodeRefreshSlow, Transient: true, Err: errors.New("the refresh is taking long; the previous value is served meanwhile")}
 		return res, nil
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
@@ -256,7 +260,7 @@ func (c *Cache) countAnswer(res Result, err error) (Result, error) {
 // once per ForceInterval: a request arriving inside that interval waits for
 // the next allowed fetch and shares it, rather than receiving an older
 // value.
-func (c *Cache) getForced(ctx context.Context, key upstream.Key) (Result, error) {
+func (c *Cache) getForced(ctx context.Context, key item.Key) (Result, error) {
 	arrived := c.now()
 	for {
 		var r singleflight.Result
@@ -266,7 +270,7 @@ func (c *Cache) getForced(ctx context.Context, key upstream.Key) (Result, error)
 			return Result{}, ctx.Err()
 		}
 		e := r.Val.(*entry)
-		if !e.attemptAt.Before(arrived) || (e.err != nil && e.err.Code == upstream.CodeShuttingDown) {
+		if !e.attemptAt.Before(arrived) || (e.err != nil && e.err.Code == item.CodeShuttingDown) {
 			return c.countAnswer(c.answer(key, e))
 		}
 		// The flight began before this request arrived, or the interval
@@ -292,8 +296,8 @@ func sleepFor(ctx context.Context, d time.Duration) error {
 // RefreshIfExpired starts a fetch in the background when key's value is not
 // fresh, so that the handler's request, a moment later, finds it done or
 // joins it. It is what INVOKE triggers.
-func (c *Cache) RefreshIfExpired(key upstream.Key) {
-	key = key.Normalize()
+func (c *Cache) RefreshIfExpired(key item.Key) {
+	key = item.Normalize(key)
 	e := c.load(key)
 	if e != nil && e.value != nil && !e.superseded && c.rulesFor(key).policy.Fresh(e.fetchedAt, c.now()) {
 		return
@@ -313,28 +317,31 @@ const (
 
 // startRefresh joins the fetch in flight for key, or starts one. Callers
 // that do not wait may drop the channel: it is buffered.
-func (c *Cache) startRefresh(key upstream.Key, mode fetchMode) <-chan singleflight.Result {
+func (c *Cache) startRefresh(key item.Key, mode fetchMode) <-chan singleflight.Result {
 	return c.flights.DoChan(c.flightKey(key), func() (any, error) { return c.refresh(key, mode), nil })
 }
 
 // flightKey is the single flight of key since the last Invalidate: a
 // read after a write never joins a fetch that began before it.
-func (c *Cache) flightKey(k upstream.Key) string {
+func (c *Cache) flightKey(k item.Key) string {
 	return flightKey(k) + "\x00" + strconv.FormatUint(c.writes.Load(), 10)
 }
 
 // flightKey is key as the single flight's string key: every field, the
 // role included, so that reads under two roles never share a fetch.
-func flightKey(k upstream.Key) string {
-	where := "\x00" + k.RoleARN + "\x00" + k.Region
-	switch {
-	case k.Path != "":
+func flightKey(k item.Key) string {
+	scope := item.ScopeOf(k)
+	where := "\x00" + scope.RoleARN + "\x00" + scope.Region
+	switch k := k.(type) {
+	case item.PathKey:
 		return "path\x00" + k.Path + "\x00" + strconv.FormatBool(k.Recursive) + "\x00" + strconv.FormatBool(k.WithDecryption) +
 			"\x00" + strconv.Itoa(int(k.PageSize)) + "\x00" + k.PageToken + where
-	case k.IsParameter():
-		return "ssm\x00" + k.Parameter + "\x00" + strconv.FormatBool(k.WithDecryption) + where
+	case item.ParameterKey:
+		return "ssm\x00" + k.Name + "\x00" + strconv.FormatBool(k.WithDecryption) + where
+	case item.SecretKey:
+		return k.ID + "\x00" + k.VersionID + "\x00" + k.VersionStage + where
 	}
-	return k.SecretID + "\x00" + k.VersionID + "\x00" + k.VersionStage + where
+	panic(fmt.Sprintf("cache: a key of type %T", k))
 }
 
 // RefreshAhead keeps the values requests read fresh in the background until
@@ -384,7 +391,7 @@ func (c *Cache) RefreshDue() {
 }
 
 // answer turns the entry a flight produced for key into the caller's result.
-func (c *Cache) answer(key upstream.Key, e *entry) (Result, error) {
+func (c *Cache) answer(key item.Key, e *entry) (Result, error) {
 	if e.err == nil {
 		return e.result(), nil
 	}
@@ -396,13 +403,13 @@ func (c *Cache) answer(key upstream.Key, e *entry) (Result, error) {
 
 // errShuttingDown is the answer of a fetch the cache's closing refused or
 // cut off.
-func errShuttingDown(transient bool) *upstream.Error {
-	return &upstream.Error{Code: upstream.CodeShuttingDown, Transient: transient, Err: errors.New("the extension is shutting down")}
+func errShuttingDown(transient bool) *item.Error {
+	return &item.Error{Code: item.CodeShuttingDown, Transient: transient, Err: errors.New("the extension is shutting down")}
 }
 
 // refresh runs inside the single flight for key: at most one per key at a
 // time, so its read-modify-write of the entry cannot race another.
-func (c *Cache) refresh(key upstream.Key, mode fetchMode) *entry {
+func (c *Cache) refresh(key item.Key, mode fetchMode) *entry {
 	if !c.beginFetch() {
 		return &entry{err: errShuttingDown(false)}
 	}
@@ -418,7 +425,7 @@ func (c *Cache) refresh(key upstream.Key, mode fetchMode) *entry {
 	if !call {
 		return prev
 	}
-	var value *upstream.Value
+	var value *item.Value
 	elapsed, err := c.timed(key.Service(), c.rulesFor(key).timeout, func(ctx context.Context) (err error) {
 		value, err = c.fetch(ctx, key)
 		return err
@@ -428,11 +435,11 @@ func (c *Cache) refresh(key upstream.Key, mode fetchMode) *entry {
 	switch {
 	case err == nil:
 		attrs = append(attrs, "version_id", value.VersionID)
-	case err.Code != upstream.CodeShuttingDown:
+	case err.Code != item.CodeShuttingDown:
 		attrs = append(attrs, "failures", next.failures, "retry_in_ms", next.retryAt.Sub(started).Milliseconds())
 	}
 	c.logFetch(attrs, elapsed, err)
-	if err != nil && err.Code == upstream.CodeShuttingDown || c.writes.Load() != writes {
+	if err != nil && err.Code == item.CodeShuttingDown || c.writes.Load() != writes {
 		// A write through the extension may have replaced what this
 		// fetch read: its waiters get it, later reads fetch again.
 		return next
@@ -446,9 +453,9 @@ func (c *Cache) refresh(key upstream.Key, mode fetchMode) *entry {
 
 // settle is the entry that follows a fetch of key that started at started
 // and answered value or err.
-func (c *Cache) settle(key upstream.Key, prev *entry, value *upstream.Value, err *upstream.Error, started time.Time) *entry {
+func (c *Cache) settle(key item.Key, prev *entry, value *item.Value, err *item.Error, started time.Time) *entry {
 	switch {
-	case err != nil && err.Code == upstream.CodeShuttingDown:
+	case err != nil && err.Code == item.CodeShuttingDown:
 		// Not an upstream fault, so not remembered as one: waiting
 		// requests get the previous value while it is servable.
 		aborted := &entry{attemptAt: started, err: err}
@@ -468,7 +475,7 @@ func (c *Cache) settle(key upstream.Key, prev *entry, value *upstream.Value, err
 
 // timed runs one upstream read of service within timeout and counts it. Its error is classified; a read cut off by
 // shutdown is CodeShuttingDown, and not counted as an upstream failure.
-func (c *Cache) timed(service string, timeout time.Duration, read func(context.Context) error) (time.Duration, *upstream.Error) {
+func (c *Cache) timed(service string, timeout time.Duration, read func(context.Context) error) (time.Duration, *item.Error) {
 	ctx, cancel := context.WithTimeout(c.background, timeout)
 	defer cancel()
 	started := c.now()
@@ -487,12 +494,12 @@ func (c *Cache) timed(service string, timeout time.Duration, read func(context.C
 }
 
 // logFetch logs the outcome of one upstream read, described by attrs.
-func (c *Cache) logFetch(attrs []any, elapsed time.Duration, err *upstream.Error) {
+func (c *Cache) logFetch(attrs []any, elapsed time.Duration, err *item.Error) {
 	attrs = append(attrs, "event", "upstream_fetch", "duration_ms", elapsed.Milliseconds())
 	switch {
 	case err == nil:
 		c.log.Info("upstream fetch", append(attrs, "status", "ok")...)
-	case err.Code == upstream.CodeShuttingDown:
+	case err.Code == item.CodeShuttingDown:
 		c.log.Info("upstream fetch aborted by shutdown", append(attrs, "status", "aborted")...)
 	default:
 		c.log.Warn("upstream fetch failed", append(attrs, "status", "error",
@@ -501,17 +508,20 @@ func (c *Cache) logFetch(attrs []any, elapsed time.Duration, err *upstream.Error
 }
 
 // fetch makes one upstream read of key.
-func (c *Cache) fetch(ctx context.Context, key upstream.Key) (*upstream.Value, error) {
-	if !key.IsParameter() {
-		return c.src.GetSecretValue(ctx, key)
+func (c *Cache) fetch(ctx context.Context, key item.Key) (*item.Value, error) {
+	if k, ok := key.(item.SecretKey); ok {
+		return c.src.GetSecretValue(ctx, k)
 	}
 	if c.params == nil {
-		return nil, &upstream.Error{Code: upstream.CodeNotConfigured, Err: errors.New("no Parameter Store source: the extension serves a local file")}
+		return nil, &item.Error{Code: item.CodeNotConfigured, Err: errors.New("no Parameter Store source: the extension serves a local file")}
 	}
-	if key.Path != "" {
-		return c.params.GetParametersByPath(ctx, key)
+	switch k := key.(type) {
+	case item.PathKey:
+		return c.params.GetParametersByPath(ctx, k)
+	case item.ParameterKey:
+		return c.params.GetParameter(ctx, k)
 	}
-	return c.params.GetParameter(ctx, key)
+	panic(fmt.Sprintf("cache: a key of type %T", key))
 }
 
 func (c *Cache) beginFetch() bool {
@@ -524,7 +534,7 @@ func (c *Cache) beginFetch() bool {
 	return true
 }
 
-func (c *Cache) load(key upstream.Key) *entry {
+func (c *Cache) load(key item.Key) *entry {
 	if key == c.primaryKey {
 		return c.primary.Load()
 	}
@@ -532,7 +542,7 @@ func (c *Cache) load(key upstream.Key) *entry {
 	return e
 }
 
-func (c *Cache) store(key upstream.Key, e *entry) {
+func (c *Cache) store(key item.Key, e *entry) {
 	if key == c.primaryKey {
 		c.primary.Store(e)
 		return
@@ -545,7 +555,7 @@ func (c *Cache) store(key upstream.Key, e *entry) {
 // joined: a function reads its own writes, in every execution model. The
 // Starfleet secret is not dropped but superseded: the next read waits for
 // a fetch, and gets the old value, marked stale, only if upstream fails.
-func (c *Cache) Invalidate(stale func(upstream.Key, *upstream.Value) bool) {
+func (c *Cache) Invalidate(stale func(item.Key, *item.Value) bool) {
 	c.writes.Add(1)
 	if e := c.primary.Load(); e != nil && e.value != nil && stale(c.primaryKey, e.value) {
 		c.primary.Store(e.supersede())
@@ -565,8 +575,8 @@ type Status struct {
 }
 
 // Status reports the cached state of key.
-func (c *Cache) Status(key upstream.Key) Status {
-	e := c.load(key.Normalize())
+func (c *Cache) Status(key item.Key) Status {
+	e := c.load(item.Normalize(key))
 	if e == nil {
 		return Status{}
 	}

@@ -19,12 +19,12 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 const benchSecretFile = "../testdata/starfleet-secret.json"
 
-var benchPrimary = upstream.Key{SecretID: "Starfleet"}
+var benchPrimary = item.SecretKey{ID: "Starfleet"}
 
 // benchSecret returns the testdata Starfleet secret.
 func benchSecret(tb testing.TB) []byte {
@@ -46,7 +46,7 @@ type countingSource struct {
 	entered chan struct{}
 }
 
-func (s *countingSource) GetSecretValue(ctx context.Context, key upstream.Key) (*upstream.Value, error) {
+func (s *countingSource) GetSecretValue(ctx context.Context, key item.SecretKey) (*item.Value, error) {
 	n := s.calls.Add(1)
 	if s.entered != nil {
 		s.entered <- struct{}{}
@@ -59,7 +59,7 @@ func (s *countingSource) GetSecretValue(ctx context.Context, key upstream.Key) (
 		}
 	}
 	// A copy per call: the cache keeps slices of it and wipes it at Close.
-	return &upstream.Value{Name: key.SecretID, VersionID: fmt.Sprintf("v%d", n), Text: append([]byte(nil), s.raw...)}, nil
+	return &item.Value{Name: key.ID, VersionID: fmt.Sprintf("v%d", n), Text: append([]byte(nil), s.raw...)}, nil
 }
 
 // productPolicy is the policy the program builds with its default
@@ -94,7 +94,7 @@ func BenchmarkGetFreshPrimary(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Get(ctx, benchPrimary, false); err != nil {
+		if _, err := c.Get(ctx, c.Primary(), false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -109,7 +109,7 @@ func BenchmarkGetFreshPrimaryParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := c.Get(ctx, benchPrimary, false); err != nil {
+			if _, err := c.Get(ctx, c.Primary(), false); err != nil {
 				b.Error(err)
 				return
 			}
@@ -125,7 +125,7 @@ func BenchmarkGetRefresh(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Get(ctx, benchPrimary, false); err != nil {
+		if _, err := c.Get(ctx, c.Primary(), false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -286,7 +286,7 @@ func TestUpstreamCallsFor500ConcurrentAtExpiry(t *testing.T) {
 	src := &countingSource{raw: benchSecret(t)}
 	c := newBenchCache(t, src, time.Minute, clock.Now)
 	ctx := t.Context()
-	if _, err := c.Get(ctx, benchPrimary, false); err != nil {
+	if _, err := c.Get(ctx, c.Primary(), false); err != nil {
 		t.Fatal(err)
 	}
 	before := src.calls.Load()
@@ -331,12 +331,13 @@ func TestUpstreamCallsFor500ConcurrentAtExpiry(t *testing.T) {
 }
 
 // TestGetFreshPrimaryAllocatesNothing guards the hit path: a read of the
-// fresh Starfleet secret must not allocate.
+// fresh Starfleet secret by the key Primary gives, as the slice API reads
+// it, must not allocate.
 func TestGetFreshPrimaryAllocatesNothing(t *testing.T) {
 	c := warmCache(t)
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(1000, func() {
-		if _, err := c.Get(ctx, benchPrimary, false); err != nil {
+		if _, err := c.Get(ctx, c.Primary(), false); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/upstream"
 
 	"bytes"
@@ -32,7 +33,7 @@ type fakeSource struct {
 	started chan struct{} // receives once per call, if non-nil
 }
 
-func (f *fakeSource) GetSecretValue(ctx context.Context, key upstream.Key) (*upstream.Value, error) {
+func (f *fakeSource) GetSecretValue(ctx context.Context, key item.SecretKey) (*item.Value, error) {
 	f.calls.Add(1)
 	f.mu.Lock()
 	gate, started := f.gate, f.started
@@ -52,7 +53,7 @@ func (f *fakeSource) GetSecretValue(ctx context.Context, key upstream.Key) (*ups
 	if f.fail != nil {
 		return nil, f.fail
 	}
-	return &upstream.Value{Name: key.SecretID, VersionID: fmt.Sprintf("v%d", f.version), Text: []byte(f.value)}, nil
+	return &item.Value{Name: key.ID, VersionID: fmt.Sprintf("v%d", f.version), Text: []byte(f.value)}, nil
 }
 
 func (f *fakeSource) set(version int, value string, fail error) {
@@ -61,7 +62,7 @@ func (f *fakeSource) set(version int, value string, fail error) {
 	f.version, f.value, f.fail = version, value, fail
 }
 
-var primary = upstream.Key{SecretID: "Starfleet"}
+var primary = item.SecretKey{ID: "Starfleet"}
 
 func newTestCache(t *testing.T, src Source, p Policy) (*Cache, *cachetest.Clock) {
 	t.Helper()
@@ -207,7 +208,7 @@ func TestPermanentFailureStopsServing(t *testing.T) {
 	src.set(1, "", &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized"})
 	clock.Advance(11 * time.Second)
 	_, err := c.Get(ctx, primary, false)
-	var uerr *upstream.Error
+	var uerr *item.Error
 	if !errors.As(err, &uerr) || uerr.Code != "AccessDeniedException" || uerr.Transient {
 		t.Fatalf("err = %v, want AccessDeniedException", err)
 	}
@@ -319,10 +320,10 @@ func TestLRUBoundsOtherSecrets(t *testing.T) {
 	src := &fakeSource{}
 	src.set(1, `{}`, nil)
 	c, _ := newTestCache(t, src, testPolicy())
-	hot := upstream.Key{SecretID: "hot"}
+	hot := item.SecretKey{ID: "hot"}
 	for i := range 10 {
 		c.Get(t.Context(), hot, false)
-		c.Get(t.Context(), upstream.Key{SecretID: fmt.Sprint("s", i)}, false)
+		c.Get(t.Context(), item.SecretKey{ID: fmt.Sprint("s", i)}, false)
 		if c.Len() > 3 {
 			t.Fatalf("LRU holds %d, size 3", c.Len())
 		}
@@ -358,9 +359,9 @@ func TestRefreshAheadKeepsReadValuesFresh(t *testing.T) {
 	c, clock := newTestCache(t, src, testPolicy()) // TTL 10s
 	ctx := t.Context()
 	c.Get(ctx, primary, false)
-	other := upstream.Key{SecretID: "other"}
+	other := item.SecretKey{ID: "other"}
 	c.Get(ctx, other, false)
-	unread := upstream.Key{SecretID: "unread"}
+	unread := item.SecretKey{ID: "unread"}
 	c.Get(ctx, unread, false) // fetched by a miss: never served from memory
 	c.Get(ctx, other, false)  // served from memory: marked read
 	src.set(2, `{}`, nil)
@@ -372,7 +373,7 @@ func TestRefreshAheadKeepsReadValuesFresh(t *testing.T) {
 	}
 	clock.Advance(2 * time.Second) // 9s: past every window, before expiry
 	c.RefreshDue()
-	for _, k := range []upstream.Key{primary, other} {
+	for _, k := range []item.Key{primary, other} {
 		res, err := c.Get(ctx, k, false)
 		if err != nil || res.Value.VersionID != "v2" || res.Stale {
 			t.Errorf("%v after the refresh ahead: %+v %v, want v2 fresh", k, res, err)
@@ -399,8 +400,8 @@ func TestShutdownAbortIsNotAnUpstreamFault(t *testing.T) {
 	<-src.started
 	c.Abort()
 	err := <-got
-	if upstream.Classify("", err).Code != upstream.CodeShuttingDown {
-		t.Errorf("the waiting request got %v, want %s", err, upstream.CodeShuttingDown)
+	if upstream.Classify("", err).Code != item.CodeShuttingDown {
+		t.Errorf("the waiting request got %v, want %s", err, item.CodeShuttingDown)
 	}
 	c.Close()
 	snap := recorder.Take()
@@ -415,8 +416,8 @@ func TestShutdownAbortIsNotAnUpstreamFault(t *testing.T) {
 // TestFailedWaitsCountAsMisses: an answer that waited on a fetch is a
 // miss whether the fetch succeeded or not, forced or not.
 func TestFailedWaitsCountAsMisses(t *testing.T) {
-	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
-		return nil, &upstream.Error{Code: "AccessDeniedException", Err: errors.New("denied")}
+	src := sourceFunc(func(context.Context, item.SecretKey) (*item.Value, error) {
+		return nil, &item.Error{Code: "AccessDeniedException", Err: errors.New("denied")}
 	})
 	recorder := metrics.New()
 	c := New(Options{Source: src, Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second, Primary: primary, Metrics: recorder})

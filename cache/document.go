@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // Document is a Starfleet secret: a JSON object whose top-level keys are
@@ -63,10 +63,10 @@ func (s *Slice) Field(key string) (value json.RawMessage, found, isObject bool) 
 // etagKey keys the HMAC that derives ETags, so that an ETag reveals nothing
 // about a low-entropy value. The error names the problem, never the
 // content.
-func newDocument(v *upstream.Value, etagKey []byte) (*Document, error) {
+func newDocument(v *item.Value, etagKey []byte) (*Document, error) {
 	doc, err := ParseDocument(v.Text)
 	if err != nil {
-		return nil, &upstream.Error{Code: upstream.CodeNotJSONObject, Err: err}
+		return nil, &item.Error{Code: item.CodeNotJSONObject, Err: err}
 	}
 	for name, sl := range doc.slices {
 		sl.ETag = etag(etagKey, v.VersionID, name, sl.Raw)

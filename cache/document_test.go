@@ -3,13 +3,13 @@ package cache
 import (
 	"time"
 
-	"github.com/starfleet/starfleet-secrets/upstream"
-
 	"bytes"
 	"encoding/json"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 func TestParseDocumentKeepsBytes(t *testing.T) {
@@ -123,7 +123,7 @@ func TestETagChangesWithVersionAndBytes(t *testing.T) {
 }
 
 func TestWipe(t *testing.T) {
-	v := &upstream.Value{VersionID: "v", Text: []byte(`{"A":{"k":"secret"}}`)}
+	v := &item.Value{VersionID: "v", Text: []byte(`{"A":{"k":"secret"}}`)}
 	e := newEntry(v, time.Now(), time.Now())
 	doc, err := newDocument(v, []byte("k"))
 	if err != nil {

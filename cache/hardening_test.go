@@ -1,21 +1,21 @@
 package cache
 
-// upstream.Value content the Secrets Manager emulator cannot deliver (invalid
+// item.Value content the Secrets Manager emulator cannot deliver (invalid
 // UTF-8), the nesting limit, and the wipe at shutdown.
 
 import (
-	"github.com/starfleet/starfleet-secrets/upstream"
-
 	"bytes"
 	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
-type sourceFunc func(context.Context, upstream.Key) (*upstream.Value, error)
+type sourceFunc func(context.Context, item.SecretKey) (*item.Value, error)
 
-func (f sourceFunc) GetSecretValue(ctx context.Context, k upstream.Key) (*upstream.Value, error) {
+func (f sourceFunc) GetSecretValue(ctx context.Context, k item.SecretKey) (*item.Value, error) {
 	return f(ctx, k)
 }
 
@@ -25,8 +25,8 @@ func (f sourceFunc) GetSecretValue(ctx context.Context, k upstream.Key) (*upstre
 // local file source can, too: see the e2e fault matrix).
 func TestInvalidUTF8SecretIsRejected(t *testing.T) {
 	raw := []byte("{\"Plain\":\"secret-\xff\xfe-Hq7Wz1\"}")
-	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
-		return &upstream.Value{VersionID: "v1", Text: bytes.Clone(raw)}, nil
+	src := sourceFunc(func(context.Context, item.SecretKey) (*item.Value, error) {
+		return &item.Value{VersionID: "v1", Text: bytes.Clone(raw)}, nil
 	})
 	c := New(Options{Source: src, Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second, Primary: primary})
 	defer c.Close()
@@ -35,17 +35,17 @@ func TestInvalidUTF8SecretIsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = res.Document()
-	var uerr *upstream.Error
-	if err == nil || !asUpstream(err, &uerr) || uerr.Code != upstream.CodeNotJSONObject || !strings.Contains(err.Error(), "not valid UTF-8") {
-		t.Fatalf("invalid UTF-8: %v, want %s: secret is not valid UTF-8", err, upstream.CodeNotJSONObject)
+	var uerr *item.Error
+	if err == nil || !asUpstream(err, &uerr) || uerr.Code != item.CodeNotJSONObject || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Fatalf("invalid UTF-8: %v, want %s: secret is not valid UTF-8", err, item.CodeNotJSONObject)
 	}
 	if strings.Contains(err.Error(), "Hq7Wz1") {
 		t.Errorf("error quotes the value: %v", err)
 	}
 }
 
-func asUpstream(err error, dst **upstream.Error) bool {
-	u, ok := err.(*upstream.Error)
+func asUpstream(err error, dst **item.Error) bool {
+	u, ok := err.(*item.Error)
 	*dst = u
 	return ok
 }
@@ -86,18 +86,18 @@ func TestDeepNesting(t *testing.T) {
 func TestCloseWipesEveryCachedByte(t *testing.T) {
 	const marker = "WIPE-ME-"
 	primaryDoc := `{"STARFLEET":{"SlackToken":"` + marker + `slack","Nested":{"k":"` + marker + `nested"}},"Plain":"` + marker + `plain","List":["` + marker + `list"]}`
-	src := sourceFunc(func(_ context.Context, k upstream.Key) (*upstream.Value, error) {
-		switch k.SecretID {
-		case primary.SecretID:
-			return &upstream.Value{VersionID: "v1", Text: []byte(primaryDoc)}, nil
+	src := sourceFunc(func(_ context.Context, k item.SecretKey) (*item.Value, error) {
+		switch k.ID {
+		case primary.ID:
+			return &item.Value{VersionID: "v1", Text: []byte(primaryDoc)}, nil
 		case "binary":
-			return &upstream.Value{VersionID: "v1", Binary: []byte(marker + "binary")}, nil
+			return &item.Value{VersionID: "v1", Binary: []byte(marker + "binary")}, nil
 		}
-		return &upstream.Value{VersionID: "v1", Text: []byte(marker + k.SecretID)}, nil
+		return &item.Value{VersionID: "v1", Text: []byte(marker + k.ID)}, nil
 	})
 	c := New(Options{Source: src, Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second, Primary: primary, Size: 10})
 	var held [][]byte
-	for _, k := range []upstream.Key{primary, {SecretID: "other"}, {SecretID: "binary"}, {SecretID: "third", VersionStage: "AWSPREVIOUS"}} {
+	for _, k := range []item.Key{primary, item.SecretKey{ID: "other"}, item.SecretKey{ID: "binary"}, item.SecretKey{ID: "third", VersionStage: "AWSPREVIOUS"}} {
 		res, err := c.Get(t.Context(), k, false)
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/metrics"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
@@ -14,26 +15,26 @@ import (
 func TestNegativeIsNotFoundAndAccessDenied(t *testing.T) {
 	for code, want := range map[string]bool{
 		"ResourceNotFoundException": true, "ParameterNotFound": true, "ParameterVersionNotFound": true,
-		"AccessDeniedException": true, "DecryptionFailure": false, "ThrottlingException": false, upstream.CodeTimeout: false,
+		"AccessDeniedException": true, "DecryptionFailure": false, "ThrottlingException": false, item.CodeTimeout: false,
 	} {
-		if got := Negative(&upstream.Error{Code: code}); got != want {
+		if got := Negative(&item.Error{Code: code}); got != want {
 			t.Errorf("Negative(%s) = %v", code, got)
 		}
 	}
-	if Negative(&upstream.Error{Code: "ResourceNotFoundException", Transient: true}) || Negative(nil) {
+	if Negative(&item.Error{Code: "ResourceNotFoundException", Transient: true}) || Negative(nil) {
 		t.Error("a transient or absent error is remembered")
 	}
 }
 
 func TestAfterFailureRemembersNegativeAnswersForTheNegativeTTL(t *testing.T) {
 	p := Policy{TTL: time.Minute, BackoffBase: time.Second, BackoffMax: 10 * time.Second, NegativeTTL: 5 * time.Second}
-	notFound := &upstream.Error{Code: "ResourceNotFoundException"}
+	notFound := &item.Error{Code: "ResourceNotFoundException"}
 	for range 3 { // consecutive failures do not stretch it
 		if e := p.afterFailure(&entry{failures: 2}, notFound, t0); !e.retryAt.Equal(t0.Add(5 * time.Second)) {
 			t.Errorf("retry at %v, want the negative TTL after the call", e.retryAt.Sub(t0))
 		}
 	}
-	if e := p.afterFailure(nil, &upstream.Error{Code: "DecryptionFailure"}, t0); e.retryAt.Sub(t0) > time.Second {
+	if e := p.afterFailure(nil, &item.Error{Code: "DecryptionFailure"}, t0); e.retryAt.Sub(t0) > time.Second {
 		t.Errorf("another permanent error waits %v, want the backoff's first step", e.retryAt.Sub(t0))
 	}
 	p.NegativeTTL = 0
@@ -52,7 +53,7 @@ func TestMissesWithinTheNegativeTTLCostOneCall(t *testing.T) {
 	p := NewPolicy(Limits{TTL: time.Minute, MaxStale: time.Minute, NegativeTTL: 5 * time.Second, FetchTimeout: time.Second}, false)
 	c, clock := newTestCache(t, src, p)
 	c.metrics = recorder
-	missing := upstream.Key{SecretID: "missing"}
+	missing := item.SecretKey{ID: "missing"}
 	for i := range 1000 {
 		_, err := c.Get(context.Background(), missing, false)
 		if uerr := upstream.Classify("", err); uerr == nil || uerr.Code != "ResourceNotFoundException" || uerr.Err.Error() == "" {

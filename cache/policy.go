@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // Policy holds the freshness rules. Every decision is a pure function of a
@@ -72,12 +72,12 @@ func NewPolicy(l Limits, refreshAhead bool) Policy {
 // there, or not this function's to read: an answer that holds until
 // someone changes the secret, the parameter or the policy, and so may be
 // remembered.
-func Negative(err *upstream.Error) bool {
+func Negative(err *item.Error) bool {
 	if err == nil || err.Transient {
 		return false
 	}
 	switch err.Code {
-	case upstream.CodeNotFound, "ParameterNotFound", "ParameterVersionNotFound", "AccessDeniedException":
+	case item.CodeNotFound, "ParameterNotFound", "ParameterVersionNotFound", "AccessDeniedException":
 		return true
 	}
 	return false
@@ -86,12 +86,12 @@ func Negative(err *upstream.Error) bool {
 // entry is what the cache knows about one key. Entries are immutable: every
 // change publishes a new one, so readers never lock.
 type entry struct {
-	value     *upstream.Value // last good value; nil before one, or after a permanent failure
-	doc       *Document       // value parsed into slices (the primary secret only)
-	docErr    error           // why value is not a Starfleet document
-	fetchedAt time.Time       // when value was fetched, by the wall clock
-	attemptAt time.Time       // when the last upstream call started
-	err       *upstream.Error
+	value     *item.Value // last good value; nil before one, or after a permanent failure
+	doc       *Document   // value parsed into slices (the primary secret only)
+	docErr    error       // why value is not a Starfleet document
+	fetchedAt time.Time   // when value was fetched, by the wall clock
+	attemptAt time.Time   // when the last upstream call started
+	err       *item.Error
 	failures  int       // consecutive failed fetches
 	retryAt   time.Time // no upstream call before this, unless forced
 	// aheadJitter places the refresh ahead of expiry within its window.
@@ -107,7 +107,7 @@ type entry struct {
 
 // newEntry is the entry of a value fetched at fetchedAt by a call that
 // started at attemptAt.
-func newEntry(v *upstream.Value, fetchedAt, attemptAt time.Time) *entry {
+func newEntry(v *item.Value, fetchedAt, attemptAt time.Time) *entry {
 	return &entry{value: v, fetchedAt: fetchedAt, attemptAt: attemptAt, aheadJitter: rand.Float64()}
 }
 
@@ -269,7 +269,7 @@ func (p Policy) Backoff(n int, jitter float64) time.Duration {
 }
 
 // afterFailure is the entry that follows a failed upstream call.
-func (p Policy) afterFailure(prev *entry, err *upstream.Error, started time.Time) *entry {
+func (p Policy) afterFailure(prev *entry, err *item.Error, started time.Time) *entry {
 	next := &entry{attemptAt: started, err: err, failures: 1, aheadJitter: rand.Float64()}
 	if prev != nil {
 		next.failures = prev.failures + 1

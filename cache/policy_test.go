@@ -1,10 +1,10 @@
 package cache
 
 import (
-	"github.com/starfleet/starfleet-secrets/upstream"
-
 	"testing"
 	"time"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -42,9 +42,9 @@ func TestFreshAndServable(t *testing.T) {
 
 func TestDecide(t *testing.T) {
 	p := testPolicy()
-	sec := &upstream.Value{VersionID: "v1"}
-	transient := &upstream.Error{Code: "ThrottlingException", Transient: true}
-	permanent := &upstream.Error{Code: "AccessDeniedException"}
+	sec := &item.Value{VersionID: "v1"}
+	transient := &item.Error{Code: "ThrottlingException", Transient: true}
+	permanent := &item.Error{Code: "AccessDeniedException"}
 	tests := []struct {
 		name  string
 		e     *entry
@@ -75,7 +75,7 @@ func TestDecide(t *testing.T) {
 
 func TestShouldCallUpstream(t *testing.T) {
 	p := testPolicy()
-	sec := &upstream.Value{}
+	sec := &item.Value{}
 	tests := []struct {
 		name  string
 		e     *entry
@@ -124,15 +124,15 @@ func TestBackoff(t *testing.T) {
 
 func TestAfterFailure(t *testing.T) {
 	p := testPolicy()
-	prev := &entry{value: &upstream.Value{}, fetchedAt: t0}
-	next := p.afterFailure(prev, &upstream.Error{Code: "ThrottlingException", Transient: true}, t0.Add(time.Minute))
+	prev := &entry{value: &item.Value{}, fetchedAt: t0}
+	next := p.afterFailure(prev, &item.Error{Code: "ThrottlingException", Transient: true}, t0.Add(time.Minute))
 	if next.value == nil || !next.fetchedAt.Equal(t0) || next.failures != 1 {
 		t.Errorf("transient failure must keep the last value: %+v", next)
 	}
 	if d := next.retryAt.Sub(t0.Add(time.Minute)); d < 500*time.Millisecond || d > time.Second {
 		t.Errorf("first retry in %v, want within [0.5s, 1s]", d)
 	}
-	next = p.afterFailure(next, &upstream.Error{Code: "AccessDeniedException"}, t0.Add(2*time.Minute))
+	next = p.afterFailure(next, &item.Error{Code: "AccessDeniedException"}, t0.Add(2*time.Minute))
 	if next.value != nil || next.failures != 2 {
 		t.Errorf("permanent failure must drop the value: %+v", next)
 	}
@@ -140,7 +140,7 @@ func TestAfterFailure(t *testing.T) {
 
 func TestRefreshAhead(t *testing.T) {
 	p := testPolicy() // TTL 10s
-	sec := &upstream.Value{}
+	sec := &item.Value{}
 	if got := p.RefreshAheadAt(t0, 0); got != t0.Add(7500*time.Millisecond) {
 		t.Errorf("earliest %v, want 75 %% of the TTL", got.Sub(t0))
 	}
@@ -154,7 +154,7 @@ func TestRefreshAhead(t *testing.T) {
 		want bool
 	}{
 		{"nothing cached", nil, time.Hour, false},
-		{"no value", &entry{err: &upstream.Error{Code: "AccessDeniedException"}}, time.Hour, false},
+		{"no value", &entry{err: &item.Error{Code: "AccessDeniedException"}}, time.Hour, false},
 		{"early", &entry{value: sec, fetchedAt: t0, aheadJitter: 0.5}, 8 * time.Second, false},
 		{"due", &entry{value: sec, fetchedAt: t0, aheadJitter: 0.5}, 8250 * time.Millisecond, true},
 		{"expired", &entry{value: sec, fetchedAt: t0}, time.Minute, true},
@@ -175,7 +175,7 @@ func TestRefreshAhead(t *testing.T) {
 func TestNeverWaitServesStaleAtOnce(t *testing.T) {
 	p := testPolicy()
 	p.NeverWait = true
-	e := &entry{value: &upstream.Value{}, fetchedAt: t0}
+	e := &entry{value: &item.Value{}, fetchedAt: t0}
 	if got := p.Decide(e, t0.Add(11*time.Second), false); got != ServeStaleAndRefresh {
 		t.Errorf("expired, servable: %v, want ServeStaleAndRefresh", got)
 	}

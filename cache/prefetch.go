@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // prefetchConcurrency bounds the reads Prefetch makes at once.
@@ -16,12 +16,12 @@ const prefetchConcurrency = 4
 // Prefetch warms keys, returning once every fetch has settled; the error
 // joins what failed. Secrets are read one GetSecretValue each (its quota,
 // 10,000 a second, is the generous one), a few at a time. Parameters are
-// read in GetParameters calls of up to upstream.MaxBatch names sharing
+// read in GetParameters calls of up to item.MaxBatch names sharing
 // WithDecryption, because Parameter Store's throughput quota counts calls
 // and is shared by every Get call of the account: a fleet of cold starts
 // must not throttle itself. References to Secrets Manager are read one by
 // one, as GetParameters does not take them.
-func (c *Cache) Prefetch(ctx context.Context, keys []upstream.Key) error {
+func (c *Cache) Prefetch(ctx context.Context, keys []item.Key) error {
 	var (
 		mu    sync.Mutex
 		errs  []error
@@ -57,22 +57,23 @@ func (c *Cache) Prefetch(ctx context.Context, keys []upstream.Key) error {
 
 // prefetchPlan splits keys into those read one by one and batches of
 // parameters read together.
-func (c *Cache) prefetchPlan(keys []upstream.Key) (singles []upstream.Key, batches [][]upstream.Key) {
-	var byDecryption [2][]upstream.Key
+func (c *Cache) prefetchPlan(keys []item.Key) (singles []item.Key, batches [][]item.ParameterKey) {
+	var byDecryption [2][]item.ParameterKey
 	for _, key := range keys {
-		key = key.Normalize()
+		key = item.Normalize(key)
+		p, ok := key.(item.ParameterKey)
 		switch {
-		case !key.IsParameter() || upstream.IsReference(key.Parameter) || c.params == nil:
+		case !ok || item.IsReference(p.Name) || c.params == nil:
 			singles = append(singles, key)
-		case key.WithDecryption:
-			byDecryption[1] = append(byDecryption[1], key)
+		case p.WithDecryption:
+			byDecryption[1] = append(byDecryption[1], p)
 		default:
-			byDecryption[0] = append(byDecryption[0], key)
+			byDecryption[0] = append(byDecryption[0], p)
 		}
 	}
 	for _, group := range byDecryption {
-		for start := 0; start < len(group); start += upstream.MaxBatch {
-			batches = append(batches, group[start:min(start+upstream.MaxBatch, len(group))])
+		for start := 0; start < len(group); start += item.MaxBatch {
+			batches = append(batches, group[start:min(start+item.MaxBatch, len(group))])
 		}
 	}
 	return singles, batches
@@ -80,7 +81,7 @@ func (c *Cache) prefetchPlan(keys []upstream.Key) (singles []upstream.Key, batch
 
 // prefetchParameters reads keys in one GetParameters call and stores what
 // it found, unless a request's own fetch stored something newer meanwhile.
-func (c *Cache) prefetchParameters(keys []upstream.Key) error {
+func (c *Cache) prefetchParameters(keys []item.ParameterKey) error {
 	found, err := c.readBatch(keys)
 	if err != nil {
 		return fmt.Errorf("GetParameters of %d parameters: %w", len(keys), err)
@@ -88,7 +89,7 @@ func (c *Cache) prefetchParameters(keys []upstream.Key) error {
 	var missing []string
 	for _, key := range keys {
 		if _, ok := found[key]; !ok {
-			missing = append(missing, key.Parameter)
+			missing = append(missing, key.Name)
 		}
 	}
 	if len(missing) > 0 {
@@ -101,15 +102,15 @@ func (c *Cache) prefetchParameters(keys []upstream.Key) error {
 // (a value, or ParameterNotFound for a name the service does not have),
 // unless a request's own fetch of that key stored something newer
 // meanwhile. Its error is the call's, which stores nothing.
-func (c *Cache) readBatch(keys []upstream.Key) (map[upstream.Key]*upstream.Value, *upstream.Error) {
+func (c *Cache) readBatch(keys []item.ParameterKey) (map[item.ParameterKey]*item.Value, *item.Error) {
 	if !c.beginFetch() {
 		return nil, errShuttingDown(false)
 	}
 	defer c.fetches.Done()
 	started := c.now()
 	writes := c.writes.Load()
-	var found map[upstream.Key]*upstream.Value
-	elapsed, err := c.timed(upstream.ServiceParameterStore, c.parameters.timeout, func(ctx context.Context) (err error) {
+	var found map[item.ParameterKey]*item.Value
+	elapsed, err := c.timed(item.ServiceParameterStore, c.parameters.timeout, func(ctx context.Context) (err error) {
 		found, err = c.params.GetParameters(ctx, keys)
 		return err
 	})
@@ -140,9 +141,9 @@ func (c *Cache) readBatch(keys []upstream.Key) (map[upstream.Key]*upstream.Value
 }
 
 // notFound is Parameter Store's answer for a parameter it does not have.
-func notFound(key upstream.Key) *upstream.Error {
-	return &upstream.Error{Code: "ParameterNotFound", Service: upstream.ServiceParameterStore, Status: 400,
-		Err: errors.New("Parameter " + key.Parameter + " not found.")}
+func notFound(key item.ParameterKey) *item.Error {
+	return &item.Error{Code: "ParameterNotFound", Service: item.ServiceParameterStore, Status: 400,
+		Err: errors.New("Parameter " + key.Name + " not found.")}
 }
 
 // GetParameters answers keys, parameters sharing WithDecryption and none a
@@ -151,18 +152,17 @@ func notFound(key upstream.Key) *upstream.Error {
 // and what it lacks is read in one GetParameters call, since Parameter
 // Store's quota counts calls. Each key gets a result or an error, a
 // missing parameter ParameterNotFound.
-func (c *Cache) GetParameters(ctx context.Context, keys []upstream.Key) ([]Result, []error) {
+func (c *Cache) GetParameters(ctx context.Context, keys []item.ParameterKey) ([]Result, []error) {
 	results, errs := make([]Result, len(keys)), make([]error, len(keys))
 	var misses []int
 	now := c.now()
 	for i, key := range keys {
-		keys[i] = key.Normalize()
-		e := c.load(keys[i])
+		e := c.load(key)
 		switch c.parameters.policy.Decide(e, now, false) {
 		case ServeFresh, ServeStale, ServeStaleAndRefresh, FailFast:
 			// Get answers these from memory, and starts what refresh it
 			// calls for.
-			results[i], errs[i] = c.Get(ctx, keys[i], false)
+			results[i], errs[i] = c.Get(ctx, key, false)
 		default:
 			misses = append(misses, i)
 		}
@@ -170,7 +170,7 @@ func (c *Cache) GetParameters(ctx context.Context, keys []upstream.Key) ([]Resul
 	if len(misses) == 0 {
 		return results, errs
 	}
-	batch := make([]upstream.Key, len(misses))
+	batch := make([]item.ParameterKey, len(misses))
 	flight := "batch"
 	for j, i := range misses {
 		batch[j] = keys[i]
@@ -179,7 +179,7 @@ func (c *Cache) GetParameters(ctx context.Context, keys []upstream.Key) ([]Resul
 	var err error
 	select {
 	case r := <-c.flights.DoChan(flight, func() (any, error) { _, err := c.readBatch(batch); return err, nil }):
-		if e, _ := r.Val.(*upstream.Error); e != nil {
+		if e, _ := r.Val.(*item.Error); e != nil {
 			err = e
 		}
 	case <-ctx.Done():
@@ -203,8 +203,8 @@ func (c *Cache) GetParameters(ctx context.Context, keys []upstream.Key) ([]Resul
 // afterBatchFailure answers key when the batch that was to read it failed
 // with err: the cached value while it is servable and err transient, as
 // Get would, else err.
-func (c *Cache) afterBatchFailure(key upstream.Key, err error) (Result, error) {
-	var uerr *upstream.Error
+func (c *Cache) afterBatchFailure(key item.Key, err error) (Result, error) {
+	var uerr *item.Error
 	e := c.load(key)
 	if errors.As(err, &uerr) && uerr.Transient && e != nil && e.value != nil && c.parameters.policy.Servable(e.fetchedAt, c.now()) {
 		c.metrics.Stale()

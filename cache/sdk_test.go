@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
@@ -14,17 +15,17 @@ import (
 func TestGetParametersReadsWhatIsMissingInOneCall(t *testing.T) {
 	params := &fakeParameters{values: map[string]string{"/a": "1", "/b": "2", "/c": "3"}}
 	c, _ := newParameterCache(t, params, testPolicy(), testPolicy())
-	if _, err := c.Get(t.Context(), upstream.Key{Parameter: "/a"}, false); err != nil {
+	if _, err := c.Get(t.Context(), item.ParameterKey{Name: "/a"}, false); err != nil {
 		t.Fatal(err)
 	}
-	keys := []upstream.Key{{Parameter: "/a"}, {Parameter: "/b"}, {Parameter: "/missing"}, {Parameter: "/c"}}
+	keys := []item.ParameterKey{{Name: "/a"}, {Name: "/b"}, {Name: "/missing"}, {Name: "/c"}}
 	results, errs := c.GetParameters(t.Context(), keys)
 	for i, want := range []string{"1", "2", "", "3"} {
 		switch {
 		case want == "" && upstream.Classify("", errs[i]).Code != "ParameterNotFound":
-			t.Errorf("%s: %v, want ParameterNotFound", keys[i].Parameter, errs[i])
+			t.Errorf("%s: %v, want ParameterNotFound", keys[i].Name, errs[i])
 		case want != "" && (errs[i] != nil || string(results[i].Value.Text) != want):
-			t.Errorf("%s: %+v %v, want %s", keys[i].Parameter, results[i], errs[i], want)
+			t.Errorf("%s: %+v %v, want %s", keys[i].Name, results[i], errs[i], want)
 		}
 	}
 	if len(params.single) != 1 || len(params.batches) != 1 || len(params.batches[0]) != 3 {
@@ -40,15 +41,15 @@ func TestGetParametersReadsWhatIsMissingInOneCall(t *testing.T) {
 func TestPathPagesAreCachedPerPathAndFlags(t *testing.T) {
 	params := &fakeParameters{values: map[string]string{"/app/a": "1", "/app/b": "2", "/other": "3"}}
 	c, _ := newParameterCache(t, params, testPolicy(), testPolicy())
-	page := upstream.Key{Path: "/app", Recursive: true}
+	page := item.PathKey{Path: "/app", Recursive: true}
 	for range 3 {
 		res, err := c.Get(t.Context(), page, false)
 		if err != nil || len(res.Value.Parameters) != 2 {
 			t.Fatalf("%+v %v", res.Value, err)
 		}
 	}
-	c.Get(t.Context(), upstream.Key{Path: "/app", Recursive: true, WithDecryption: true}, false)
-	c.Get(t.Context(), upstream.Key{Path: "/app", Recursive: true, PageSize: 1}, false)
+	c.Get(t.Context(), item.PathKey{Path: "/app", Recursive: true, WithDecryption: true}, false)
+	c.Get(t.Context(), item.PathKey{Path: "/app", Recursive: true, PageSize: 1}, false)
 	if len(params.single) != 3 {
 		t.Errorf("%d upstream reads, want one per path and flags: %v", len(params.single), params.single)
 	}
@@ -58,19 +59,22 @@ func TestInvalidateDropsWhatAWriteMadeStale(t *testing.T) {
 	params := &fakeParameters{values: map[string]string{"/a": "1", "/b": "2"}}
 	c, src := newParameterCache(t, params, testPolicy(), testPolicy())
 	src.set(1, `{"S":1}`, nil)
-	for _, k := range []upstream.Key{primary, {SecretID: "db"}, {Parameter: "/a"}, {Parameter: "/b"}, {Parameter: "/missing"}} {
+	for _, k := range []item.Key{primary, item.SecretKey{ID: "db"}, item.ParameterKey{Name: "/a"}, item.ParameterKey{Name: "/b"}, item.ParameterKey{Name: "/missing"}} {
 		c.Get(t.Context(), k, false)
 	}
 	calls := src.calls.Load()
-	c.Invalidate(func(k upstream.Key, v *upstream.Value) bool { return k.Parameter == "/a" || v.Name == "Starfleet" })
+	c.Invalidate(func(k item.Key, v *item.Value) bool {
+		p, _ := k.(item.ParameterKey)
+		return p.Name == "/a" || v.Name == "Starfleet"
+	})
 
-	c.Get(t.Context(), upstream.Key{SecretID: "db"}, false)
-	c.Get(t.Context(), upstream.Key{Parameter: "/b"}, false)
+	c.Get(t.Context(), item.SecretKey{ID: "db"}, false)
+	c.Get(t.Context(), item.ParameterKey{Name: "/b"}, false)
 	if src.calls.Load() != calls || len(params.single) != 3 {
 		t.Fatalf("values the write left alone were fetched again")
 	}
-	c.Get(t.Context(), upstream.Key{Parameter: "/a"}, false)
-	c.Get(t.Context(), upstream.Key{Parameter: "/missing"}, false)
+	c.Get(t.Context(), item.ParameterKey{Name: "/a"}, false)
+	c.Get(t.Context(), item.ParameterKey{Name: "/missing"}, false)
 	if len(params.single) != 5 {
 		t.Errorf("the stale parameter and the remembered miss were not fetched again: %v", params.single)
 	}
@@ -91,11 +95,11 @@ func TestInvalidateOutrunsAFetchInFlight(t *testing.T) {
 	src.set(1, `{}`, nil)
 	c := New(Options{Source: src, Policy: testPolicy(), FetchTimeout: 10e9, Primary: primary, Size: 10})
 	t.Cleanup(c.Close)
-	key := upstream.Key{SecretID: "db"}
+	key := item.SecretKey{ID: "db"}
 	var wg sync.WaitGroup
 	wg.Go(func() { c.Get(t.Context(), key, false) })
 	<-src.started
-	c.Invalidate(func(upstream.Key, *upstream.Value) bool { return true })
+	c.Invalidate(func(item.Key, *item.Value) bool { return true })
 	src.set(2, `{}`, nil)
 	wg.Go(func() {
 		if res, err := c.Get(t.Context(), key, false); err != nil || res.Value.VersionID != "v2" {
@@ -140,14 +144,14 @@ func TestReadYourWritesOfTheStarfleetSecret(t *testing.T) {
 			src.set(1, `{"S":1}`, tc.before)
 			c.Get(t.Context(), primary, false)
 		}
-		c.Invalidate(func(k upstream.Key, v *upstream.Value) bool { return v.Name == "Starfleet" })
+		c.Invalidate(func(k item.Key, v *item.Value) bool { return v.Name == "Starfleet" })
 		src.set(2, `{"S":2}`, nil)
 		res, err := c.Get(t.Context(), primary, false)
 		if err != nil || res.Value.VersionID != "v2" || res.Stale {
 			t.Errorf("%s: read after the write %+v %v, want v2, fresh", tc.name, res.Value, err)
 		}
 
-		c.Invalidate(func(k upstream.Key, v *upstream.Value) bool { return v.Name == "Starfleet" })
+		c.Invalidate(func(k item.Key, v *item.Value) bool { return v.Name == "Starfleet" })
 		src.set(3, `{"S":3}`, throttling())
 		res, err = c.Get(t.Context(), primary, false)
 		if err != nil || res.Value.VersionID != "v2" || !res.Stale {

@@ -30,7 +30,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/server"
 	"github.com/starfleet/starfleet-secrets/server/loopback"
 	"github.com/starfleet/starfleet-secrets/upstream"
@@ -246,7 +248,7 @@ func TestSoak(t *testing.T) {
 	}
 	src := upstream.NewSecretsManager(clients)
 	secrets := cache.New(cache.Options{Source: src, Policy: cache.NewPolicy(cache.Limits{TTL: time.Second, MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second}, false),
-		FetchTimeout: 5 * time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Size: 10})
+		FetchTimeout: 5 * time.Second, Primary: item.SecretKey{ID: "Starfleet"}, Size: 10})
 	const token = "soak-token"
 	ln, err := loopback.Listen(0)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/upstream"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
@@ -111,7 +112,7 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 		Source:       src,
 		Policy:       o.policy,
 		FetchTimeout: o.fetchTimeout,
-		Primary:      upstream.Key{SecretID: "Starfleet", VersionStage: upstream.StageCurrent},
+		Primary:      item.SecretKey{ID: "Starfleet", VersionStage: item.StageCurrent},
 		Size:         o.size,
 		Now:          e.clock.Now,
 		Logger:       log,

@@ -17,56 +17,56 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/starfleet/starfleet-secrets/cache"
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 func TestParseGetQuery(t *testing.T) {
 	versionID := "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"
 	tests := []struct {
 		query   string
-		key     upstream.Key
+		key     item.Key
 		refresh bool
 		code    string // "" when accepted
 	}{
-		{"secretId=db", upstream.Key{SecretID: "db"}, false, ""},
+		{"secretId=db", item.SecretKey{ID: "db"}, false, ""},
 		{"secretId=arn%3Aaws%3Asecretsmanager%3Aus-east-1%3A123456789012%3Asecret%3Adb-AbCdEf",
-			upstream.Key{SecretID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}, false, ""},
-		{"secretId=rds%21db-1%2Fprod&versionStage=AWSPREVIOUS", upstream.Key{SecretID: "rds!db-1/prod", VersionStage: "AWSPREVIOUS"}, false, ""},
-		{"secretId=db&versionId=" + versionID, upstream.Key{SecretID: "db", VersionID: versionID}, false, ""},
-		{"secretId=db&versionId=" + versionID + "&versionStage=AWSCURRENT", upstream.Key{SecretID: "db", VersionID: versionID, VersionStage: "AWSCURRENT"}, false, ""},
-		{"secretId=db&refreshNow=true", upstream.Key{SecretID: "db"}, true, ""},
-		{"secretId=db&refreshNow=True", upstream.Key{SecretID: "db"}, true, ""}, // Python's str(True)
-		{"secretId=db&refreshNow=1", upstream.Key{SecretID: "db"}, true, ""},
-		{"secretId=db&refreshNow=false", upstream.Key{SecretID: "db"}, false, ""},
-		{"secretId=db&refreshNow=0", upstream.Key{SecretID: "db"}, false, ""},
-		{"secretId=" + strings.Repeat("a", 2048), upstream.Key{SecretID: strings.Repeat("a", 2048)}, false, ""},
-		{"secretId=db&versionStage=" + strings.Repeat("s", 256), upstream.Key{SecretID: "db", VersionStage: strings.Repeat("s", 256)}, false, ""},
-		{"secretId=db&versionId=" + strings.Repeat("v", 32), upstream.Key{SecretID: "db", VersionID: strings.Repeat("v", 32)}, false, ""},
-		{"secretId=db&versionId=" + strings.Repeat("v", 64), upstream.Key{SecretID: "db", VersionID: strings.Repeat("v", 64)}, false, ""},
+			item.SecretKey{ID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}, false, ""},
+		{"secretId=rds%21db-1%2Fprod&versionStage=AWSPREVIOUS", item.SecretKey{ID: "rds!db-1/prod", VersionStage: "AWSPREVIOUS"}, false, ""},
+		{"secretId=db&versionId=" + versionID, item.SecretKey{ID: "db", VersionID: versionID}, false, ""},
+		{"secretId=db&versionId=" + versionID + "&versionStage=AWSCURRENT", item.SecretKey{ID: "db", VersionID: versionID, VersionStage: "AWSCURRENT"}, false, ""},
+		{"secretId=db&refreshNow=true", item.SecretKey{ID: "db"}, true, ""},
+		{"secretId=db&refreshNow=True", item.SecretKey{ID: "db"}, true, ""}, // Python's str(True)
+		{"secretId=db&refreshNow=1", item.SecretKey{ID: "db"}, true, ""},
+		{"secretId=db&refreshNow=false", item.SecretKey{ID: "db"}, false, ""},
+		{"secretId=db&refreshNow=0", item.SecretKey{ID: "db"}, false, ""},
+		{"secretId=" + strings.Repeat("a", 2048), item.SecretKey{ID: strings.Repeat("a", 2048)}, false, ""},
+		{"secretId=db&versionStage=" + strings.Repeat("s", 256), item.SecretKey{ID: "db", VersionStage: strings.Repeat("s", 256)}, false, ""},
+		{"secretId=db&versionId=" + strings.Repeat("v", 32), item.SecretKey{ID: "db", VersionID: strings.Repeat("v", 32)}, false, ""},
+		{"secretId=db&versionId=" + strings.Repeat("v", 64), item.SecretKey{ID: "db", VersionID: strings.Repeat("v", 64)}, false, ""},
 
-		{"", upstream.Key{}, false, "MissingParameter"},
-		{"secretId=", upstream.Key{}, false, "MissingParameter"},
-		{"secretId", upstream.Key{}, false, "MissingParameter"},
-		{"versionStage=AWSCURRENT", upstream.Key{}, false, "MissingParameter"},
-		{"secretId=db&secretID=x", upstream.Key{}, false, "UnknownParameter"},
-		{"secretId=db&withDecryption=true", upstream.Key{}, false, "UnknownParameter"},
-		{"secretId=db&secretId=other", upstream.Key{}, false, "RepeatedParameter"},
-		{"secretId=db&versionStage=AWSCURRENT&versionStage=AWSCURRENT", upstream.Key{}, false, "RepeatedParameter"},
-		{"secretId=" + strings.Repeat("a", 2049), upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=a%00b", upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=a%0Ab", upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=a+b", upstream.Key{}, false, "InvalidParameter"}, // + is a space in a query
-		{"secretId=%FF", upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionStage=", upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionStage=" + strings.Repeat("s", 257), upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionStage=AWS%09CURRENT", upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionId=", upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionId=" + strings.Repeat("v", 31), upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionId=" + strings.Repeat("v", 65), upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionId=" + strings.Repeat("é", 16), upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=db&versionId=" + strings.Repeat("v", 31) + "%20", upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=db&refreshNow=yes", upstream.Key{}, false, "InvalidParameter"},
-		{"secretId=db&refreshNow=", upstream.Key{}, false, "InvalidParameter"},
+		{"", item.SecretKey{}, false, "MissingParameter"},
+		{"secretId=", item.SecretKey{}, false, "MissingParameter"},
+		{"secretId", item.SecretKey{}, false, "MissingParameter"},
+		{"versionStage=AWSCURRENT", item.SecretKey{}, false, "MissingParameter"},
+		{"secretId=db&secretID=x", item.SecretKey{}, false, "UnknownParameter"},
+		{"secretId=db&withDecryption=true", item.SecretKey{}, false, "UnknownParameter"},
+		{"secretId=db&secretId=other", item.SecretKey{}, false, "RepeatedParameter"},
+		{"secretId=db&versionStage=AWSCURRENT&versionStage=AWSCURRENT", item.SecretKey{}, false, "RepeatedParameter"},
+		{"secretId=" + strings.Repeat("a", 2049), item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=a%00b", item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=a%0Ab", item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=a+b", item.SecretKey{}, false, "InvalidParameter"}, // + is a space in a query
+		{"secretId=%FF", item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=db&versionStage=", item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=db&versionStage=" + strings.Repeat("s", 257), item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=db&versionStage=AWS%09CURRENT", item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=db&versionId=", item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=db&versionId=" + strings.Repeat("v", 31), item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=db&versionId=" + strings.Repeat("v", 65), item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=db&versionId=" + strings.Repeat("é", 16), item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=db&versionId=" + strings.Repeat("v", 31) + "%20", item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=db&refreshNow=yes", item.SecretKey{}, false, "InvalidParameter"},
+		{"secretId=db&refreshNow=", item.SecretKey{}, false, "InvalidParameter"},
 	}
 	for _, tt := range tests {
 		q, err := url.ParseQuery(tt.query)
@@ -128,13 +128,13 @@ func FuzzParseGetQuery(f *testing.F) {
 			}
 			return
 		}
-		if key.SecretID == "" || !utf8.ValidString(key.SecretID) || utf8.RuneCountInString(key.SecretID) > upstream.MaxSecretIDLength {
-			t.Fatalf("accepted secretId %q", key.SecretID)
+		if key.ID == "" || !utf8.ValidString(key.ID) || utf8.RuneCountInString(key.ID) > item.MaxSecretIDLength {
+			t.Fatalf("accepted secretId %q", key.ID)
 		}
-		if key.VersionID != "" && (len(key.VersionID) < upstream.MinVersionIDLength || len(key.VersionID) > upstream.MaxVersionIDLength) {
+		if key.VersionID != "" && (len(key.VersionID) < item.MinVersionIDLength || len(key.VersionID) > item.MaxVersionIDLength) {
 			t.Fatalf("accepted versionId %q", key.VersionID)
 		}
-		if utf8.RuneCountInString(key.VersionStage) > upstream.MaxVersionStageLength {
+		if utf8.RuneCountInString(key.VersionStage) > item.MaxVersionStageLength {
 			t.Fatalf("accepted versionStage %q", key.VersionStage)
 		}
 	})
@@ -165,10 +165,10 @@ func TestSecretValueShapeIsTheAWSLayers(t *testing.T) {
 	created := time.Date(2023, 12, 28, 14, 57, 31, 359_000_000, time.UTC)
 	tests := []struct {
 		name string
-		sec  upstream.Value
+		sec  item.Value
 		out  secretsmanager.GetSecretValueOutput
 	}{
-		{"string", upstream.Value{
+		{"string", item.Value{
 			ARN: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:db-1QmcxB", Name: "db",
 			VersionID: "c593fbd2-274e-421c-8ddc-083371280687", VersionStages: []string{"AWSCURRENT"},
 			CreatedDate: created, Text: []byte(`{"username":"root","password":"9#2-:X~c0~>s&<"}`),
@@ -177,7 +177,7 @@ func TestSecretValueShapeIsTheAWSLayers(t *testing.T) {
 			VersionId: aws.String("c593fbd2-274e-421c-8ddc-083371280687"), VersionStages: []string{"AWSCURRENT"},
 			CreatedDate: aws.Time(created), SecretString: aws.String(`{"username":"root","password":"9#2-:X~c0~>s&<"}`),
 		}},
-		{"binary", upstream.Value{
+		{"binary", item.Value{
 			ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:bin-AbCdEf", Name: "bin",
 			VersionID: "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE", VersionStages: []string{"AWSPREVIOUS", "custom"},
 			CreatedDate: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Binary: []byte{0, 1, 2, 0xfe, 0xff},
@@ -186,12 +186,12 @@ func TestSecretValueShapeIsTheAWSLayers(t *testing.T) {
 			VersionId: aws.String("EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"), VersionStages: []string{"AWSPREVIOUS", "custom"},
 			CreatedDate: aws.Time(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)), SecretBinary: []byte{0, 1, 2, 0xfe, 0xff},
 		}},
-		{"empty values", upstream.Value{
+		{"empty values", item.Value{
 			Name: "e", Text: []byte{}, Binary: []byte{},
 		}, secretsmanager.GetSecretValueOutput{
 			Name: aws.String("e"), SecretString: aws.String(""), SecretBinary: []byte{},
 		}},
-		{"nothing", upstream.Value{}, secretsmanager.GetSecretValueOutput{}},
+		{"nothing", item.Value{}, secretsmanager.GetSecretValueOutput{}},
 	}
 	for _, tt := range tests {
 		want, err := json.Marshal(tt.out)
@@ -208,7 +208,7 @@ func TestSecretValueShapeIsTheAWSLayers(t *testing.T) {
 		}
 	}
 	// The local time zone of the extension never shows.
-	sec := upstream.Value{CreatedDate: created.In(time.FixedZone("CET", 3600))}
+	sec := item.Value{CreatedDate: created.In(time.FixedZone("CET", 3600))}
 	if got := string(marshalSecretValue(&sec)); !strings.Contains(got, `"CreatedDate":"2023-12-28T14:57:31.359Z"`) {
 		t.Errorf("CreatedDate not in UTC: %s", got)
 	}
@@ -217,15 +217,15 @@ func TestSecretValueShapeIsTheAWSLayers(t *testing.T) {
 // keyStore records the keys it is asked for and answers from a map.
 type keyStore struct {
 	mu      sync.Mutex // Gets come concurrently from BatchGetSecretValue
-	primary upstream.Key
-	secrets map[string]*upstream.Value // by SecretID
+	primary item.Key
+	secrets map[string]*item.Value // by SecretID
 	err     error
 	stale   bool
-	keys    []upstream.Key
+	keys    []item.Key
 	forced  []bool
 }
 
-func (s *keyStore) Get(_ context.Context, k upstream.Key, force bool) (cache.Result, error) {
+func (s *keyStore) Get(_ context.Context, k item.Key, force bool) (cache.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys = append(s.keys, k)
@@ -233,22 +233,26 @@ func (s *keyStore) Get(_ context.Context, k upstream.Key, force bool) (cache.Res
 	if s.err != nil {
 		return cache.Result{}, s.err
 	}
-	sec, ok := s.secrets[k.SecretID]
+	id := ""
+	if sk, isSecret := k.(item.SecretKey); isSecret {
+		id = sk.ID
+	}
+	sec, ok := s.secrets[id]
 	if !ok {
-		return cache.Result{}, &upstream.Error{Code: upstream.CodeNotFound, Status: 400, Err: errors.New("Secrets Manager can't find the specified secret.")}
+		return cache.Result{}, &item.Error{Code: item.CodeNotFound, Status: 400, Err: errors.New("Secrets Manager can't find the specified secret.")}
 	}
 	return cache.Result{Value: sec, FetchedAt: now.Add(-7 * time.Second), Stale: s.stale}, nil
 }
-func (s *keyStore) Primary() upstream.Key { return s.primary }
-func (s *keyStore) Ready() bool           { return true }
-func (s *keyStore) Status(upstream.Key) cache.Status {
+func (s *keyStore) Primary() item.Key { return s.primary }
+func (s *keyStore) Ready() bool       { return true }
+func (s *keyStore) Status(item.Key) cache.Status {
 	return cache.Status{}
 }
 
 func newKeyStore() *keyStore {
 	return &keyStore{
-		primary: upstream.Key{SecretID: "Starfleet", VersionStage: upstream.StageCurrent},
-		secrets: map[string]*upstream.Value{
+		primary: item.SecretKey{ID: "Starfleet", VersionStage: item.StageCurrent},
+		secrets: map[string]*item.Value{
 			"db": {ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf", Name: "db", VersionID: "v1",
 				VersionStages: []string{"AWSCURRENT"}, Text: []byte(`{"password":"hunter2"}`)},
 			"Starfleet": {ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:Starfleet-XyZ123", Name: "Starfleet",
@@ -290,7 +294,7 @@ func TestSecretValueHeadersAndKeys(t *testing.T) {
 
 	do(h, "GET", "/secretsmanager/get?secretId=db&versionStage=AWSPREVIOUS&refreshNow=true", nil)
 	do(h, "GET", "/secretsmanager/get?secretId=db", http.Header{"Cache-Control": {"no-cache"}})
-	want := []upstream.Key{{SecretID: "db", VersionStage: "AWSPREVIOUS"}, {SecretID: "db"}}
+	want := []item.Key{item.SecretKey{ID: "db", VersionStage: "AWSPREVIOUS"}, item.SecretKey{ID: "db"}}
 	n := len(store.keys)
 	if store.keys[n-2] != want[0] || store.keys[n-1] != want[1] || !store.forced[n-2] || !store.forced[n-1] || store.forced[0] {
 		t.Errorf("keys %+v forced %v", store.keys, store.forced)
@@ -323,10 +327,10 @@ func TestSecretValueErrors(t *testing.T) {
 		{"post", nil, "/secretsmanager/get?secretId=db", nil, 405, "MethodNotAllowed", "GET"},
 		{"forwarded", nil, "/secretsmanager/get?secretId=db", http.Header{"X-Forwarded-For": {"10.0.0.1"}}, 400, "ForwardedRequest", "X-Forwarded-For"},
 		{"not found", nil, "/secretsmanager/get?secretId=nope", nil, 502, "ResourceNotFoundException", "no secret with this secretId"},
-		{"access denied", &upstream.Error{Code: "AccessDeniedException", Err: errors.New("User is not authorized")}, "/secretsmanager/get?secretId=db", nil, 502, "AccessDeniedException", "secretsmanager:GetSecretValue"},
-		{"timeout", &upstream.Error{Code: upstream.CodeTimeout, Transient: true, Err: context.DeadlineExceeded}, "/secretsmanager/get?secretId=db", nil, 504, "Timeout", "did not answer"},
-		{"throttled", &upstream.Error{Code: "ThrottlingException", Transient: true, Err: errors.New("Rate exceeded")}, "/secretsmanager/get?secretId=db", nil, 502, "ThrottlingException", "Rate exceeded"},
-		{"shutting down", &upstream.Error{Code: upstream.CodeShuttingDown, Err: errors.New("closing")}, "/secretsmanager/get?secretId=db", nil, 503, "ShuttingDown", "closing"},
+		{"access denied", &item.Error{Code: "AccessDeniedException", Err: errors.New("User is not authorized")}, "/secretsmanager/get?secretId=db", nil, 502, "AccessDeniedException", "secretsmanager:GetSecretValue"},
+		{"timeout", &item.Error{Code: item.CodeTimeout, Transient: true, Err: context.DeadlineExceeded}, "/secretsmanager/get?secretId=db", nil, 504, "Timeout", "did not answer"},
+		{"throttled", &item.Error{Code: "ThrottlingException", Transient: true, Err: errors.New("Rate exceeded")}, "/secretsmanager/get?secretId=db", nil, 502, "ThrottlingException", "Rate exceeded"},
+		{"shutting down", &item.Error{Code: item.CodeShuttingDown, Err: errors.New("closing")}, "/secretsmanager/get?secretId=db", nil, 503, "ShuttingDown", "closing"},
 		{"not an upstream error", errors.New("weird"), "/secretsmanager/get?secretId=db", nil, 502, "UpstreamError", "fetching the secret failed"},
 	}
 	for _, tt := range tests {
@@ -373,7 +377,7 @@ func TestSecretValueRespectsAllow(t *testing.T) {
 }
 
 func TestIsSecret(t *testing.T) {
-	sec := &upstream.Value{Name: "prod/Starfleet", ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Starfleet-AbCdEf"}
+	sec := &item.Value{Name: "prod/Starfleet", ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Starfleet-AbCdEf"}
 	for id, want := range map[string]bool{
 		"prod/Starfleet": true,
 		"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Starfleet-AbCdEf": true,
@@ -382,13 +386,13 @@ func TestIsSecret(t *testing.T) {
 		"Starfleet": false,
 		"prod":      false,
 	} {
-		if got := upstream.IsSecret(id, sec.Name, sec.ARN); got != want {
+		if got := item.IsSecret(id, sec.Name, sec.ARN); got != want {
 			t.Errorf("IsSecret(%q) = %v", id, got)
 		}
 	}
 }
 
-func (s *keyStore) GetParameters(ctx context.Context, keys []upstream.Key) ([]cache.Result, []error) {
+func (s *keyStore) GetParameters(ctx context.Context, keys []item.ParameterKey) ([]cache.Result, []error) {
 	return getEach(ctx, s, keys)
 }
-func (s *keyStore) Invalidate(func(upstream.Key, *upstream.Value) bool) {}
+func (s *keyStore) Invalidate(func(item.Key, *item.Value) bool) {}

@@ -9,8 +9,8 @@ import (
 	"encoding/base64"
 	"strconv"
 
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/server/jsonbody"
-	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 // bodyETag changes whenever the answer does: it is a keyed MAC of the
@@ -29,7 +29,7 @@ func (h *handler) bodyETag(body []byte) string {
 // UTC with three fractional digits, SecretBinary in standard base64,
 // strings HTML-escaped, ResultMetadata always {}. The caller clears the
 // body once written.
-func marshalSecretValue(sec *upstream.Value) []byte {
+func marshalSecretValue(sec *item.Value) []byte {
 	return jsonbody.Build(func(o *jsonbody.Builder) {
 		o.Raw(`{"ARN":`)
 		o.StrOrNull(sec.ARN)
@@ -68,10 +68,10 @@ func marshalSecretValue(sec *upstream.Value) []byte {
 // GetParameterOutput, members in that struct's order, absent values as
 // null, LastModifiedDate in UTC with three fractional digits, and
 // ResultMetadata always {}.
-func marshalParameter(p *upstream.Value) []byte {
+func marshalParameter(p *item.Value) []byte {
 	meta := p.Parameter
 	if meta == nil {
-		meta = &upstream.ParameterMeta{}
+		meta = &item.ParameterMeta{}
 	}
 	return jsonbody.Build(func(o *jsonbody.Builder) {
 		o.Raw(`{"Parameter":{"ARN":`)

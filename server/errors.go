@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // apiError is the body of every error answer. Both fields are built from
@@ -60,7 +60,7 @@ func orWords(name, words string) string {
 }
 
 // hints tell the reader of an error answer what to do about it, by AWS
-// error code (or upstream.Code*), for each kind of route: the slices of the
+// error code (or item.Code*), for each kind of route: the slices of the
 // configured Starfleet secret, a secret the caller named, a parameter.
 type hints struct {
 	slices, secrets, parameters map[string]string
@@ -76,11 +76,11 @@ func newHints(s Settings) hints {
 		"UnrecognizedClientException": "the credentials are not valid in this region or account",
 		"ThrottlingException":         "AWS is throttling this account; the extension backs off and retries",
 		"InternalServiceError":        "Secrets Manager failed; the extension backs off and retries",
-		upstream.CodeTimeout:          "Secrets Manager did not answer within " + fetchTimeout + "; the next request tries again",
-		upstream.CodeConnection:       "could not reach Secrets Manager; check the network path (VPC endpoint or NAT) and try again",
-		upstream.CodeInvalidResponse:  "the endpoint's answer was not Secrets Manager's; check AWS_ENDPOINT_URL if set",
-		upstream.CodeNotJSONObject:    "the Starfleet secret's SecretString must be a JSON object whose top-level keys are slices",
-		upstream.CodeFileUnreadable:   "check " + orWords(s.File, "the local file's path") + ": the file could not be read",
+		item.CodeTimeout:              "Secrets Manager did not answer within " + fetchTimeout + "; the next request tries again",
+		item.CodeConnection:           "could not reach Secrets Manager; check the network path (VPC endpoint or NAT) and try again",
+		item.CodeInvalidResponse:      "the endpoint's answer was not Secrets Manager's; check AWS_ENDPOINT_URL if set",
+		item.CodeNotJSONObject:        "the Starfleet secret's SecretString must be a JSON object whose top-level keys are slices",
+		item.CodeFileUnreadable:       "check " + orWords(s.File, "the local file's path") + ": the file could not be read",
 	}
 	h := hints{slices: maps.Clone(common), secrets: maps.Clone(common), parameters: maps.Clone(common)}
 	h.slices["ResourceNotFoundException"] = "check " + orWords(s.SecretID, "the configured secret id") + " and " +
@@ -96,10 +96,10 @@ func newHints(s Settings) hints {
 		"ParameterVersionNotFound":           "the parameter has no such version or label; omit the selector to read the latest version",
 		"ParameterVersionLabelLimitExceeded": "the label is not valid for this parameter",
 		"InvalidKeyId":                       "Parameter Store could not decrypt the SecureString: check the KMS key and the function's kms:Decrypt permission",
-		upstream.CodeTimeout:                 "Parameter Store did not answer within " + orWords(s.ParameterFetchTimeout, "the fetch timeout") + "; the next request tries again",
-		upstream.CodeConnection:              "could not reach Parameter Store; check the network path (VPC endpoint or NAT) and try again",
-		upstream.CodeInvalidResponse:         "the endpoint's answer was not Parameter Store's; check AWS_ENDPOINT_URL if set",
-		upstream.CodeNotConfigured:           "Parameter Store is not read when the extension serves a local file (" + orWords(s.File, "local mode") + ")",
+		item.CodeTimeout:                     "Parameter Store did not answer within " + orWords(s.ParameterFetchTimeout, "the fetch timeout") + "; the next request tries again",
+		item.CodeConnection:                  "could not reach Parameter Store; check the network path (VPC endpoint or NAT) and try again",
+		item.CodeInvalidResponse:             "the endpoint's answer was not Parameter Store's; check AWS_ENDPOINT_URL if set",
+		item.CodeNotConfigured:               "Parameter Store is not read when the extension serves a local file (" + orWords(s.File, "local mode") + ")",
 	})
 	return h
 }
@@ -108,7 +108,7 @@ func newHints(s Settings) hints {
 // the AWS code, adding the hint found in hints, and returns the status and
 // code for the caller's log line.
 func writeUpstreamError(w http.ResponseWriter, err error, hints map[string]string) (status int, code string) {
-	var uerr *upstream.Error
+	var uerr *item.Error
 	if !errors.As(err, &uerr) {
 		writeError(w, http.StatusBadGateway, "UpstreamError", "fetching the secret failed")
 		return http.StatusBadGateway, "UpstreamError"

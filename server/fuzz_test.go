@@ -22,7 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/starfleet/starfleet-secrets/cache"
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // fuzzDoc has slices whose names need escaping in a path, and two that a
@@ -40,10 +40,10 @@ var fuzzSlices = func() map[string]json.RawMessage {
 }()
 
 func fuzzHandler(t testing.TB) http.Handler {
-	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
-		return &upstream.Value{VersionID: "v1", Text: []byte(fuzzDoc)}, nil
+	src := sourceFunc(func(context.Context, item.SecretKey) (*item.Value, error) {
+		return &item.Value{VersionID: "v1", Text: []byte(fuzzDoc)}, nil
 	})
-	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
+	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: item.SecretKey{ID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
 	t.Cleanup(c.Close)
 	return New(Options{Store: c, Token: testToken})
 }
@@ -200,20 +200,20 @@ func FuzzGetSecretValueQuery(f *testing.F) {
 			}
 			return
 		}
-		if checkText(key.SecretID, 1, upstream.MaxSecretIDLength) != nil {
-			t.Fatalf("%q: accepted secretId %q", rawQuery, key.SecretID)
+		if checkText(key.ID, 1, item.MaxSecretIDLength) != nil {
+			t.Fatalf("%q: accepted secretId %q", rawQuery, key.ID)
 		}
 		if key.VersionID != "" && checkVersionID(key.VersionID) != nil {
 			t.Fatalf("%q: accepted versionId %q", rawQuery, key.VersionID)
 		}
-		if key.VersionStage != "" && checkText(key.VersionStage, 1, upstream.MaxVersionStageLength) != nil {
+		if key.VersionStage != "" && checkText(key.VersionStage, 1, item.MaxVersionStageLength) != nil {
 			t.Fatalf("%q: accepted versionStage %q", rawQuery, key.VersionStage)
 		}
 		if refresh && !strings.Contains(strings.ToLower(rawQuery), "refreshnow") {
 			t.Fatalf("%q: refresh without refreshNow", rawQuery)
 		}
 		// The key is what the query said, parsed the same way again.
-		again := url.Values{paramSecretID: {key.SecretID}}
+		again := url.Values{paramSecretID: {key.ID}}
 		if key.VersionID != "" {
 			again.Set(paramVersionID, key.VersionID)
 		}
@@ -300,7 +300,7 @@ func FuzzParameterQuery(f *testing.F) {
 			}
 			return
 		}
-		if !key.IsParameter() || key.SecretID != "" || checkText(key.Parameter, 1, upstream.MaxParameterNameLength+upstream.MaxLabelLength+1) != nil {
+		if checkText(key.Name, 1, item.MaxParameterNameLength+item.MaxLabelLength+1) != nil {
 			t.Fatalf("%q: accepted key %+v", rawQuery, key)
 		}
 	})

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // Query parameters of /systemsmanager/parameters/get: the AWS layer's, and
@@ -30,54 +30,54 @@ var parameterParams = []string{paramName, paramVersion, paramLabel, paramWithDec
 // may carry a :version or :label selector, as GetParameter accepts; version
 // and label add one. It is pure and never panics, so it can be fuzzed.
 // Errors are *queryError.
-func parseParameterQuery(q url.Values) (upstream.Key, bool, error) {
+func parseParameterQuery(q url.Values) (item.ParameterKey, bool, error) {
 	if err := checkQueryNames(q, parameterParams); err != nil {
-		return upstream.Key{}, false, err
+		return item.ParameterKey{}, false, err
 	}
-	name, err := required(q, paramName, "the parameter's name or ARN", "parameter name", upstream.MaxParameterNameLength)
+	name, err := required(q, paramName, "the parameter's name or ARN", "parameter name", item.MaxParameterNameLength)
 	if err != nil {
-		return upstream.Key{}, false, err
+		return item.ParameterKey{}, false, err
 	}
 	version, hasVersion := single(q, paramVersion)
 	label, hasLabel := single(q, paramLabel)
 	switch {
 	case hasVersion && hasLabel:
-		return upstream.Key{}, false, badQuery("InvalidParameter", "give version or label, not both")
-	case (hasVersion || hasLabel) && upstream.HasSelector(name):
-		return upstream.Key{}, false, badQuery("InvalidParameter", "the name already carries a :version or :label selector; drop it or the version and label parameters")
+		return item.ParameterKey{}, false, badQuery("InvalidParameter", "give version or label, not both")
+	case (hasVersion || hasLabel) && item.HasSelector(name):
+		return item.ParameterKey{}, false, badQuery("InvalidParameter", "the name already carries a :version or :label selector; drop it or the version and label parameters")
 	case hasVersion:
 		if n, err := strconv.ParseInt(version, 10, 64); err != nil || n < 1 {
-			return upstream.Key{}, false, badQuery("InvalidParameter", "version must be a whole number from 1, not %s", quoteInput(version))
+			return item.ParameterKey{}, false, badQuery("InvalidParameter", "version must be a whole number from 1, not %s", quoteInput(version))
 		}
 		name += ":" + version
 	case hasLabel:
-		if err := checkText(label, 1, upstream.MaxLabelLength); err != nil || strings.Contains(label, ":") {
-			return upstream.Key{}, false, badQuery("InvalidParameter", "label is not a valid parameter label: %s", quoteInput(label))
+		if err := checkText(label, 1, item.MaxLabelLength); err != nil || strings.Contains(label, ":") {
+			return item.ParameterKey{}, false, badQuery("InvalidParameter", "label is not a valid parameter label: %s", quoteInput(label))
 		}
 		name += ":" + label
 	}
 	decrypt, err := boolParam(q, paramWithDecryption)
 	if err != nil {
-		return upstream.Key{}, false, err
+		return item.ParameterKey{}, false, err
 	}
 	refresh, err := boolParam(q, paramRefreshNow)
 	if err != nil {
-		return upstream.Key{}, false, err
+		return item.ParameterKey{}, false, err
 	}
 	role, err := roleParam(q)
 	if err != nil {
-		return upstream.Key{}, false, err
+		return item.ParameterKey{}, false, err
 	}
-	return upstream.Key{Parameter: name, WithDecryption: decrypt, RoleARN: role}, refresh, nil
+	return item.ParameterKey{Name: name, WithDecryption: decrypt, Scope: item.Scope{RoleARN: role}}, refresh, nil
 }
 
 // getParameter serves GET /systemsmanager/parameters/get.
 func (h *handler) getParameter(w http.ResponseWriter, r *http.Request) {
-	key, res, ok := h.readQueried(w, r, parseParameterQuery, h.hints.parameters)
+	key, res, ok := readQueried(h, w, r, parseParameterQuery, h.hints.parameters)
 	if !ok {
 		return
 	}
-	if h.access.RefusesWhole(key.Parameter, res.Value) {
+	if h.access.RefusesWhole(key.Name, res.Value) {
 		// Parameter Store's door to Secrets Manager must not hand the
 		// whole Starfleet secret to a function limited to some slices.
 		h.refuseWholeSecret(w, r, keyAttrs(key)...)

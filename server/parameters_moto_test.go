@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/starfleet/starfleet-secrets/cache"
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -76,7 +76,7 @@ func TestParameterGolden(t *testing.T) {
 		{"param-string-list.json", paramURL("/golden/list"), nil, 200},
 		{"param-secure-encrypted.json", paramURL("/golden/secure"), nil, 200},
 		{"param-secure-decrypted.json", paramURL("/golden/secure", "withDecryption", "true"), nil, 200},
-		{"param-reference.json", paramURL(upstream.ReferencePrefix+"golden/referenced", "withDecryption", "true"), nil, 200},
+		{"param-reference.json", paramURL(item.ReferencePrefix+"golden/referenced", "withDecryption", "true"), nil, 200},
 		{"param-not-found.json", paramURL("/golden/missing"), nil, 502},
 		{"param-version-not-found.json", paramURL("/golden/string", "version", "9"), nil, 502},
 		{"param-missing-name.json", "/systemsmanager/parameters/get?withDecryption=true", nil, 400},
@@ -184,12 +184,12 @@ func TestParameterReferenceRespectsTheAllowList(t *testing.T) {
 	e := newMotoEnv(t, motoOptions{allow: []string{"STARFLEET"}})
 	e.createString("Starfleet", `{"STARFLEET":{"SlackToken":"xoxb-r3f"},"GitHubSyncWorker":"pem-r3f"}`, "")
 	e.createString("other", `{"x":1}`, "")
-	w := e.get(paramURL(upstream.ReferencePrefix+"Starfleet", "withDecryption", "true"), nil)
+	w := e.get(paramURL(item.ReferencePrefix+"Starfleet", "withDecryption", "true"), nil)
 	checkError(t, w, 403, "SecretNotAllowed")
 	if strings.Contains(w.Body.String(), "r3f") {
 		t.Errorf("the refusal carries the secret: %s", w.Body)
 	}
-	if w := e.get(paramURL(upstream.ReferencePrefix+"other", "withDecryption", "true"), nil); w.Code != 200 {
+	if w := e.get(paramURL(item.ReferencePrefix+"other", "withDecryption", "true"), nil); w.Code != 200 {
 		t.Errorf("another secret by reference: %d %s", w.Code, w.Body)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // Query parameters of /secretsmanager/get. secretId, versionId and
@@ -45,37 +45,37 @@ func badQuery(code, format string, args ...any) error {
 // parseGetQuery turns the query of /secretsmanager/get into the key to read
 // and whether the caller asked for a fresh read. It is a pure function of
 // its input and never panics, so it can be fuzzed. Errors are *queryError.
-func parseGetQuery(q url.Values) (upstream.Key, bool, error) {
+func parseGetQuery(q url.Values) (item.SecretKey, bool, error) {
 	if err := checkQueryNames(q, getParams); err != nil {
-		return upstream.Key{}, false, err
+		return item.SecretKey{}, false, err
 	}
 
-	var key upstream.Key
-	id, err := required(q, paramSecretID, "the name or ARN of the secret", "secret name or ARN", upstream.MaxSecretIDLength)
+	var key item.SecretKey
+	id, err := required(q, paramSecretID, "the name or ARN of the secret", "secret name or ARN", item.MaxSecretIDLength)
 	if err != nil {
-		return upstream.Key{}, false, err
+		return item.SecretKey{}, false, err
 	}
-	key.SecretID = id
+	key.ID = id
 
 	if v, ok := single(q, paramVersionID); ok {
 		if err := checkVersionID(v); err != nil {
-			return upstream.Key{}, false, badQuery("InvalidParameter", "versionId is not a valid version id: %v; omit it to read the version at versionStage (AWSCURRENT by default)", err)
+			return item.SecretKey{}, false, badQuery("InvalidParameter", "versionId is not a valid version id: %v; omit it to read the version at versionStage (AWSCURRENT by default)", err)
 		}
 		key.VersionID = v
 	}
 	if v, ok := single(q, paramVersionStage); ok {
-		if err := checkText(v, 1, upstream.MaxVersionStageLength); err != nil {
-			return upstream.Key{}, false, badQuery("InvalidParameter", "versionStage is not a valid staging label: %v; omit it to read AWSCURRENT", err)
+		if err := checkText(v, 1, item.MaxVersionStageLength); err != nil {
+			return item.SecretKey{}, false, badQuery("InvalidParameter", "versionStage is not a valid staging label: %v; omit it to read AWSCURRENT", err)
 		}
 		key.VersionStage = v
 	}
 
 	if key.RoleARN, err = roleParam(q); err != nil {
-		return upstream.Key{}, false, err
+		return item.SecretKey{}, false, err
 	}
 	refresh, err := boolParam(q, paramRefreshNow)
 	if err != nil {
-		return upstream.Key{}, false, err
+		return item.SecretKey{}, false, err
 	}
 	return key, refresh, nil
 }
@@ -86,7 +86,7 @@ func roleParam(q url.Values) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	if err := upstream.CheckRoleARN(v); err != nil {
+	if err := item.CheckRoleARN(v); err != nil {
 		return "", badQuery("InvalidParameter", "roleArn is not a valid role ARN: %v", err)
 	}
 	return v, nil
@@ -206,10 +206,10 @@ func checkText(s string, minLen, maxLen int) error {
 // created with).
 func checkVersionID(s string) error {
 	switch {
-	case len(s) < upstream.MinVersionIDLength:
-		return fmt.Errorf("shorter than %d characters", upstream.MinVersionIDLength)
-	case len(s) > upstream.MaxVersionIDLength:
-		return fmt.Errorf("longer than %d characters", upstream.MaxVersionIDLength)
+	case len(s) < item.MinVersionIDLength:
+		return fmt.Errorf("shorter than %d characters", item.MinVersionIDLength)
+	case len(s) > item.MaxVersionIDLength:
+		return fmt.Errorf("longer than %d characters", item.MaxVersionIDLength)
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] > '~' {

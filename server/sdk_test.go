@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/upstream"
 
 	"github.com/starfleet/starfleet-secrets/server/sdkproto"
@@ -54,10 +55,10 @@ func (f *fakeAWS) Forward(_ context.Context, call upstream.Call) (*upstream.Answ
 // invalidatingStore is a keyStore that records Invalidate's predicates.
 type invalidatingStore struct {
 	*keyStore
-	stale []func(upstream.Key, *upstream.Value) bool
+	stale []func(item.Key, *item.Value) bool
 }
 
-func (s *invalidatingStore) Invalidate(stale func(upstream.Key, *upstream.Value) bool) {
+func (s *invalidatingStore) Invalidate(stale func(item.Key, *item.Value) bool) {
 	s.stale = append(s.stale, stale)
 }
 

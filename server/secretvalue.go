@@ -9,18 +9,18 @@ import (
 	"net/url"
 
 	"github.com/starfleet/starfleet-secrets/cache"
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // getSecretValue serves GET /secretsmanager/get?secretId=&versionId=&versionStage=&refreshNow=.
 func (h *handler) getSecretValue(w http.ResponseWriter, r *http.Request) {
 	// This route's hints speak of the caller's secretId, not the
 	// configured Starfleet secret's.
-	key, res, ok := h.readQueried(w, r, parseGetQuery, h.hints.secrets)
+	key, res, ok := readQueried(h, w, r, parseGetQuery, h.hints.secrets)
 	if !ok {
 		return
 	}
-	if h.access.RefusesWhole(key.SecretID, res.Value) {
+	if h.access.RefusesWhole(key.ID, res.Value) {
 		// Otherwise this endpoint would hand the whole Starfleet secret to
 		// a function that may read only some of its slices.
 		h.refuseWholeSecret(w, r, keyAttrs(key)...)
@@ -34,8 +34,8 @@ func (h *handler) getSecretValue(w http.ResponseWriter, r *http.Request) {
 // readQueried reads the key that parse makes of the request's query,
 // answering a refused query or a failed read itself, with the route's
 // hints.
-func (h *handler) readQueried(w http.ResponseWriter, r *http.Request, parse func(url.Values) (upstream.Key, bool, error),
-	hints map[string]string) (key upstream.Key, res cache.Result, ok bool) {
+func readQueried[K item.Key](h *handler, w http.ResponseWriter, r *http.Request, parse func(url.Values) (K, bool, error),
+	hints map[string]string) (key K, res cache.Result, ok bool) {
 	q, ok := h.parseQuery(w, r)
 	if !ok {
 		return key, res, false
@@ -45,7 +45,7 @@ func (h *handler) readQueried(w http.ResponseWriter, r *http.Request, parse func
 		h.writeQueryError(w, r, err)
 		return key, res, false
 	}
-	if key.RoleARN != "" && !h.access.MayAssume(key.RoleARN) {
+	if role := item.ScopeOf(key).RoleARN; role != "" && !h.access.MayAssume(role) {
 		// Refused before any call.
 		h.logRequestError(r, http.StatusForbidden, "RoleNotAllowed", keyAttrs(key)...)
 		writeError(w, http.StatusForbidden, "RoleNotAllowed", "the role in roleArn is not in "+
@@ -63,13 +63,16 @@ func (h *handler) readQueried(w http.ResponseWriter, r *http.Request, parse func
 // keyAttrs name a key in a request's log line. They are built only for a
 // line that is written: a served read logs none, and should not pay for
 // them.
-func keyAttrs(key upstream.Key) []any {
-	attrs := []any{"secret_id", key.SecretID, "version_id", key.VersionID, "version_stage", key.VersionStage}
-	if key.IsParameter() {
-		attrs = []any{"parameter", key.Parameter, "with_decryption", key.WithDecryption}
+func keyAttrs(key item.Key) []any {
+	var attrs []any
+	switch k := key.(type) {
+	case item.SecretKey:
+		attrs = []any{"secret_id", k.ID, "version_id", k.VersionID, "version_stage", k.VersionStage}
+	default:
+		attrs = key.LogAttrs()
 	}
-	if key.RoleARN != "" {
-		attrs = append(attrs, "role_arn", key.RoleARN)
+	if role := item.ScopeOf(key).RoleARN; role != "" {
+		attrs = append(attrs, "role_arn", role)
 	}
 	return attrs
 }

@@ -24,10 +24,10 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/metrics"
 	"github.com/starfleet/starfleet-secrets/server/access"
 	"github.com/starfleet/starfleet-secrets/server/sdkproto"
-	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 // TokenHeader carries the caller's token: access.TokenHeader.
@@ -35,14 +35,14 @@ const TokenHeader = access.TokenHeader
 
 // Store is what the server reads secrets from; *cache.Cache implements it.
 type Store interface {
-	Get(ctx context.Context, key upstream.Key, force bool) (cache.Result, error)
-	Primary() upstream.Key
+	Get(ctx context.Context, key item.Key, force bool) (cache.Result, error)
+	Primary() item.Key
 	Ready() bool
-	Status(key upstream.Key) cache.Status
+	Status(key item.Key) cache.Status
 	// GetParameters answers keys as Parameter Store's GetParameters does.
-	GetParameters(ctx context.Context, keys []upstream.Key) ([]cache.Result, []error)
+	GetParameters(ctx context.Context, keys []item.ParameterKey) ([]cache.Result, []error)
 	// Invalidate drops the values a write made stale.
-	Invalidate(stale func(upstream.Key, *upstream.Value) bool)
+	Invalidate(stale func(item.Key, *item.Value) bool)
 }
 
 // Options configure the handler.
@@ -73,15 +73,18 @@ type Options struct {
 }
 
 type handler struct {
-	store    Store
-	sdk      http.Handler // POST /: the services' own protocol
-	token    *access.Token
-	access   access.Policy
-	now      func() time.Time
-	log      *slog.Logger
-	metrics  *metrics.Recorder
-	settings Settings
-	hints    hints
+	store Store
+	// primaryID names the Starfleet secret as configured, for the access
+	// policy and /health.
+	primaryID string
+	sdk       http.Handler // POST /: the services' own protocol
+	token     *access.Token
+	access    access.Policy
+	now       func() time.Time
+	log       *slog.Logger
+	metrics   *metrics.Recorder
+	settings  Settings
+	hints     hints
 	// etagKey keys the HMAC that derives the ETags of whole answers, so
 	// that an ETag reveals nothing about a low-entropy value.
 	etagKey []byte
@@ -113,7 +116,10 @@ func New(o Options) http.Handler {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	h.access = access.New(o.Store.Primary().SecretID, o.Allow, o.Roles)
+	if primary, ok := o.Store.Primary().(item.SecretKey); ok {
+		h.primaryID = primary.ID
+	}
+	h.access = access.New(h.primaryID, o.Allow, o.Roles)
 	h.sdk = sdkproto.New(sdkproto.Options{Store: o.Store, AWS: o.AWS, Access: h.access, Token: h.token,
 		AllowSetting: o.Settings.Allow, Now: h.now, Logger: h.log, ForwardTimeout: o.ForwardTimeout})
 
@@ -351,7 +357,7 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := h.store.Status(h.store.Primary())
-	body := healthBody{Status: "ready", SecretID: h.store.Primary().SecretID, VersionID: st.VersionID, LastErrorCode: st.LastErrorCode}
+	body := healthBody{Status: "ready", SecretID: h.primaryID, VersionID: st.VersionID, LastErrorCode: st.LastErrorCode}
 	status := http.StatusOK
 	if !h.store.Ready() {
 		status, body.Status = http.StatusServiceUnavailable, "starting"

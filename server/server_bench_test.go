@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/server"
-	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 const benchSlicePath = "/secret/GitHubSyncWorker"
@@ -25,8 +25,8 @@ var benchToken = strings.Repeat("IQoJb3JpZ2luX2VjE", 64)[:1024]
 
 type fileSource []byte
 
-func (s fileSource) GetSecretValue(context.Context, upstream.Key) (*upstream.Value, error) {
-	return &upstream.Value{VersionID: "v1", Text: append([]byte(nil), s...)}, nil
+func (s fileSource) GetSecretValue(context.Context, item.SecretKey) (*item.Value, error) {
+	return &item.Value{VersionID: "v1", Text: append([]byte(nil), s...)}, nil
 }
 
 // benchHandler is the API over a warm cache holding the testdata secret.
@@ -40,7 +40,7 @@ func benchHandler(b *testing.B) http.Handler {
 		Source:       fileSource(raw),
 		Policy:       cache.Policy{TTL: time.Hour, MaxStale: 15 * time.Minute, ForceInterval: time.Second},
 		FetchTimeout: 5 * time.Second,
-		Primary:      upstream.Key{SecretID: "Starfleet"},
+		Primary:      item.SecretKey{ID: "Starfleet"},
 		Size:         16,
 	})
 	b.Cleanup(c.Close)

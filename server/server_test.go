@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/server/loopback"
-	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 const (
@@ -43,13 +43,13 @@ type stubStore struct {
 	forced []bool
 }
 
-func (s *stubStore) Get(_ context.Context, _ upstream.Key, force bool) (cache.Result, error) {
+func (s *stubStore) Get(_ context.Context, _ item.Key, force bool) (cache.Result, error) {
 	s.forced = append(s.forced, force)
 	return s.res, s.err
 }
-func (s *stubStore) Primary() upstream.Key { return upstream.Key{SecretID: "Starfleet"} }
-func (s *stubStore) Ready() bool           { return s.ready }
-func (s *stubStore) Status(upstream.Key) cache.Status {
+func (s *stubStore) Primary() item.Key { return item.SecretKey{ID: "Starfleet"} }
+func (s *stubStore) Ready() bool       { return s.ready }
+func (s *stubStore) Status(item.Key) cache.Status {
 	if s.res.Value == nil {
 		return cache.Status{LastErrorCode: "AccessDeniedException"}
 	}
@@ -60,10 +60,10 @@ func (s *stubStore) Status(upstream.Key) cache.Status {
 // server is tested against real parsed documents.
 func storeWith(t *testing.T, raw string) *stubStore {
 	t.Helper()
-	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
-		return &upstream.Value{VersionID: "v1", Text: []byte(raw)}, nil
+	src := sourceFunc(func(context.Context, item.SecretKey) (*item.Value, error) {
+		return &item.Value{VersionID: "v1", Text: []byte(raw)}, nil
 	})
-	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
+	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: item.SecretKey{ID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
 	t.Cleanup(c.Close)
 	res, err := c.Get(t.Context(), c.Primary(), false)
 	if err != nil {
@@ -73,9 +73,9 @@ func storeWith(t *testing.T, raw string) *stubStore {
 	return &stubStore{res: res, ready: true}
 }
 
-type sourceFunc func(context.Context, upstream.Key) (*upstream.Value, error)
+type sourceFunc func(context.Context, item.SecretKey) (*item.Value, error)
 
-func (f sourceFunc) GetSecretValue(ctx context.Context, k upstream.Key) (*upstream.Value, error) {
+func (f sourceFunc) GetSecretValue(ctx context.Context, k item.SecretKey) (*item.Value, error) {
 	return f(ctx, k)
 }
 
@@ -184,17 +184,17 @@ func TestUpstreamErrors(t *testing.T) {
 		status int
 		code   string
 	}{
-		{&upstream.Error{Code: "AccessDeniedException", Err: errors.New("User is not authorized")}, 502, "AccessDeniedException"},
-		{&upstream.Error{Code: "ResourceNotFoundException", Err: errors.New("can't find the secret")}, 502, "ResourceNotFoundException"},
-		{&upstream.Error{Code: upstream.CodeTimeout, Transient: true, Err: context.DeadlineExceeded}, 504, "Timeout"},
-		{&upstream.Error{Code: upstream.CodeShuttingDown, Err: errors.New("closing")}, 503, "ShuttingDown"},
+		{&item.Error{Code: "AccessDeniedException", Err: errors.New("User is not authorized")}, 502, "AccessDeniedException"},
+		{&item.Error{Code: "ResourceNotFoundException", Err: errors.New("can't find the secret")}, 502, "ResourceNotFoundException"},
+		{&item.Error{Code: item.CodeTimeout, Transient: true, Err: context.DeadlineExceeded}, 504, "Timeout"},
+		{&item.Error{Code: item.CodeShuttingDown, Err: errors.New("closing")}, 503, "ShuttingDown"},
 	}
 	for _, tt := range tests {
 		h := newTestHandler(&stubStore{err: tt.err})
 		w := do(h, "GET", "/secret/STARFLEET", nil)
 		var body apiError
 		json.Unmarshal(w.Body.Bytes(), &body)
-		if w.Code != tt.status || body.Code != tt.code || !strings.Contains(body.Message, tt.err.(*upstream.Error).Err.Error()) {
+		if w.Code != tt.status || body.Code != tt.code || !strings.Contains(body.Message, tt.err.(*item.Error).Err.Error()) {
 			t.Errorf("%v: %d %s", tt.err, w.Code, w.Body)
 		}
 	}
@@ -391,13 +391,13 @@ func TestOneRouteContextPerConnection(t *testing.T) {
 	}
 }
 
-func (s *stubStore) GetParameters(ctx context.Context, keys []upstream.Key) ([]cache.Result, []error) {
+func (s *stubStore) GetParameters(ctx context.Context, keys []item.ParameterKey) ([]cache.Result, []error) {
 	return getEach(ctx, s, keys)
 }
-func (s *stubStore) Invalidate(func(upstream.Key, *upstream.Value) bool) {}
+func (s *stubStore) Invalidate(func(item.Key, *item.Value) bool) {}
 
 // getEach answers keys one Get each, as a stub's GetParameters.
-func getEach(ctx context.Context, s Store, keys []upstream.Key) ([]cache.Result, []error) {
+func getEach(ctx context.Context, s Store, keys []item.ParameterKey) ([]cache.Result, []error) {
 	results, errs := make([]cache.Result, len(keys)), make([]error, len(keys))
 	for i, k := range keys {
 		results[i], errs[i] = s.Get(ctx, k, false)
@@ -409,10 +409,10 @@ func getEach(ctx context.Context, s Store, keys []upstream.Key) ([]cache.Result,
 // requests, unlike the stub.
 func cacheStore(t *testing.T) *cache.Cache {
 	t.Helper()
-	src := sourceFunc(func(context.Context, upstream.Key) (*upstream.Value, error) {
-		return &upstream.Value{VersionID: "v1", Text: []byte(secretJSON)}, nil
+	src := sourceFunc(func(context.Context, item.SecretKey) (*item.Value, error) {
+		return &item.Value{VersionID: "v1", Text: []byte(secretJSON)}, nil
 	})
-	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: upstream.Key{SecretID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
+	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: item.SecretKey{ID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
 	t.Cleanup(c.Close)
 	if _, err := c.Get(t.Context(), c.Primary(), false); err != nil {
 		t.Fatal(err)

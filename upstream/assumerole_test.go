@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go"
 
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -92,10 +93,10 @@ func TestAssumedCredentialsFromAnswers(t *testing.T) {
 		{"STS's own failure", 500, http.Header{},
 			`<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code></Error></ErrorResponse>`,
 			"InternalFailure", true, ""},
-		{"a proxy's page", 502, http.Header{}, `<html><body>` + leak + `</body></html>`, CodeInvalidResponse, true, ""},
-		{"truncated", 200, http.Header{}, ok[:len(ok)/2], CodeInvalidResponse, true, ""},
-		{"no expiry", 200, http.Header{}, strings.Replace(ok, "2026-12-04T03:15:00Z", "", 1), CodeInvalidResponse, true, ""},
-		{"too long", 200, http.Header{}, ok + strings.Repeat(" ", maxSTSAnswer), CodeInvalidResponse, true, ""},
+		{"a proxy's page", 502, http.Header{}, `<html><body>` + leak + `</body></html>`, item.CodeInvalidResponse, true, ""},
+		{"truncated", 200, http.Header{}, ok[:len(ok)/2], item.CodeInvalidResponse, true, ""},
+		{"no expiry", 200, http.Header{}, strings.Replace(ok, "2026-12-04T03:15:00Z", "", 1), item.CodeInvalidResponse, true, ""},
+		{"too long", 200, http.Header{}, ok + strings.Repeat(" ", maxSTSAnswer), item.CodeInvalidResponse, true, ""},
 	} {
 		_, err := assumedCredentials(exchange{resp: &http.Response{StatusCode: tc.status, Header: tc.header}, answer: []byte(tc.body)})
 		uerr := Classify(ServiceSTS, err)
@@ -106,7 +107,7 @@ func TestAssumedCredentialsFromAnswers(t *testing.T) {
 		if strings.Contains(err.Error(), leak) || strings.Contains(uerr.Error(), leak) {
 			t.Errorf("%s: the error quotes the answer: %v", tc.name, err)
 		}
-		if tc.code != CodeInvalidResponse && uerr.Status != tc.status {
+		if tc.code != item.CodeInvalidResponse && uerr.Status != tc.status {
 			t.Errorf("%s: status %d, want %d", tc.name, uerr.Status, tc.status)
 		}
 	}
@@ -133,8 +134,8 @@ func TestAssumeRoleIsBounded(t *testing.T) {
 		timeout:  50 * time.Millisecond,
 	}
 	_, err := newRenewing(a, nil).Retrieve(context.WithoutCancel(t.Context()))
-	if uerr := Classify(ServiceSTS, err); uerr == nil || uerr.Code != CodeTimeout || !uerr.Transient {
-		t.Errorf("an unanswered AssumeRole: %v, want a transient %s", err, CodeTimeout)
+	if uerr := Classify(ServiceSTS, err); uerr == nil || uerr.Code != item.CodeTimeout || !uerr.Transient {
+		t.Errorf("an unanswered AssumeRole: %v, want a transient %s", err, item.CodeTimeout)
 	}
 }
 
@@ -185,7 +186,7 @@ func TestAssumeRoleAnswersDecoding(t *testing.T) {
 	} {
 		got, err := assumedCredentials(exchange{resp: &http.Response{StatusCode: 200, Header: http.Header{}}, answer: []byte(tc.doc)})
 		switch {
-		case tc.token == "" && Classify(ServiceSTS, err).Code != CodeInvalidResponse:
+		case tc.token == "" && Classify(ServiceSTS, err).Code != item.CodeInvalidResponse:
 			t.Errorf("%.60q: %+v %v, want an undecodable answer", tc.doc, got, err)
 		case tc.token != "" && (err != nil || got.SessionToken != tc.token):
 			t.Errorf("%.60q: token %q, %v; want %q", tc.doc, got.SessionToken, err, tc.token)

@@ -19,6 +19,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+
+	"github.com/starfleet/starfleet-secrets/upstream/tlsroots"
 )
 
 // loadAWS builds the configuration from what Lambda provides.
@@ -88,12 +90,12 @@ func lambdaConfig(lookup func(string) (string, bool)) (aws.Config, error) {
 // PEM file caBundle instead of the system's when it is set
 // (AWS_CA_BUNDLE), as the SDKs do: a function behind a TLS-inspecting
 // proxy names the proxy's authority so. The system's roots are loaded
-// lazily (see lazyRoots): the cold start's first fetch is the one
+// lazily (see tlsroots.Lazy): the cold start's first fetch is the one
 // handshake that pays for loading them.
 func httpClient(caBundle string) (aws.HTTPClient, error) {
 	client := awshttp.NewBuildableClient()
 	if caBundle == "" {
-		return client.WithTransportOptions(new(lazyRoots).apply), nil
+		return client.WithTransportOptions(new(tlsroots.Lazy).Apply), nil
 	}
 	pem, err := os.ReadFile(caBundle)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // TestCABundleIsTrusted: an endpoint whose certificate a private
@@ -23,7 +25,7 @@ func TestCABundleIsTrusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	read := func() error {
-		_, err := NewSecretsManager(clientsAt(t, hs.URL)).GetSecretValue(t.Context(), Key{SecretID: "S"})
+		_, err := NewSecretsManager(clientsAt(t, hs.URL)).GetSecretValue(t.Context(), item.SecretKey{ID: "S"})
 		return err
 	}
 	setenvFor(t, hs.URL)
@@ -48,7 +50,7 @@ func TestCABundleIsTrusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_CONFIG_FILE", config)
-	if _, err := NewSecretsManager(clientsFromEnv(t)).GetSecretValue(t.Context(), Key{SecretID: "S"}); err != nil {
+	if _, err := NewSecretsManager(clientsFromEnv(t)).GetSecretValue(t.Context(), item.SecretKey{ID: "S"}); err != nil {
 		t.Errorf("a profile's ca_bundle names the authority: %v", err)
 	}
 }

@@ -1,12 +1,13 @@
 package upstream
 
 import (
-	"errors"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // Clients is what reads go through: the regions they go to, the
@@ -53,18 +54,24 @@ func NewClients(a AWS, secretsRegion, sessionName string) (*Clients, error) {
 }
 
 // routeOf is where a read of key goes.
-func (c *Clients) routeOf(key Key) route {
-	region := c.secretsRegion
-	if key.IsParameter() {
+func (c *Clients) routeOf(key item.Key) route {
+	region, id := c.secretsRegion, ""
+	switch k := key.(type) {
+	case item.SecretKey:
+		id = k.ID
+	case item.ParameterKey:
+		region, id = c.paramsRegion, k.Name
+	case item.PathKey:
 		region = c.paramsRegion
 	}
-	if key.Region != "" {
-		region = key.Region
+	scope := item.ScopeOf(key)
+	if scope.Region != "" {
+		region = scope.Region
 	}
-	if r := RegionOf(key.Parameter + key.SecretID); r != "" {
+	if r := item.RegionOf(id); r != "" {
 		region = r
 	}
-	return route{region: region, role: key.RoleARN}
+	return route{region: region, role: scope.RoleARN}
 }
 
 // roleCredentials are the kept credentials of role; c.mu is held.
@@ -98,50 +105,16 @@ func (c *Clients) endpointOf(s service, region string) (string, error) {
 
 // renew drops the credentials key's reads were signed with, so that the
 // next read fetches new ones: AWS answered that they had expired.
-func (c *Clients) renew(key Key) {
+func (c *Clients) renew(role string) {
 	c.mu.Lock()
-	r := c.roles[key.RoleARN]
+	r := c.roles[role]
 	c.mu.Unlock()
 	switch {
-	case key.RoleARN != "" && r != nil:
+	case role != "" && r != nil:
 		r.Invalidate()
-	case key.RoleARN == "" && c.baseRenewable != nil:
+	case role == "" && c.baseRenewable != nil:
 		c.baseRenewable.Invalidate()
 	}
-}
-
-// RegionOf is the region an ARN names ("arn:aws:secretsmanager:REGION:...",
-// "arn:aws:ssm:REGION:..."), or "" for a plain name.
-func RegionOf(id string) string {
-	parts := strings.SplitN(id, ":", 5)
-	if len(parts) < 5 || parts[0] != "arn" {
-		return ""
-	}
-	return parts[3]
-}
-
-// CheckRoleARN accepts what IAM's AssumeRole takes as a role:
-// arn:PARTITION:iam::ACCOUNT:role/PATH/NAME, at most 2048 characters of
-// printable ASCII.
-func CheckRoleARN(s string) error {
-	if len(s) > 2048 {
-		return errors.New("longer than 2048 characters")
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return errors.New("contains a character other than printable ASCII")
-		}
-	}
-	parts := strings.SplitN(s, ":", 6)
-	switch {
-	case len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "iam" || parts[3] != "":
-		return errors.New("not an IAM ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-	case len(parts[4]) != 12 || strings.Trim(parts[4], "0123456789") != "":
-		return errors.New("the account is not 12 digits")
-	case !strings.HasPrefix(parts[5], "role/") || len(parts[5]) == len("role/"):
-		return errors.New("not a role (role/NAME)")
-	}
-	return nil
 }
 
 // sessionNameFor makes an STS session name of a function's name: at most

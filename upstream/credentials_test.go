@@ -78,33 +78,7 @@ func TestRenewingAssumesOnceAndAgainNearExpiry(t *testing.T) {
 	}
 }
 
-func TestCheckRoleARN(t *testing.T) {
-	for arn, ok := range map[string]bool{
-		"arn:aws:iam::111122223333:role/reader":             true,
-		"arn:aws-us-gov:iam::111122223333:role/path/reader": true,
-		"arn:aws:iam::111122223333:user/alice":              false,
-		"arn:aws:iam::1111:role/reader":                     false,
-		"arn:aws:sts::111122223333:role/reader":             false,
-		"arn:aws:iam::111122223333:role/":                   false,
-		"arn:aws:iam::111122223333:role/re der":             false,
-		"reader":                                            false,
-	} {
-		if err := CheckRoleARN(arn); (err == nil) != ok {
-			t.Errorf("CheckRoleARN(%q) = %v", arn, err)
-		}
-	}
-}
-
-func TestRegionOfAndSessionName(t *testing.T) {
-	for id, want := range map[string]string{
-		"arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-AbCdEf": "eu-west-1",
-		"arn:aws:ssm:ap-south-1:111122223333:parameter/app/flag":         "ap-south-1",
-		"Starfleet": "", "/app/flag": "", "arn:broken": "",
-	} {
-		if got := RegionOf(id); got != want {
-			t.Errorf("RegionOf(%q) = %q, want %q", id, got, want)
-		}
-	}
+func TestSessionName(t *testing.T) {
 	if got := sessionNameFor("github sync/worker"); got != "starfleet-secrets-github-sync-worker" {
 		t.Errorf("session name %q", got)
 	}

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // service is an AWS service the extension calls itself, in its JSON
 // protocol (Secrets Manager, Parameter Store) or its query protocol (STS).
 type service struct {
-	name         string // in messages: ServiceSecretsManager, ServiceParameterStore, ServiceSTS
+	name         string // in messages: item.ServiceSecretsManager, item.ServiceParameterStore, ServiceSTS
 	endpointID   string // in AWS_ENDPOINT_URL_<endpointID>
 	sdkID        string // the SDKs' service id, which a profile's services section names
 	prefix       string // the endpoint's first label, and the name requests are signed for
@@ -24,8 +26,8 @@ const (
 )
 
 var (
-	secretsManagerAPI = service{name: ServiceSecretsManager, endpointID: secretsManagerID, sdkID: "Secrets Manager", prefix: "secretsmanager", targetPrefix: "secretsmanager."}
-	parameterStoreAPI = service{name: ServiceParameterStore, endpointID: ssmID, sdkID: "SSM", prefix: "ssm", targetPrefix: "AmazonSSM."}
+	secretsManagerAPI = service{name: item.ServiceSecretsManager, endpointID: secretsManagerID, sdkID: "Secrets Manager", prefix: "secretsmanager", targetPrefix: "secretsmanager."}
+	parameterStoreAPI = service{name: item.ServiceParameterStore, endpointID: ssmID, sdkID: "SSM", prefix: "ssm", targetPrefix: "AmazonSSM."}
 	stsAPI            = service{name: ServiceSTS, endpointID: stsID, sdkID: "STS", prefix: "sts"}
 
 	// services are the services the extension calls, each with its own

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // TestEndpointURLMatchesTheSDK: the endpoints the extension derives itself
@@ -204,7 +206,7 @@ func TestEndpointVariantFromTheEnvironment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req, _, err := c.signed(t.Context(), secretsManagerAPI, c.routeOf(Key{SecretID: "S"}), nil, nil, 0)
+		req, _, err := c.signed(t.Context(), secretsManagerAPI, c.routeOf(item.SecretKey{ID: "S"}), nil, nil, 0)
 		if err != nil || req.url != tc.want {
 			t.Errorf("AWS_USE_FIPS_ENDPOINT=%q AWS_USE_DUALSTACK_ENDPOINT=%q: %q, %v; want %q", tc.fips, tc.dualStack, req.url, err, tc.want)
 		}

@@ -5,78 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
-
-// The services, as messages name them.
-const (
-	ServiceSecretsManager = "Secrets Manager"
-	ServiceParameterStore = "Parameter Store"
-)
-
-// Codes for failures that AWS did not name itself.
-const (
-	CodeTimeout         = "Timeout"             // the fetch timeout ran out
-	CodeConnection      = "ConnectionError"     // could not talk to the endpoint
-	CodeInvalidResponse = "InvalidResponse"     // the endpoint answered something unreadable
-	CodeNotJSONObject   = "SecretNotJSONObject" // the secret is not a JSON object of slices
-	CodeFileUnreadable  = "LocalFileUnreadable" // the local file source could not be read
-	CodeShuttingDown    = "ShuttingDown"        // the cache is closed
-	CodeRefreshSlow     = "RefreshSlow"         // a refresh outlasted the cache's refresh wait
-	CodeNotFound        = "ResourceNotFoundException"
-	CodeNotConfigured   = "ParameterStoreNotConfigured" // no Parameter Store source (local file mode)
-)
-
-// Error is a failed read, reduced to what callers decide on: the AWS error
-// code (or one of the Code constants), whether trying again later may
-// succeed, and whether to try again now. Its message never contains secret
-// material: AWS error messages name principals and resources, not values.
-type Error struct {
-	Code string
-	// Transient: the failure describes the service's or the network's
-	// state, not the request, so a value read before may be served
-	// meanwhile.
-	Transient bool
-	// Retryable: the SDK's standard retryer would retry the call now. It
-	// implies Transient.
-	Retryable bool
-	Err       error
-	// Service is the service that failed (ServiceSecretsManager, ServiceParameterStore),
-	// empty when the failure was not a service's.
-	Service string
-	// RequestID is the AWS request id of the failed call, when AWS
-	// answered: what AWS support asks for.
-	RequestID string
-	// Status is the HTTP status AWS answered with, 0 when it did not
-	// answer.
-	Status int
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s: %v", e.Code, e.Err)
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// GatewayStatus is the HTTP status the extension answers for e where AWS
-// answered none of its own: 504 when the service did not answer in time,
-// 503 while shutting down, 502 for everything else it, or the secret's
-// content, got wrong.
-func (e *Error) GatewayStatus() int {
-	switch e.Code {
-	case CodeTimeout:
-		return http.StatusGatewayTimeout
-	case CodeShuttingDown:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusBadGateway
-}
 
 // transientCodes are AWS error codes that describe the service's state, not
 // the request's: the same call may succeed later.
@@ -95,15 +32,15 @@ var transientCodes = map[string]bool{
 	"InternalServerError":                    true, // Parameter Store's name for it
 }
 
-// Classify turns any error of a read from service into an *Error. It is a
+// Classify turns any error of a read from service into an *item.Error. It is a
 // pure function of the error so that the staleness rules can be tested
-// without a network. An *Error passes through unchanged, its Service
+// without a network. An *item.Error passes through unchanged, its Service
 // filled in if empty.
-func Classify(service string, err error) *Error {
+func Classify(service string, err error) *item.Error {
 	if err == nil {
 		return nil
 	}
-	var ue *Error
+	var ue *item.Error
 	if errors.As(err, &ue) {
 		if ue.Service == "" {
 			copied := *ue
@@ -126,9 +63,9 @@ func sdkRetryable(err error) bool {
 	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err).Bool()
 }
 
-func classify(service string, err error) *Error {
+func classify(service string, err error) *item.Error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Code: CodeTimeout, Transient: true, Err: err}
+		return &item.Error{Code: item.CodeTimeout, Transient: true, Err: err}
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
@@ -144,7 +81,7 @@ func classify(service string, err error) *Error {
 		if msg == "" {
 			msg = code
 		}
-		ue := &Error{Code: code, Transient: transient, Err: errors.New(msg)}
+		ue := &item.Error{Code: code, Transient: transient, Err: errors.New(msg)}
 		var awsErr *awshttp.ResponseError
 		if errors.As(err, &awsErr) {
 			ue.RequestID = awsErr.ServiceRequestID()
@@ -160,9 +97,9 @@ func classify(service string, err error) *Error {
 	var sendErr *smithyhttp.RequestSendError
 	if errors.As(err, &netErr) || errors.As(err, &sendErr) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) {
 		if netErr != nil && netErr.Timeout() {
-			return &Error{Code: CodeTimeout, Transient: true, Err: err}
+			return &item.Error{Code: item.CodeTimeout, Transient: true, Err: err}
 		}
-		return &Error{Code: CodeConnection, Transient: true, Err: err}
+		return &item.Error{Code: item.CodeConnection, Transient: true, Err: err}
 	}
 	var deserErr *smithy.DeserializationError
 	var respErr *smithyhttp.ResponseError
@@ -175,9 +112,9 @@ func classify(service string, err error) *Error {
 		if respErr != nil {
 			msg = fmt.Sprintf("%s (HTTP %d)", msg, respErr.HTTPStatusCode())
 		}
-		return &Error{Code: CodeInvalidResponse, Transient: true, Err: errors.New(msg)}
+		return &item.Error{Code: item.CodeInvalidResponse, Transient: true, Err: errors.New(msg)}
 	}
-	return &Error{Code: CodeConnection, Transient: true, Err: err}
+	return &item.Error{Code: item.CodeConnection, Transient: true, Err: err}
 }
 
 // orAWS names service, or AWS when it is not known.

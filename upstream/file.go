@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // File serves one secret from a local JSON file, for development without an
@@ -28,31 +30,31 @@ func NewFile(path, secretID string) *File {
 }
 
 // GetSecretValue reads the file as the current version of the secret.
-func (f *File) GetSecretValue(_ context.Context, key Key) (*Value, error) {
+func (f *File) GetSecretValue(_ context.Context, key item.SecretKey) (*item.Value, error) {
 	key = key.Normalize()
-	if key.SecretID != f.secretID || (key.VersionStage != "" && key.VersionStage != StageCurrent) {
-		return nil, &Error{Code: CodeNotFound, Err: fmt.Errorf("the local file source holds only secret %q at stage %s", f.secretID, StageCurrent)}
+	if key.ID != f.secretID || (key.VersionStage != "" && key.VersionStage != item.StageCurrent) {
+		return nil, &item.Error{Code: item.CodeNotFound, Err: fmt.Errorf("the local file source holds only secret %q at stage %s", f.secretID, item.StageCurrent)}
 	}
 	content, err := os.ReadFile(f.path)
 	if err != nil {
 		// os errors name the path and the cause, never the content.
-		return nil, &Error{Code: CodeFileUnreadable, Err: err}
+		return nil, &item.Error{Code: item.CodeFileUnreadable, Err: err}
 	}
 	info, err := os.Stat(f.path)
 	if err != nil {
-		return nil, &Error{Code: CodeFileUnreadable, Err: err}
+		return nil, &item.Error{Code: item.CodeFileUnreadable, Err: err}
 	}
 	mac := hmac.New(sha256.New, f.versionKey)
 	mac.Write(content)
 	versionID := hex.EncodeToString(mac.Sum(nil)[:16])
 	if key.VersionID != "" && key.VersionID != versionID {
-		return nil, &Error{Code: CodeNotFound, Err: errors.New("the local file source has no such version")}
+		return nil, &item.Error{Code: item.CodeNotFound, Err: errors.New("the local file source has no such version")}
 	}
-	return &Value{
+	return &item.Value{
 		ARN:           "arn:aws:secretsmanager:local:000000000000:secret:" + f.secretID,
 		Name:          f.secretID,
 		VersionID:     versionID,
-		VersionStages: []string{StageCurrent},
+		VersionStages: []string{item.StageCurrent},
 		CreatedDate:   info.ModTime().UTC(),
 		Text:          content,
 	}, nil

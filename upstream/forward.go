@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // Call is one request of a service's own JSON protocol that the extension
 // does not answer itself: it is passed to the service as the caller wrote
 // it, signed again with the extension's credentials.
 type Call struct {
-	Service     string // ServiceSecretsManager or ServiceParameterStore
+	Service     string // item.ServiceSecretsManager or item.ServiceParameterStore
 	Region      string // the region the caller signed for
 	Target      string // X-Amz-Target, "secretsmanager.PutSecretValue"
 	ContentType string
@@ -74,9 +76,9 @@ func (c *Clients) Forward(ctx context.Context, call Call) (*Answer, error) {
 // forwardedService is the service a Call names.
 func forwardedService(name string) (service, error) {
 	switch name {
-	case ServiceSecretsManager:
+	case item.ServiceSecretsManager:
 		return secretsManagerAPI, nil
-	case ServiceParameterStore:
+	case item.ServiceParameterStore:
 		return parameterStoreAPI, nil
 	}
 	return service{}, errors.New("no such service: " + name)
@@ -118,11 +120,11 @@ func (c *Clients) RenewCredentials() bool {
 	return true
 }
 
-// HomeRegion is where a read of service (ServiceSecretsManager,
-// ServiceParameterStore) goes when neither its caller nor an ARN names a
+// HomeRegion is where a read of service (item.ServiceSecretsManager,
+// item.ServiceParameterStore) goes when neither its caller nor an ARN names a
 // region.
 func (c *Clients) HomeRegion(service string) string {
-	if service == ServiceParameterStore {
+	if service == item.ServiceParameterStore {
 		return c.paramsRegion
 	}
 	return c.secretsRegion

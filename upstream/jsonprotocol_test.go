@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // answering is a Secrets Manager and Parameter Store stand-in that answers
@@ -46,7 +48,7 @@ func TestGetSecretValueRequestAndAnswer(t *testing.T) {
 	defer hs.Close()
 	sm := NewSecretsManager(clientsAt(t, hs.URL))
 
-	v, err := sm.GetSecretValue(t.Context(), Key{SecretID: "S", VersionStage: "AWSCURRENT"})
+	v, err := sm.GetSecretValue(t.Context(), item.SecretKey{ID: "S", VersionStage: "AWSCURRENT"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestParameterStoreRequests(t *testing.T) {
 	ps := NewParameterStore(clientsAt(t, hs.URL))
 
 	srv.body = `{"Parameter":{"Name":"/a","Value":"x","Version":3,"Type":"SecureString","DataType":"text","Selector":":3","LastModifiedDate":1700000000.5}}`
-	v, err := ps.GetParameter(t.Context(), Key{Parameter: "/a:3", WithDecryption: true})
+	v, err := ps.GetParameter(t.Context(), item.ParameterKey{Name: "/a:3", WithDecryption: true})
 	if err != nil || string(v.Text) != "x" || v.VersionID != "3" || v.Parameter.Type != "SecureString" || v.Parameter.Selector != ":3" ||
 		!v.Parameter.Decrypted || !v.CreatedDate.Equal(time.UnixMilli(1700000000500)) {
 		t.Errorf("GetParameter: %+v %v", v, err)
@@ -91,7 +93,7 @@ func TestParameterStoreRequests(t *testing.T) {
 	checkSent(t, srv, "AmazonSSM.GetParameter", `{"Name":"/a:3","WithDecryption":true}`)
 
 	srv.body = `{"Parameters":[{"Name":"/a","Value":"1","Version":1},{"Name":"/b","Selector":":2","Value":"2","Version":2}],"InvalidParameters":["/c"]}`
-	keys := []Key{{Parameter: "/a"}, {Parameter: "/b:2"}, {Parameter: "/c"}}
+	keys := []item.ParameterKey{{Name: "/a"}, {Name: "/b:2"}, {Name: "/c"}}
 	found, err := ps.GetParameters(t.Context(), keys)
 	if err != nil || len(found) != 2 || string(found[keys[0]].Text) != "1" || string(found[keys[1]].Text) != "2" {
 		t.Errorf("GetParameters: %v %v", found, err)
@@ -99,7 +101,7 @@ func TestParameterStoreRequests(t *testing.T) {
 	checkSent(t, srv, "AmazonSSM.GetParameters", `{"Names":["/a","/b:2","/c"],"WithDecryption":false}`)
 
 	srv.body = `{"Parameters":[{"Name":"/p/a","Value":"1"}],"NextToken":"t2"}`
-	page, err := ps.GetParametersByPath(t.Context(), Key{Path: "/p", Recursive: true, PageSize: 5, PageToken: "t1"})
+	page, err := ps.GetParametersByPath(t.Context(), item.PathKey{Path: "/p", Recursive: true, PageSize: 5, PageToken: "t1"})
 	if err != nil || len(page.Parameters) != 1 || page.NextToken != "t2" || page.Parameters[0].Name != "/p/a" {
 		t.Errorf("GetParametersByPath: %+v %v", page, err)
 	}
@@ -107,8 +109,8 @@ func TestParameterStoreRequests(t *testing.T) {
 
 	// An answer without the parameter asked for is not a parameter.
 	srv.body = `{}`
-	_, err = ps.GetParameter(t.Context(), Key{Parameter: "/a"})
-	if uerr := Classify("", err); uerr == nil || uerr.Code != CodeInvalidResponse {
+	_, err = ps.GetParameter(t.Context(), item.ParameterKey{Name: "/a"})
+	if uerr := Classify("", err); uerr == nil || uerr.Code != item.CodeInvalidResponse {
 		t.Errorf("an answer without its parameter: %v", err)
 	}
 }
@@ -154,7 +156,7 @@ func TestAnswersAWSNamesAsErrors(t *testing.T) {
 			srv.header = http.Header{}
 		}
 		srv.header.Set("X-Amzn-Requestid", "req-1")
-		_, err := sm.GetSecretValue(t.Context(), Key{SecretID: "S"})
+		_, err := sm.GetSecretValue(t.Context(), item.SecretKey{ID: "S"})
 		uerr := Classify("", err)
 		if uerr == nil || uerr.Code != tc.code || uerr.Err.Error() != tc.msg || uerr.Transient != tc.transient ||
 			uerr.Status != tc.status || uerr.RequestID != "req-1" {
@@ -183,8 +185,8 @@ func TestUndecodableAnswersKeepTheirBodyOut(t *testing.T) {
 			SecretString string
 			CreatedDate  epochSeconds
 		}))
-		uerr := Classify(ServiceSecretsManager, err)
-		if uerr == nil || uerr.Code != CodeInvalidResponse || !uerr.Transient {
+		uerr := Classify(item.ServiceSecretsManager, err)
+		if uerr == nil || uerr.Code != item.CodeInvalidResponse || !uerr.Transient {
 			t.Errorf("%d %.40s: %+v", tc.status, tc.body, uerr)
 		}
 		if strings.Contains(uerr.Error(), secret) || strings.Contains(err.Error(), secret) {

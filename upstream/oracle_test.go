@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -188,8 +189,8 @@ func TestErrorsReadAsTheSDKReadsThem(t *testing.T) {
 				t.Errorf("%s, %s: retried %t; the SDK's retryer %t (its error: %v)", c.name, tc.s.name, got.Retryable, want.retryable, tc.sdkErr)
 			}
 			if !want.named {
-				if got.Code != CodeInvalidResponse && got.Code != CodeConnection {
-					t.Errorf("%s, %s: code %s; the SDK could not read the answer (%v), want %s", c.name, tc.s.name, got.Code, tc.sdkErr, CodeInvalidResponse)
+				if got.Code != item.CodeInvalidResponse && got.Code != item.CodeConnection {
+					t.Errorf("%s, %s: code %s; the SDK could not read the answer (%v), want %s", c.name, tc.s.name, got.Code, tc.sdkErr, item.CodeInvalidResponse)
 				}
 				if len(c.body) > 10 && strings.Contains(got.Error(), c.body) {
 					t.Errorf("%s, %s: the error quotes the answer: %v", c.name, tc.s.name, got)
@@ -253,14 +254,14 @@ func TestClockSkewIsCorrected(t *testing.T) {
 		aws_ := &skewedAWS{ahead: ahead}
 		hs := httptest.NewServer(aws_)
 		sm := NewSecretsManager(clientsAt(t, hs.URL))
-		if _, err := sm.GetSecretValue(t.Context(), Key{SecretID: "S"}); err != nil {
+		if _, err := sm.GetSecretValue(t.Context(), item.SecretKey{ID: "S"}); err != nil {
 			t.Fatalf("AWS %v off: the first read: %v", ahead, err)
 		}
 		if n := aws_.calls.Load(); n != 2 {
 			t.Errorf("AWS %v off: the first read made %d calls, want 2: refused, then signed by the skew", ahead, n)
 		}
 		aws_.calls.Store(0)
-		key := Key{SecretID: "S", RoleARN: "arn:aws:iam::111122223333:role/reader"}
+		key := item.SecretKey{ID: "S", Scope: item.Scope{RoleARN: "arn:aws:iam::111122223333:role/reader"}}
 		if _, err := sm.GetSecretValue(t.Context(), key); err != nil {
 			t.Fatalf("AWS %v off: a read under a role: %v", ahead, err)
 		}
@@ -318,7 +319,7 @@ func TestRetryBudgetRunsOut(t *testing.T) {
 	sm := NewSecretsManager(c)
 	// 500 tokens, 14 a retry: 35 retries in all.
 	for range 30 {
-		sm.GetSecretValue(t.Context(), Key{SecretID: "S"})
+		sm.GetSecretValue(t.Context(), item.SecretKey{ID: "S"})
 	}
 	if n := calls.Load(); n != 30+35 {
 		t.Errorf("30 failing reads made %d calls; want each read's first and the 35 retries the budget pays for", n)

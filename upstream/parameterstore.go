@@ -4,17 +4,11 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
-
-// ReferencePrefix is Parameter Store's door to Secrets Manager: GetParameter
-// of ReferencePrefix+id answers the secret id.
-const ReferencePrefix = "/aws/reference/secretsmanager/"
-
-// MaxBatch is how many parameters one GetParameters call may name.
-const MaxBatch = 10
 
 // ParameterStore reads parameters from AWS Systems Manager Parameter Store.
 type ParameterStore struct {
@@ -26,16 +20,16 @@ func NewParameterStore(clients *Clients) *ParameterStore {
 	return &ParameterStore{clients: clients}
 }
 
-// GetParameter reads one parameter (key.Parameter, with any :version or
+// GetParameter reads one parameter (key.Name, with any :version or
 // :label selector, and key.WithDecryption), retrying transient failures
-// within ctx's deadline as Secrets Manager reads do. Its errors are *Error.
-func (s *ParameterStore) GetParameter(ctx context.Context, key Key) (*Value, error) {
-	v, err := s.clients.withRetries(ctx, ServiceParameterStore, key, func() (*Value, error) {
+// within ctx's deadline as Secrets Manager reads do. Its errors are *item.Error.
+func (s *ParameterStore) GetParameter(ctx context.Context, key item.ParameterKey) (*item.Value, error) {
+	v, err := s.clients.withRetries(ctx, item.ServiceParameterStore, key, func() (*item.Value, error) {
 		var out struct{ Parameter *parameter }
 		in := struct {
 			Name           string
 			WithDecryption bool
-		}{key.Parameter, key.WithDecryption}
+		}{key.Name, key.WithDecryption}
 		if err := s.clients.call(ctx, parameterStoreAPI, s.clients.routeOf(key), "GetParameter", in, &out); err != nil {
 			return nil, err
 		}
@@ -44,22 +38,22 @@ func (s *ParameterStore) GetParameter(ctx context.Context, key Key) (*Value, err
 		}
 		return parameterValue(out.Parameter, key.WithDecryption), nil
 	})
-	return v, classified(ServiceParameterStore, err)
+	return v, classified(item.ServiceParameterStore, err)
 }
 
-// GetParameters reads up to MaxBatch parameters sharing WithDecryption in
+// GetParameters reads up to item.MaxBatch parameters sharing WithDecryption in
 // one call: Parameter Store's throughput quota counts calls, not
 // parameters. Missing parameters are absent from the answer. Its errors
-// are *Error.
-func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key]*Value, error) {
+// are *item.Error.
+func (s *ParameterStore) GetParameters(ctx context.Context, keys []item.ParameterKey) (map[item.ParameterKey]*item.Value, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
 	names := make([]string, len(keys))
-	byName := make(map[string]Key, len(keys))
+	byName := make(map[string]item.ParameterKey, len(keys))
 	for i, k := range keys {
-		names[i] = k.Parameter
-		byName[k.Parameter] = k
+		names[i] = k.Name
+		byName[k.Name] = k
 	}
 	decrypt := keys[0].WithDecryption
 	var out struct{ Parameters []parameter }
@@ -67,13 +61,13 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key
 		Names          []string
 		WithDecryption bool
 	}{names, decrypt}
-	_, err := s.clients.withRetries(ctx, ServiceParameterStore, keys[0], func() (*Value, error) {
+	_, err := s.clients.withRetries(ctx, item.ServiceParameterStore, keys[0], func() (*item.Value, error) {
 		return nil, s.clients.call(ctx, parameterStoreAPI, s.clients.routeOf(keys[0]), "GetParameters", in, &out)
 	})
 	if err != nil {
-		return nil, Classify(ServiceParameterStore, err)
+		return nil, Classify(item.ServiceParameterStore, err)
 	}
-	found := make(map[Key]*Value, len(out.Parameters))
+	found := make(map[item.ParameterKey]*item.Value, len(out.Parameters))
 	for i := range out.Parameters {
 		p := &out.Parameters[i]
 		// The answer names a parameter without the selector it was asked
@@ -90,8 +84,8 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []Key) (map[Key
 // GetParametersByPath reads one page of the parameters under key.Path, as
 // GetParametersByPath answers it: key.PageToken is the service's token of
 // the page, and the answer's NextToken that of the next. Its errors are
-// *Error.
-func (s *ParameterStore) GetParametersByPath(ctx context.Context, key Key) (*Value, error) {
+// *item.Error.
+func (s *ParameterStore) GetParametersByPath(ctx context.Context, key item.PathKey) (*item.Value, error) {
 	in := struct {
 		Path           string
 		Recursive      bool
@@ -99,7 +93,7 @@ func (s *ParameterStore) GetParametersByPath(ctx context.Context, key Key) (*Val
 		MaxResults     int32  `json:",omitempty"`
 		NextToken      string `json:",omitempty"`
 	}{key.Path, key.Recursive, key.WithDecryption, key.PageSize, key.PageToken}
-	v, err := s.clients.withRetries(ctx, ServiceParameterStore, key, func() (*Value, error) {
+	v, err := s.clients.withRetries(ctx, item.ServiceParameterStore, key, func() (*item.Value, error) {
 		var out struct {
 			Parameters []parameter
 			NextToken  string
@@ -107,13 +101,13 @@ func (s *ParameterStore) GetParametersByPath(ctx context.Context, key Key) (*Val
 		if err := s.clients.call(ctx, parameterStoreAPI, s.clients.routeOf(key), "GetParametersByPath", in, &out); err != nil {
 			return nil, err
 		}
-		page := &Value{Parameters: make([]*Value, len(out.Parameters)), NextToken: out.NextToken}
+		page := &item.Value{Parameters: make([]*item.Value, len(out.Parameters)), NextToken: out.NextToken}
 		for i := range out.Parameters {
 			page.Parameters[i] = parameterValue(&out.Parameters[i], key.WithDecryption)
 		}
 		return page, nil
 	})
-	return v, classified(ServiceParameterStore, err)
+	return v, classified(item.ServiceParameterStore, err)
 }
 
 // parameter is a parameter as Parameter Store's answers hold it.
@@ -125,15 +119,15 @@ type parameter struct {
 }
 
 // errNoParameter is a GetParameter answer without its parameter.
-var errNoParameter = &smithy.DeserializationError{Err: errors.New("the answer from " + ServiceParameterStore + " holds no parameter")}
+var errNoParameter = &smithy.DeserializationError{Err: errors.New("the answer from " + item.ServiceParameterStore + " holds no parameter")}
 
-func parameterValue(p *parameter, decrypted bool) *Value {
-	sec := &Value{
+func parameterValue(p *parameter, decrypted bool) *item.Value {
+	sec := &item.Value{
 		ARN:         p.ARN,
 		Name:        p.Name,
 		VersionID:   strconv.FormatInt(p.Version, 10),
 		CreatedDate: p.LastModifiedDate.Time,
-		Parameter: &ParameterMeta{
+		Parameter: &item.ParameterMeta{
 			Type:         p.Type,
 			DataType:     p.DataType,
 			Selector:     p.Selector,
@@ -147,18 +141,3 @@ func parameterValue(p *parameter, decrypted bool) *Value {
 	}
 	return sec
 }
-
-// HasSelector reports whether a parameter name (or ARN) ends in a
-// :version or :label selector: a colon after the name's last slash, or,
-// for an ARN, after its resource part.
-func HasSelector(name string) bool {
-	if strings.HasPrefix(name, "arn:") {
-		_, resource, ok := strings.Cut(name, ":parameter")
-		return ok && strings.Contains(resource, ":")
-	}
-	return strings.Contains(name[strings.LastIndexByte(name, '/')+1:], ":")
-}
-
-// IsReference reports whether a parameter name is a reference to a
-// Secrets Manager secret, which GetParameters does not accept.
-func IsReference(name string) bool { return strings.HasPrefix(name, ReferencePrefix) }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // MaxAttempts is how many calls one fetch makes at most, as the SDK's
@@ -49,7 +51,7 @@ func newRetryer() *retry.Standard {
 // says have expired are renewed once, and the call retried once, outside
 // the retry budget: the SDK's clients do the same through their
 // credentials cache.
-func (c *Clients) withRetries(ctx context.Context, service string, key Key, fetch func() (*Value, error)) (*Value, error) {
+func (c *Clients) withRetries(ctx context.Context, service string, key item.Key, fetch func() (*item.Value, error)) (*item.Value, error) {
 	renewed := false
 	release, err := c.retryer.GetAttemptToken(ctx)
 	if err != nil {
@@ -64,7 +66,7 @@ func (c *Clients) withRetries(ctx context.Context, service string, key Key, fetc
 		uerr := Classify(service, err)
 		if expiredCredentials(uerr.Code) && !renewed {
 			renewed = true
-			c.renew(key)
+			c.renew(item.ScopeOf(key).RoleARN)
 			attempt--
 			release = func(error) error { return nil }
 			continue

@@ -2,6 +2,8 @@ package upstream
 
 import (
 	"context"
+
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // SecretsManager reads secrets from AWS Secrets Manager.
@@ -15,13 +17,13 @@ func NewSecretsManager(clients *Clients) *SecretsManager {
 }
 
 // GetSecretValue reads one version of one secret, in the region its ARN
-// names and under its role, if any. Its errors are *Error.
-func (s *SecretsManager) GetSecretValue(ctx context.Context, key Key) (*Value, error) {
-	v, err := s.clients.withRetries(ctx, ServiceSecretsManager, key, func() (*Value, error) { return s.getOnce(ctx, key) })
-	return v, classified(ServiceSecretsManager, err)
+// names and under its role, if any. Its errors are *item.Error.
+func (s *SecretsManager) GetSecretValue(ctx context.Context, key item.SecretKey) (*item.Value, error) {
+	v, err := s.clients.withRetries(ctx, item.ServiceSecretsManager, key, func() (*item.Value, error) { return s.getOnce(ctx, key) })
+	return v, classified(item.ServiceSecretsManager, err)
 }
 
-func (s *SecretsManager) getOnce(ctx context.Context, key Key) (*Value, error) {
+func (s *SecretsManager) getOnce(ctx context.Context, key item.SecretKey) (*item.Value, error) {
 	key = key.Normalize()
 	var out struct {
 		ARN, Name, VersionId string
@@ -34,11 +36,11 @@ func (s *SecretsManager) getOnce(ctx context.Context, key Key) (*Value, error) {
 		SecretId     string
 		VersionId    string `json:",omitempty"`
 		VersionStage string `json:",omitempty"`
-	}{key.SecretID, key.VersionID, key.VersionStage}
+	}{key.ID, key.VersionID, key.VersionStage}
 	if err := s.clients.call(ctx, secretsManagerAPI, s.clients.routeOf(key), "GetSecretValue", in, &out); err != nil {
 		return nil, err
 	}
-	sec := &Value{
+	sec := &item.Value{
 		ARN:           out.ARN,
 		Name:          out.Name,
 		VersionID:     out.VersionId,

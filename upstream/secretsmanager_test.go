@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -98,14 +99,14 @@ func TestSecretsManagerSource(t *testing.T) {
 	}
 
 	tests := []struct {
-		key     Key
+		key     item.SecretKey
 		want    string
 		version string
 	}{
-		{Key{SecretID: "Starfleet"}, `{"A":2}`, *put.VersionId},
-		{Key{SecretID: "Starfleet", VersionStage: "AWSPREVIOUS"}, `{"A":1}`, *created.VersionId},
-		{Key{SecretID: "Starfleet", VersionID: *created.VersionId}, `{"A":1}`, *created.VersionId},
-		{Key{SecretID: *created.ARN}, `{"A":2}`, *put.VersionId},
+		{item.SecretKey{ID: "Starfleet"}, `{"A":2}`, *put.VersionId},
+		{item.SecretKey{ID: "Starfleet", VersionStage: "AWSPREVIOUS"}, `{"A":1}`, *created.VersionId},
+		{item.SecretKey{ID: "Starfleet", VersionID: *created.VersionId}, `{"A":1}`, *created.VersionId},
+		{item.SecretKey{ID: *created.ARN}, `{"A":2}`, *put.VersionId},
 	}
 	for _, tt := range tests {
 		sec, err := src.GetSecretValue(t.Context(), tt.key)
@@ -116,11 +117,11 @@ func TestSecretsManagerSource(t *testing.T) {
 			t.Errorf("%+v: got %+v", tt.key, sec)
 		}
 	}
-	sec, err := src.GetSecretValue(t.Context(), Key{SecretID: "bin"})
+	sec, err := src.GetSecretValue(t.Context(), item.SecretKey{ID: "bin"})
 	if err != nil || string(sec.Binary) != "\x00\x01\x02\xff" || sec.Text != nil {
 		t.Errorf("binary secret: %+v %v", sec, err)
 	}
-	_, err = src.GetSecretValue(t.Context(), Key{SecretID: "missing"})
+	_, err = src.GetSecretValue(t.Context(), item.SecretKey{ID: "missing"})
 	if uerr := Classify("", err); uerr == nil || uerr.Code != "ResourceNotFoundException" || uerr.Transient {
 		t.Errorf("missing secret: %v", err)
 	}
@@ -131,7 +132,7 @@ func TestSecretsManagerRetriesTransientFailures(t *testing.T) {
 	createSecret(t, "Starfleet", secretsmanager.CreateSecretInput{SecretString: aws.String(`{}`)})
 
 	proxy.SetFaultN("GetSecretValue", upstreamtest.InternalError, 2)
-	if _, err := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"}); err != nil {
+	if _, err := src.GetSecretValue(t.Context(), item.SecretKey{ID: "Starfleet"}); err != nil {
 		t.Fatalf("two 500s then success: %v", err)
 	}
 	if n := proxy.Count("GetSecretValue"); n != MaxAttempts {
@@ -144,7 +145,7 @@ func TestSecretsManagerRetriesTransientFailures(t *testing.T) {
 	proxy.SetFault("GetSecretValue", upstreamtest.Throttle)
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Millisecond)
 	defer cancel()
-	_, err := src.GetSecretValue(ctx, Key{SecretID: "Starfleet"})
+	_, err := src.GetSecretValue(ctx, item.SecretKey{ID: "Starfleet"})
 	if uerr := Classify("", err); uerr.Code != "ThrottlingException" || !uerr.Transient {
 		t.Errorf("persistent throttling reported as %v", err)
 	}
@@ -152,7 +153,7 @@ func TestSecretsManagerRetriesTransientFailures(t *testing.T) {
 	// A permanent failure is not retried.
 	proxy.ResetCounts()
 	proxy.SetFault("GetSecretValue", upstreamtest.AccessDenied)
-	_, err = src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
+	_, err = src.GetSecretValue(t.Context(), item.SecretKey{ID: "Starfleet"})
 	if uerr := Classify("", err); uerr.Code != "AccessDeniedException" || uerr.Transient {
 		t.Errorf("access denied reported as %v", err)
 	}
@@ -171,14 +172,14 @@ func TestClassifyFaults(t *testing.T) {
 	}{
 		{upstreamtest.Throttle, "ThrottlingException", true},
 		{upstreamtest.InternalError, "InternalServiceError", true},
-		{upstreamtest.Reset, CodeConnection, true},
-		{upstreamtest.Garbage, CodeInvalidResponse, true},
+		{upstreamtest.Reset, item.CodeConnection, true},
+		{upstreamtest.Garbage, item.CodeInvalidResponse, true},
 		{upstreamtest.AccessDenied, "AccessDeniedException", false},
 		{upstreamtest.NotFound, "ResourceNotFoundException", false},
 	}
 	for _, tt := range tests {
 		proxy.SetFault("GetSecretValue", tt.fault)
-		_, err := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
+		_, err := src.GetSecretValue(t.Context(), item.SecretKey{ID: "Starfleet"})
 		uerr := Classify("", err)
 		if uerr == nil || uerr.Code != tt.code || uerr.Transient != tt.transient {
 			t.Errorf("%v: classified %+v (%v)", tt.fault, uerr, err)
@@ -187,8 +188,8 @@ func TestClassifyFaults(t *testing.T) {
 	proxy.SetFault("GetSecretValue", upstreamtest.Slow)
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	_, err := src.GetSecretValue(ctx, Key{SecretID: "Starfleet"})
-	if uerr := Classify("", err); uerr.Code != CodeTimeout || !uerr.Transient {
+	_, err := src.GetSecretValue(ctx, item.SecretKey{ID: "Starfleet"})
+	if uerr := Classify("", err); uerr.Code != item.CodeTimeout || !uerr.Transient {
 		t.Errorf("slow answer classified %+v", uerr)
 	}
 	proxy.Release("GetSecretValue")
@@ -230,29 +231,29 @@ func TestFileSource(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.json")
 	os.WriteFile(path, []byte(`{"A":1}`), 0o600)
 	src := NewFile(path, "Starfleet")
-	a, err := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
+	a, err := src.GetSecretValue(t.Context(), item.SecretKey{ID: "Starfleet"})
 	if err != nil || string(a.Text) != `{"A":1}` || a.Name != "Starfleet" {
 		t.Fatalf("%+v %v", a, err)
 	}
-	again, _ := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet", VersionID: a.VersionID})
+	again, _ := src.GetSecretValue(t.Context(), item.SecretKey{ID: "Starfleet", VersionID: a.VersionID})
 	if again == nil || again.VersionID != a.VersionID {
 		t.Error("same content, different version")
 	}
 	os.WriteFile(path, []byte(`{"A":2}`), 0o600)
-	b, _ := src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
+	b, _ := src.GetSecretValue(t.Context(), item.SecretKey{ID: "Starfleet"})
 	if b.VersionID == a.VersionID {
 		t.Error("edited file kept its version id")
 	}
-	for _, k := range []Key{{SecretID: "Other"}, {SecretID: "Starfleet", VersionStage: "AWSPENDING"}, {SecretID: "Starfleet", VersionID: a.VersionID}} {
+	for _, k := range []item.SecretKey{{ID: "Other"}, {ID: "Starfleet", VersionStage: "AWSPENDING"}, {ID: "Starfleet", VersionID: a.VersionID}} {
 		_, err := src.GetSecretValue(t.Context(), k)
-		var uerr *Error
-		if !errors.As(err, &uerr) || uerr.Code != CodeNotFound {
+		var uerr *item.Error
+		if !errors.As(err, &uerr) || uerr.Code != item.CodeNotFound {
 			t.Errorf("%+v: %v", k, err)
 		}
 	}
 	os.Remove(path)
-	_, err = src.GetSecretValue(t.Context(), Key{SecretID: "Starfleet"})
-	if uerr := Classify("", err); uerr.Code != CodeFileUnreadable {
+	_, err = src.GetSecretValue(t.Context(), item.SecretKey{ID: "Starfleet"})
+	if uerr := Classify("", err); uerr.Code != item.CodeFileUnreadable {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -263,7 +264,7 @@ func TestFileSource(t *testing.T) {
 func TestExpiredCredentialsAreRenewedOnce(t *testing.T) {
 	src, proxy := smThroughProxy(t)
 	createSecret(t, "Starfleet", secretsmanager.CreateSecretInput{SecretString: aws.String(`{}`)})
-	key := Key{SecretID: "Starfleet", RoleARN: "arn:aws:iam::123456789012:role/reader"}
+	key := item.SecretKey{ID: "Starfleet", Scope: item.Scope{RoleARN: "arn:aws:iam::123456789012:role/reader"}}
 	if _, err := src.GetSecretValue(t.Context(), key); err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/extension"
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/server"
-	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 // Config is everything the environment decides, one struct per concern.
@@ -27,7 +27,7 @@ type Config struct {
 	Metrics MetricsConfig
 	// Prefetch lists the secrets and parameters warmed during INIT
 	// besides the Starfleet secret.
-	Prefetch []upstream.Key
+	Prefetch []item.Key
 }
 
 // LambdaConfig is what the Lambda platform tells the extension.
@@ -239,8 +239,9 @@ func loadConfig(lookup LookupFunc, root string) (Config, error) {
 func validate(c Config) []error {
 	var problems []error
 	for _, key := range c.Prefetch {
-		if key.RoleARN != "" && !slices.Contains(c.Server.Roles, "*") && !slices.Contains(c.Server.Roles, key.RoleARN) {
-			problems = append(problems, fmt.Errorf("%s: %s names role %s, which %s does not list", envPrefetch, key, key.RoleARN, envRoles))
+		role := item.ScopeOf(key).RoleARN
+		if role != "" && !slices.Contains(c.Server.Roles, "*") && !slices.Contains(c.Server.Roles, role) {
+			problems = append(problems, fmt.Errorf("%s: %s names role %s, which %s does not list", envPrefetch, key, role, envRoles))
 		}
 	}
 	return problems

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // maxPrefetch bounds STARFLEET_SECRETS_PREFETCH: everything in it is fetched
@@ -14,25 +14,25 @@ import (
 const maxPrefetch = 100
 
 // prefetchFromEnv reads the secrets and parameters to warm during INIT.
-func prefetchFromEnv(lookup LookupFunc) ([]upstream.Key, []error) {
+func prefetchFromEnv(lookup LookupFunc) ([]item.Key, []error) {
 	v, name, ok := lookup.first(envPrefetch)
 	if !ok {
 		return nil, nil
 	}
-	items := strings.Split(v, ",")
-	if len(items) > maxPrefetch {
-		return nil, []error{fmt.Errorf("%s: %d entries; at most %d are prefetched", name, len(items), maxPrefetch)}
+	entries := strings.Split(v, ",")
+	if len(entries) > maxPrefetch {
+		return nil, []error{fmt.Errorf("%s: %d entries; at most %d are prefetched", name, len(entries), maxPrefetch)}
 	}
-	var keys []upstream.Key
+	var keys []item.Key
 	var problems []error
-	for _, item := range items {
-		if item = strings.TrimSpace(item); item == "" {
+	for _, entry := range entries {
+		if entry = strings.TrimSpace(entry); entry == "" {
 			continue
 		}
-		key, err := parsePrefetchItem(item)
+		key, err := parsePrefetchItem(entry)
 		if err != nil {
 			// The entry, not the whole list: each bad entry is named once.
-			problems = append(problems, invalid(name, item, err.Error()))
+			problems = append(problems, invalid(name, entry, err.Error()))
 			continue
 		}
 		keys = append(keys, key)
@@ -48,37 +48,37 @@ const prefetchRole = ";role="
 // with decryption, as clients of the AWS layer ask); "secretsmanager:ID" or
 // anything else is a secret id. Either may end in ";role=ROLE_ARN", to be
 // read under that role.
-func parsePrefetchItem(item string) (upstream.Key, error) {
-	item, role, hasRole := strings.Cut(item, prefetchRole)
+func parsePrefetchItem(entry string) (item.Key, error) {
+	entry, role, hasRole := strings.Cut(entry, prefetchRole)
 	if hasRole {
-		if err := upstream.CheckRoleARN(role); err != nil {
-			return upstream.Key{}, fmt.Errorf("role: %w", err)
+		if err := item.CheckRoleARN(role); err != nil {
+			return nil, fmt.Errorf("role: %w", err)
 		}
 	}
-	key, err := parsePrefetchName(item)
-	key.RoleARN = role
-	return key, err
-}
-
-// parsePrefetchName reads the name part of a prefetch entry.
-func parsePrefetchName(item string) (upstream.Key, error) {
-	var key upstream.Key
-	switch {
-	case strings.HasPrefix(item, "ssm:"):
-		key = upstream.Key{Parameter: strings.TrimPrefix(item, "ssm:"), WithDecryption: true}
-	case strings.HasPrefix(item, "/"), strings.HasPrefix(item, "arn:") && strings.Contains(item, ":ssm:"):
-		key = upstream.Key{Parameter: item, WithDecryption: true}
-	default:
-		key = upstream.Key{SecretID: strings.TrimPrefix(item, "secretsmanager:")}
-	}
-	name := key.Parameter + key.SecretID
+	name, key := parsePrefetchName(entry)
 	switch {
 	case name == "":
-		return upstream.Key{}, errors.New("empty name")
+		return nil, errors.New("empty name")
 	case len(name) > 2048:
-		return upstream.Key{}, errors.New("longer than 2048 bytes")
+		return nil, errors.New("longer than 2048 bytes")
 	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }):
-		return upstream.Key{}, errors.New("contains a space or control character")
+		return nil, errors.New("contains a space or control character")
 	}
-	return key, nil
+	return key(item.Scope{RoleARN: role}), nil
+}
+
+// parsePrefetchName reads the name part of a prefetch entry: the name, and
+// the key it makes in a scope.
+func parsePrefetchName(entry string) (string, func(item.Scope) item.Key) {
+	var name string
+	switch {
+	case strings.HasPrefix(entry, "ssm:"):
+		name = strings.TrimPrefix(entry, "ssm:")
+	case strings.HasPrefix(entry, "/"), strings.HasPrefix(entry, "arn:") && strings.Contains(entry, ":ssm:"):
+		name = entry
+	default:
+		name = strings.TrimPrefix(entry, "secretsmanager:")
+		return name, func(s item.Scope) item.Key { return item.SecretKey{ID: name, Scope: s} }
+	}
+	return name, func(s item.Scope) item.Key { return item.ParameterKey{Name: name, WithDecryption: true, Scope: s} }
 }

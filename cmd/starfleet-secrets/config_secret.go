@@ -1,14 +1,12 @@
 package main
 
-import (
-	"github.com/starfleet/starfleet-secrets/upstream"
-)
+import "github.com/starfleet/starfleet-secrets/item"
 
 // secretFromEnv reads which secret to serve and where it comes from: our
 // variables, else Starfleet's own configuration (see starfleet.go), else
 // the defaults.
 func secretFromEnv(lookup LookupFunc, root string) (SecretConfig, []error) {
-	s := SecretConfig{ID: "Starfleet", IDFrom: "default", VersionStage: upstream.StageCurrent}
+	s := SecretConfig{ID: "Starfleet", IDFrom: "default", VersionStage: item.StageCurrent}
 	var problems []error
 	if v, name, ok := lookup.first(envSecretID); ok {
 		if !validSecretID(v) {

@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/server"
-	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 // serverFromEnv reads where and to whom the HTTP API answers: the port
@@ -76,7 +76,7 @@ func rolesFromEnv(lookup LookupFunc) ([]string, []error) {
 			continue
 		}
 		if role != "*" {
-			if err := upstream.CheckRoleARN(role); err != nil {
+			if err := item.CheckRoleARN(role); err != nil {
 				problems = append(problems, invalid(name, role, fmt.Sprintf("want role ARNs or *: %v", err)))
 				continue
 			}

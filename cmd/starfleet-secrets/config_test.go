@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/extension"
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 func env(kv ...string) LookupFunc {
@@ -309,13 +309,13 @@ func TestPrefetchSetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []upstream.Key{
-		{SecretID: "db-credentials"},
-		{Parameter: "/app/flag", WithDecryption: true},
-		{Parameter: "plain-name", WithDecryption: true},
-		{SecretID: "/odd/secret"},
-		{Parameter: "arn:aws:ssm:us-east-1:123456789012:parameter/app/x", WithDecryption: true},
-		{SecretID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
+	want := []item.Key{
+		item.SecretKey{ID: "db-credentials"},
+		item.ParameterKey{Name: "/app/flag", WithDecryption: true},
+		item.ParameterKey{Name: "plain-name", WithDecryption: true},
+		item.SecretKey{ID: "/odd/secret"},
+		item.ParameterKey{Name: "arn:aws:ssm:us-east-1:123456789012:parameter/app/x", WithDecryption: true},
+		item.SecretKey{ID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
 	}
 	if !reflect.DeepEqual(c.Prefetch, want) {
 		t.Errorf("got  %+v\nwant %+v", c.Prefetch, want)
@@ -395,8 +395,8 @@ func TestRolesAndPrefetchRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(c.Server.Roles, []string{role}) || len(c.Prefetch) != 2 || c.Prefetch[0].RoleARN != role ||
-		c.Prefetch[0].SecretID != "shared/db" || c.Prefetch[1].RoleARN != "" {
+	if !slices.Equal(c.Server.Roles, []string{role}) || len(c.Prefetch) != 2 ||
+		c.Prefetch[0] != (item.SecretKey{ID: "shared/db", Scope: item.Scope{RoleARN: role}}) || item.ScopeOf(c.Prefetch[1]).RoleARN != "" {
 		t.Errorf("roles %v, prefetch %+v", c.Server.Roles, c.Prefetch)
 	}
 	if c, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_ROLES", "*", "STARFLEET_SECRETS_PREFETCH", "x;role="+role)); err != nil ||

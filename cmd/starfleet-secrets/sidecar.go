@@ -14,6 +14,7 @@ import (
 
 	"github.com/starfleet/starfleet-secrets/cache"
 	"github.com/starfleet/starfleet-secrets/extension"
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/metrics"
 	"github.com/starfleet/starfleet-secrets/server"
 	"github.com/starfleet/starfleet-secrets/server/loopback"
@@ -46,7 +47,7 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		Source:       secrets,
 		Policy:       cache.NewPolicy(cfg.Cache.limits(cfg.Cache.Secrets), refreshAhead),
 		FetchTimeout: cfg.Cache.Secrets.FetchTimeout,
-		Primary:      upstream.Key{SecretID: cfg.Secret.ID, VersionStage: cfg.Secret.VersionStage},
+		Primary:      item.SecretKey{ID: cfg.Secret.ID, VersionStage: cfg.Secret.VersionStage},
 		Size:         cfg.Cache.Size,
 		Logger:       log,
 		Metrics:      recorder,

@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // Policy is what one function may read through the extension.
@@ -60,14 +60,14 @@ func (p Policy) MayAssume(role string) bool { return p.roles == nil || p.roles[r
 // requested (a secret id or a parameter name), must be refused: under an
 // allow-list, the Starfleet secret itself, or Parameter Store's reference
 // to it, would hand the function every slice.
-func (p Policy) RefusesWhole(requested string, v *upstream.Value) bool {
+func (p Policy) RefusesWhole(requested string, v *item.Value) bool {
 	if !p.Limited() || v == nil {
 		return false
 	}
 	if v.Parameter == nil {
 		return p.isStarfleet(v.Name, v.ARN)
 	}
-	if !upstream.IsReference(requested) {
+	if !item.IsReference(requested) {
 		return false
 	}
 	// The reference carries DescribeSecret's answer in SourceResult; its
@@ -75,7 +75,7 @@ func (p Policy) RefusesWhole(requested string, v *upstream.Value) bool {
 	// the Starfleet secret refuses it.
 	var source struct{ ARN, Name string }
 	json.Unmarshal([]byte(v.Parameter.SourceResult), &source)
-	for _, name := range []string{v.Name, source.Name, strings.TrimPrefix(v.Name, upstream.ReferencePrefix), strings.TrimPrefix(requested, upstream.ReferencePrefix)} {
+	for _, name := range []string{v.Name, source.Name, strings.TrimPrefix(v.Name, item.ReferencePrefix), strings.TrimPrefix(requested, item.ReferencePrefix)} {
 		if p.isStarfleet(name, source.ARN) {
 			return true
 		}
@@ -91,4 +91,4 @@ func (p Policy) MayForward(readsValues bool) bool { return !readsValues || !p.Li
 
 // isStarfleet reports whether the secret of that name and ARN is the
 // Starfleet secret.
-func (p Policy) isStarfleet(name, arn string) bool { return upstream.IsSecret(p.starfleet, name, arn) }
+func (p Policy) isStarfleet(name, arn string) bool { return item.IsSecret(p.starfleet, name, arn) }

@@ -3,24 +3,24 @@ package access
 import (
 	"testing"
 
-	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 const starfleetARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Starfleet-AbCdEf"
 
 var (
-	starfleet = &upstream.Value{Name: "prod/Starfleet", ARN: starfleetARN}
-	other     = &upstream.Value{Name: "db", ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-XyZxYz"}
-	reference = &upstream.Value{Name: upstream.ReferencePrefix + "prod/Starfleet",
-		Parameter: &upstream.ParameterMeta{SourceResult: `{"ARN":"` + starfleetARN + `","Name":"prod/Starfleet"}`}}
-	otherReference = &upstream.Value{Name: upstream.ReferencePrefix + "db",
-		Parameter: &upstream.ParameterMeta{SourceResult: `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-XyZxYz"}`}}
+	starfleet = &item.Value{Name: "prod/Starfleet", ARN: starfleetARN}
+	other     = &item.Value{Name: "db", ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-XyZxYz"}
+	reference = &item.Value{Name: item.ReferencePrefix + "prod/Starfleet",
+		Parameter: &item.ParameterMeta{SourceResult: `{"ARN":"` + starfleetARN + `","Name":"prod/Starfleet"}`}}
+	otherReference = &item.Value{Name: item.ReferencePrefix + "db",
+		Parameter: &item.ParameterMeta{SourceResult: `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-XyZxYz"}`}}
 	// The reference as moto answers it: the secret's own name.
-	nameOnly = &upstream.Value{Name: "prod/Starfleet", Parameter: &upstream.ParameterMeta{SourceResult: `{"Name":"prod/Starfleet"}`}}
+	nameOnly = &item.Value{Name: "prod/Starfleet", Parameter: &item.ParameterMeta{SourceResult: `{"Name":"prod/Starfleet"}`}}
 	// A reference answered without its SourceResult: the name asked for
 	// still says which secret it is.
-	noSource       = &upstream.Value{Name: upstream.ReferencePrefix + "prod/Starfleet", Parameter: &upstream.ParameterMeta{}}
-	plainParameter = &upstream.Value{Name: "prod/Starfleet", Parameter: &upstream.ParameterMeta{}}
+	noSource       = &item.Value{Name: item.ReferencePrefix + "prod/Starfleet", Parameter: &item.ParameterMeta{}}
+	plainParameter = &item.Value{Name: "prod/Starfleet", Parameter: &item.ParameterMeta{}}
 )
 
 func TestPolicy(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/server/access"
 	"github.com/starfleet/starfleet-secrets/server/sigv4"
 	"github.com/starfleet/starfleet-secrets/upstream"
@@ -32,12 +33,12 @@ import (
 
 // Store is what the protocol reads from; *cache.Cache implements it.
 type Store interface {
-	Get(ctx context.Context, key upstream.Key, force bool) (cache.Result, error)
-	Primary() upstream.Key
+	Get(ctx context.Context, key item.Key, force bool) (cache.Result, error)
+	Primary() item.Key
 	// GetParameters answers keys as Parameter Store's GetParameters does.
-	GetParameters(ctx context.Context, keys []upstream.Key) ([]cache.Result, []error)
+	GetParameters(ctx context.Context, keys []item.ParameterKey) ([]cache.Result, []error)
 	// Invalidate drops the values a write made stale.
-	Invalidate(stale func(upstream.Key, *upstream.Value) bool)
+	Invalidate(stale func(item.Key, *item.Value) bool)
 }
 
 // Options configure the protocol's handler.
@@ -116,8 +117,8 @@ const maxSDKBody = 1 << 20
 // sdkServices are the X-Amz-Target prefixes the extension speaks, with
 // the service each names and the name its signatures are scoped to.
 var sdkServices = map[string]struct{ service, signingName string }{
-	"secretsmanager": {upstream.ServiceSecretsManager, "secretsmanager"},
-	"AmazonSSM":      {upstream.ServiceParameterStore, "ssm"},
+	"secretsmanager": {item.ServiceSecretsManager, "secretsmanager"},
+	"AmazonSSM":      {item.ServiceParameterStore, "ssm"},
 }
 
 // sdkCall is one request of the SDK's protocol, its caller checked.
@@ -347,7 +348,7 @@ func writeSDKErrorBody(w http.ResponseWriter, err *sdkError) {
 // fromUpstream is a failed read in the services' error shape: AWS's own
 // code, message and status when AWS answered, else the extension's.
 func fromUpstream(err error) *sdkError {
-	var uerr *upstream.Error
+	var uerr *item.Error
 	if !errors.As(err, &uerr) {
 		return &sdkError{http.StatusServiceUnavailable, "ServiceUnavailable", "the read did not finish: " + err.Error()}
 	}
@@ -388,9 +389,8 @@ func decodeInput(body []byte, in any) (forward bool, err *sdkError) {
 }
 
 // read reads key from the cache for call.
-func (h *handler) read(ctx context.Context, call *sdkCall, key upstream.Key) (cache.Result, *sdkError) {
-	key.Region = call.region
-	res, err := h.store.Get(ctx, key, false)
+func (h *handler) read(ctx context.Context, call *sdkCall, key item.Key) (cache.Result, *sdkError) {
+	res, err := h.store.Get(ctx, item.InRegion(key, call.region), false)
 	if err != nil {
 		return res, fromUpstream(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"sync"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/server/jsonbody"
-	"github.com/starfleet/starfleet-secrets/upstream"
 )
 
 // The services' limits on what a read may name.
@@ -47,11 +47,11 @@ func (h *handler) sdkGetSecretValue(ctx context.Context, call *sdkCall) ([]byte,
 	if forward, err := decodeInput(call.body, &in); forward || err != nil {
 		return nil, err, forward
 	}
-	if err := firstError(checkLength("secretId", in.SecretId, true, upstream.MaxSecretIDLength),
-		checkLength("versionId", in.VersionId, false, upstream.MaxVersionIDLength), checkLength("versionStage", in.VersionStage, false, upstream.MaxVersionStageLength)); err != nil {
+	if err := firstError(checkLength("secretId", in.SecretId, true, item.MaxSecretIDLength),
+		checkLength("versionId", in.VersionId, false, item.MaxVersionIDLength), checkLength("versionStage", in.VersionStage, false, item.MaxVersionStageLength)); err != nil {
 		return nil, err, false
 	}
-	res, err := h.read(ctx, call, upstream.Key{SecretID: *in.SecretId, VersionID: deref(in.VersionId), VersionStage: deref(in.VersionStage)})
+	res, err := h.read(ctx, call, item.SecretKey{ID: *in.SecretId, VersionID: deref(in.VersionId), VersionStage: deref(in.VersionStage)})
 	if err != nil {
 		return nil, err, false
 	}
@@ -63,7 +63,7 @@ func (h *handler) sdkGetSecretValue(ctx context.Context, call *sdkCall) ([]byte,
 
 // checkNotStarfleet refuses the whole Starfleet secret to a function
 // limited to some of its slices.
-func (h *handler) checkNotStarfleet(v *upstream.Value) *sdkError {
+func (h *handler) checkNotStarfleet(v *item.Value) *sdkError {
 	if !h.access.RefusesWhole(v.Name, v) {
 		return nil
 	}
@@ -97,14 +97,14 @@ func (h *handler) sdkBatchGetSecretValue(ctx context.Context, call *sdkCall) ([]
 	results := make([]cache.Result, len(in.SecretIdList))
 	errs := make([]*sdkError, len(in.SecretIdList))
 	for _, id := range in.SecretIdList {
-		if err := checkLength("secretIdList.member", &id, true, upstream.MaxSecretIDLength); err != nil {
+		if err := checkLength("secretIdList.member", &id, true, item.MaxSecretIDLength); err != nil {
 			return nil, err, false
 		}
 	}
 	var wg sync.WaitGroup
 	for i, id := range in.SecretIdList {
 		wg.Go(func() {
-			results[i], errs[i] = h.read(ctx, call, upstream.Key{SecretID: id})
+			results[i], errs[i] = h.read(ctx, call, item.SecretKey{ID: id})
 			if errs[i] == nil {
 				errs[i] = h.checkNotStarfleet(results[i].Value)
 			}
@@ -136,10 +136,10 @@ func (h *handler) sdkGetParameter(ctx context.Context, call *sdkCall) ([]byte, *
 	if forward, err := decodeInput(call.body, &in); forward || err != nil {
 		return nil, err, forward
 	}
-	if err := checkLength("name", in.Name, true, upstream.MaxParameterNameLength); err != nil {
+	if err := checkLength("name", in.Name, true, item.MaxParameterNameLength); err != nil {
 		return nil, err, false
 	}
-	res, err := h.read(ctx, call, upstream.Key{Parameter: *in.Name, WithDecryption: in.WithDecryption})
+	res, err := h.read(ctx, call, item.ParameterKey{Name: *in.Name, WithDecryption: in.WithDecryption})
 	if err != nil {
 		return nil, err, false
 	}
@@ -161,18 +161,18 @@ func (h *handler) sdkGetParameters(ctx context.Context, call *sdkCall) ([]byte, 
 	if forward, err := decodeInput(call.body, &in); forward || err != nil {
 		return nil, err, forward
 	}
-	if len(in.Names) < 1 || len(in.Names) > upstream.MaxBatch {
+	if len(in.Names) < 1 || len(in.Names) > item.MaxBatch {
 		return nil, validationError("1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length between 1 and 10"), false
 	}
-	keys := make([]upstream.Key, len(in.Names))
+	keys := make([]item.ParameterKey, len(in.Names))
 	for i, name := range in.Names {
-		if err := checkLength("names.member", &name, true, upstream.MaxParameterNameLength); err != nil {
+		if err := checkLength("names.member", &name, true, item.MaxParameterNameLength); err != nil {
 			return nil, err, false
 		}
-		if upstream.IsReference(name) {
-			return nil, validationError("GetParameters does not take " + upstream.ReferencePrefix + " names; read each with GetParameter"), false
+		if item.IsReference(name) {
+			return nil, validationError("GetParameters does not take " + item.ReferencePrefix + " names; read each with GetParameter"), false
 		}
-		keys[i] = upstream.Key{Parameter: name, WithDecryption: in.WithDecryption, Region: call.region}
+		keys[i] = item.ParameterKey{Name: name, WithDecryption: in.WithDecryption, Scope: item.Scope{Region: call.region}}
 	}
 	results, errs := h.store.GetParameters(ctx, keys)
 	for _, err := range errs {
@@ -212,10 +212,10 @@ func (h *handler) sdkGetParametersByPath(ctx context.Context, call *sdkCall) ([]
 	if in.ParameterFilters != nil {
 		return nil, nil, true
 	}
-	if err := checkLength("path", in.Path, true, upstream.MaxParameterNameLength); err != nil {
+	if err := checkLength("path", in.Path, true, item.MaxParameterNameLength); err != nil {
 		return nil, err, false
 	}
-	key := upstream.Key{Path: *in.Path, Recursive: in.Recursive, WithDecryption: in.WithDecryption, PageToken: deref(in.NextToken)}
+	key := item.PathKey{Path: *in.Path, Recursive: in.Recursive, WithDecryption: in.WithDecryption, PageToken: deref(in.NextToken)}
 	if in.MaxResults != nil {
 		if *in.MaxResults < 1 || *in.MaxResults > maxParameterPage {
 			return nil, validationError("1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 10"), false
@@ -254,7 +254,7 @@ func firstError(errs ...*sdkError) *sdkError {
 // none the extension can read, every value of its service is dropped.
 // Values read through a reference to Secrets Manager are dropped with any
 // secret write. Cached misses are always dropped by the cache.
-func staleAfter(target string, body []byte) func(upstream.Key, *upstream.Value) bool {
+func staleAfter(target string, body []byte) func(item.Key, *item.Value) bool {
 	prefix, operation, _ := strings.Cut(target, ".")
 	for _, read := range []string{"Get", "BatchGet", "Describe", "List", "Validate"} {
 		if strings.HasPrefix(operation, read) {
@@ -270,24 +270,29 @@ func staleAfter(target string, body []byte) func(upstream.Key, *upstream.Value) 
 	_ = json.Unmarshal(body, &in)
 	if prefix == "secretsmanager" {
 		id := cmp.Or(in.SecretId, in.Name)
-		return func(k upstream.Key, v *upstream.Value) bool {
-			if k.IsParameter() {
-				return upstream.IsReference(k.Parameter)
+		return func(k item.Key, v *item.Value) bool {
+			switch k := k.(type) {
+			case item.SecretKey:
+				return id == "" || k.ID == id || item.IsSecret(id, v.Name, v.ARN)
+			case item.ParameterKey:
+				return item.IsReference(k.Name)
 			}
-			return id == "" || k.SecretID == id || upstream.IsSecret(id, v.Name, v.ARN)
+			return false
 		}
 	}
 	names := append(in.Names, in.Name)
-	return func(k upstream.Key, v *upstream.Value) bool {
-		if !k.IsParameter() {
-			return false
-		}
-		if k.Path != "" || len(in.Names) == 0 && in.Name == "" {
+	return func(k item.Key, v *item.Value) bool {
+		switch k := k.(type) {
+		case item.PathKey:
 			return true
-		}
-		for _, n := range names {
-			if n != "" && (n == v.Name || n == v.ARN || n == withoutSelector(k.Parameter)) {
+		case item.ParameterKey:
+			if len(in.Names) == 0 && in.Name == "" {
 				return true
+			}
+			for _, n := range names {
+				if n != "" && (n == v.Name || n == v.ARN || n == withoutSelector(k.Name)) {
+					return true
+				}
 			}
 		}
 		return false
@@ -296,14 +301,14 @@ func staleAfter(target string, body []byte) func(upstream.Key, *upstream.Value) 
 
 // withoutSelector is a parameter name without its :version or :label.
 func withoutSelector(name string) string {
-	if !upstream.HasSelector(name) {
+	if !item.HasSelector(name) {
 		return name
 	}
 	return name[:strings.LastIndexByte(name, ':')]
 }
 
 // secretValue writes GetSecretValue's answer for v.
-func writeSecretValue(o *jsonbody.Builder, v *upstream.Value) {
+func writeSecretValue(o *jsonbody.Builder, v *item.Value) {
 	first := true
 	o.Raw("{")
 	o.Member("ARN", v.ARN, &first)
@@ -332,10 +337,10 @@ func writeSecretValue(o *jsonbody.Builder, v *upstream.Value) {
 }
 
 // parameter writes one Parameter of GetParameter's answer for p.
-func writeParameter(o *jsonbody.Builder, p *upstream.Value) {
+func writeParameter(o *jsonbody.Builder, p *item.Value) {
 	meta := p.Parameter
 	if meta == nil {
-		meta = &upstream.ParameterMeta{}
+		meta = &item.ParameterMeta{}
 	}
 	first := true
 	o.Raw("{")

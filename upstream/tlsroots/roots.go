@@ -1,4 +1,18 @@
-package upstream
+// Package tlsroots verifies TLS servers against the system's roots without
+// parsing them all.
+//
+// At its first handshake, Go's crypto/x509 loads the system's roots by
+// parsing every certificate of the system's bundle and of its certificate
+// directories: some 150 roots, often twice over (Amazon Linux links the
+// bundle into /etc/pki/tls/certs), 5 to 15 ms of CPU, and so 50 to 150 ms
+// of a cold start's first fetch at a small function's share of a CPU, for
+// the one root Amazon's chain ends at. Lazy reads the same files by
+// the same rules, indexes their certificates by subject without parsing
+// them, and parses only the roots a server's chain names as issuers;
+// crypto/x509 then verifies the chain against those exactly as it would
+// against all, since a root can only anchor a chain as the issuer of one
+// of its certificates.
+package tlsroots
 
 import (
 	"bytes"
@@ -17,18 +31,6 @@ import (
 	"sync"
 )
 
-// At its first handshake, Go's crypto/x509 loads the system's roots by
-// parsing every certificate of the system's bundle and of its certificate
-// directories: some 150 roots, often twice over (Amazon Linux links the
-// bundle into /etc/pki/tls/certs), 5 to 15 ms of CPU, and so 50 to 150 ms
-// of a cold start's first fetch at a small function's share of a CPU, for
-// the one root Amazon's chain ends at. lazyRoots reads the same files by
-// the same rules, indexes their certificates by subject without parsing
-// them, and parses only the roots a server's chain names as issuers;
-// crypto/x509 then verifies the chain against those exactly as it would
-// against all, since a root can only anchor a chain as the issuer of one
-// of its certificates.
-
 // The files and directories crypto/x509 reads on Linux, in its order.
 var (
 	systemCertFiles = []string{
@@ -42,8 +44,9 @@ var (
 	systemCertDirs = []string{"/etc/ssl/certs", "/etc/pki/tls/certs"}
 )
 
-// lazyRoots are the system's roots, indexed at first use.
-type lazyRoots struct {
+// Lazy are the system's roots, indexed at first use. The zero value is
+// ready to use.
+type Lazy struct {
 	getenv func(string) string // os.Getenv if nil
 
 	once      sync.Once
@@ -54,7 +57,7 @@ type lazyRoots struct {
 // system bundle that exists; then every file of SSL_CERT_DIR (":"
 // separated), else of the system's directories, less links within the
 // directory.
-func (r *lazyRoots) index() {
+func (r *Lazy) index() {
 	getenv := r.getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -102,7 +105,7 @@ func linksWithin(dir string, e fs.DirEntry) bool {
 
 // add indexes the certificates of a PEM file, as crypto/x509 would take
 // them: blocks of type CERTIFICATE without headers.
-func (r *lazyRoots) add(data []byte) {
+func (r *Lazy) add(data []byte) {
 	for len(data) > 0 {
 		var block *pem.Block
 		if block, data = pem.Decode(data); block == nil {
@@ -121,7 +124,7 @@ func (r *lazyRoots) add(data []byte) {
 
 // pool holds the roots that could anchor chain: those whose subject is
 // the issuer of one of its certificates.
-func (r *lazyRoots) pool(chain []*x509.Certificate) *x509.CertPool {
+func (r *Lazy) pool(chain []*x509.Certificate) *x509.CertPool {
 	r.once.Do(r.index)
 	pool := x509.NewCertPool()
 	for _, c := range chain {
@@ -136,7 +139,7 @@ func (r *lazyRoots) pool(chain []*x509.Certificate) *x509.CertPool {
 
 // verify verifies a server's chain for host as crypto/tls does, against
 // the roots that could anchor it.
-func (r *lazyRoots) verify(chain []*x509.Certificate, host string) error {
+func (r *Lazy) verify(chain []*x509.Certificate, host string) error {
 	if len(chain) == 0 {
 		return errors.New("tls: the server sent no certificate")
 	}
@@ -148,9 +151,9 @@ func (r *lazyRoots) verify(chain []*x509.Certificate, host string) error {
 	return err
 }
 
-// apply makes tr verify the servers it connects to directly by r. A
+// Apply makes tr verify the servers it connects to directly by r. A
 // request through a proxy is verified by tr itself, as without r.
-func (r *lazyRoots) apply(tr *http.Transport) {
+func (r *Lazy) Apply(tr *http.Transport) {
 	dial, base, timeout := tr.DialContext, tr.TLSClientConfig, tr.TLSHandshakeTimeout
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext

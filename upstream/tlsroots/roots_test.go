@@ -1,4 +1,4 @@
-package upstream
+package tlsroots
 
 import (
 	"bytes"
@@ -127,9 +127,9 @@ func TestLazyRootsVerifyAsCryptoTLS(t *testing.T) {
 		_, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
 		url := "https://" + net.JoinHostPort(tc.host, port)
 
-		lazy := &lazyRoots{getenv: envMap{"SSL_CERT_FILE": path, "SSL_CERT_DIR": dir + "/none"}.get}
+		lazy := &Lazy{getenv: envMap{"SSL_CERT_FILE": path, "SSL_CERT_DIR": dir + "/none"}.get}
 		lazyTransport := &http.Transport{}
-		lazy.apply(lazyTransport)
+		lazy.Apply(lazyTransport)
 		parsed := x509.NewCertPool()
 		parsed.AppendCertsFromPEM(bundle)
 		for name, tr := range map[string]*http.Transport{"lazy": lazyTransport, "parsed": {TLSClientConfig: &tls.Config{RootCAs: parsed}}} {
@@ -169,7 +169,7 @@ func TestLazyRootsReadWhatCryptoX509Reads(t *testing.T) {
 	os.Symlink("b.pem", filepath.Join(d1, "b-link.pem")) // within d1: skipped
 	os.Symlink(file, filepath.Join(d2, "bundle.crt"))    // out of d2: read, a once
 	os.WriteFile(filepath.Join(d2, "c.pem"), pemOf(c), 0o600)
-	r := &lazyRoots{getenv: envMap{"SSL_CERT_FILE": file, "SSL_CERT_DIR": d1 + ":" + d2}.get}
+	r := &Lazy{getenv: envMap{"SSL_CERT_FILE": file, "SSL_CERT_DIR": d1 + ":" + d2}.get}
 	r.once.Do(r.index)
 	for _, ca := range []*testCA{a, b, c} {
 		if got := r.bySubject[string(ca.cert.RawSubject)]; len(got) != 1 || !bytes.Equal(got[0], ca.cert.Raw) {
