@@ -46,13 +46,12 @@ type ParameterSource interface {
 	GetParametersByPath(ctx context.Context, key item.PathKey) (*item.Value, error)
 }
 
-// Options configure a Cache. Source, Primary.ID and FetchTimeout are
-// required.
+// Options configure a Cache. Source, Primary.ID and Secrets.FetchTimeout
+// are required.
 type Options struct {
 	Source Source
-	Policy Policy
-	// FetchTimeout bounds one upstream fetch, retries included.
-	FetchTimeout time.Duration
+	// Secrets are the rules for Secrets Manager's values.
+	Secrets Rules
 	// Primary is the Starfleet secret: parsed into slices, never evicted.
 	Primary item.SecretKey
 	// Size bounds how many other secret versions are kept (LRU).
@@ -62,26 +61,26 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, counts hits, misses, stale answers and fetches.
 	Metrics *metrics.Recorder
-	// Parameters, if set, serves Parameter Store keys, under their own
-	// policy and fetch timeout (the AWS layer configures them apart).
-	Parameters            ParameterSource
-	ParameterPolicy       Policy
-	ParameterFetchTimeout time.Duration
+	// ParameterSource, if set, serves Parameter Store keys, under their
+	// own rules, Parameters (the AWS layer configures them apart).
+	ParameterSource ParameterSource
+	Parameters      Rules
 	// Sleep waits for d or until ctx ends; nil means a real timer. Tests
 	// that move Now by hand pass one that moves it.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// rules are how one service's values are kept fresh and how long one read
+// Rules are how one service's values are kept fresh and how long one read
 // of them may take.
-type rules struct {
-	policy  Policy
-	timeout time.Duration
+type Rules struct {
+	Policy Policy
+	// FetchTimeout bounds one upstream fetch, retries included.
+	FetchTimeout time.Duration
 }
 
 // Cache is safe for concurrent use.
 type Cache struct {
-	secrets, parameters rules
+	secrets, parameters Rules
 	src                 Source
 	params              ParameterSource
 	primaryKey          item.Key // boxed once: see Primary
@@ -149,10 +148,10 @@ func New(o Options) *Cache {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Cache{
-		secrets:    rules{policy: o.Policy, timeout: o.FetchTimeout},
-		parameters: rules{policy: o.ParameterPolicy, timeout: o.ParameterFetchTimeout},
+		secrets:    o.Secrets,
+		parameters: o.Parameters,
 		src:        o.Source,
-		params:     o.Parameters,
+		params:     o.ParameterSource,
 		primaryKey: o.Primary.Normalize(),
 		now:        now,
 		sleep:      sleep,
@@ -162,7 +161,7 @@ func New(o Options) *Cache {
 		// The LRU's own expiry only frees memory: by the time it drops an
 		// entry, Policy would refuse to serve it anyway.
 		others: expirable.NewLRU[item.Key, *entry](max(o.Size, 1), nil,
-			max(o.Policy.TTL+o.Policy.MaxStale, o.ParameterPolicy.TTL+o.ParameterPolicy.MaxStale)),
+			max(o.Secrets.Policy.TTL+o.Secrets.Policy.MaxStale, o.Parameters.Policy.TTL+o.Parameters.Policy.MaxStale)),
 		background: ctx,
 		stop:       stop,
 	}
@@ -178,7 +177,7 @@ func (c *Cache) Primary() item.Key { return c.primaryKey }
 func (c *Cache) Ready() bool { return c.ready.Load() }
 
 // rulesFor are the rules that govern key: parameters have their own.
-func (c *Cache) rulesFor(key item.Key) rules {
+func (c *Cache) rulesFor(key item.Key) Rules {
 	if _, ok := key.(item.SecretKey); ok {
 		return c.secrets
 	}
@@ -193,7 +192,7 @@ func (c *Cache) Get(ctx context.Context, key item.Key, force bool) (Result, erro
 	if force {
 		return c.getForced(ctx, key)
 	}
-	policy := c.rulesFor(key).policy
+	policy := c.rulesFor(key).Policy
 	e := c.load(key)
 	switch policy.Decide(e, c.now(), false) {
 	case ServeFresh:
@@ -275,7 +274,7 @@ func (c *Cache) getForced(ctx context.Context, key item.Key) (Result, error) {
 		}
 		// The flight began before this request arrived, or the interval
 		// refused a call: wait for the next allowed one.
-		wait := c.rulesFor(key).policy.ForceInterval - c.now().Sub(e.attemptAt)
+		wait := c.rulesFor(key).Policy.ForceInterval - c.now().Sub(e.attemptAt)
 		if err := c.sleep(ctx, max(wait, time.Millisecond)); err != nil {
 			return Result{}, err
 		}
@@ -299,7 +298,7 @@ func sleepFor(ctx context.Context, d time.Duration) error {
 func (c *Cache) RefreshIfExpired(key item.Key) {
 	key = item.Normalize(key)
 	e := c.load(key)
-	if e != nil && e.value != nil && !e.superseded && c.rulesFor(key).policy.Fresh(e.fetchedAt, c.now()) {
+	if e != nil && e.value != nil && !e.superseded && c.rulesFor(key).Policy.Fresh(e.fetchedAt, c.now()) {
 		return
 	}
 	c.startRefresh(key, modeNormal)
@@ -352,9 +351,9 @@ func flightKey(k item.Key) string {
 // Under the freeze of the other models a timer could fire only while an
 // invoke runs, so they refresh on demand instead.
 func (c *Cache) RefreshAhead(ctx context.Context) {
-	period := c.secrets.policy.TTL / 20
-	if c.params != nil && c.parameters.policy.TTL > 0 {
-		period = min(c.secrets.policy.TTL, c.parameters.policy.TTL) / 20
+	period := c.secrets.Policy.TTL / 20
+	if c.params != nil && c.parameters.Policy.TTL > 0 {
+		period = min(c.secrets.Policy.TTL, c.parameters.Policy.TTL) / 20
 	}
 	ticker := time.NewTicker(min(max(period, 20*time.Millisecond), time.Second))
 	defer ticker.Stop()
@@ -376,12 +375,12 @@ func (c *Cache) RefreshAhead(ctx context.Context) {
 func (c *Cache) RefreshDue() {
 	now := c.now()
 	var flights []<-chan singleflight.Result
-	if e := c.primary.Load(); c.secrets.policy.ShouldRefreshAhead(e, now) {
+	if e := c.primary.Load(); c.secrets.Policy.ShouldRefreshAhead(e, now) {
 		flights = append(flights, c.startRefresh(c.primaryKey, modeAhead))
 	}
 	for _, key := range c.others.Keys() {
 		// Peek, not Get: looking must not make an entry recently used.
-		if e, ok := c.others.Peek(key); ok && e.read.Load() && c.rulesFor(key).policy.ShouldRefreshAhead(e, now) {
+		if e, ok := c.others.Peek(key); ok && e.read.Load() && c.rulesFor(key).Policy.ShouldRefreshAhead(e, now) {
 			flights = append(flights, c.startRefresh(key, modeAhead))
 		}
 	}
@@ -395,7 +394,7 @@ func (c *Cache) answer(key item.Key, e *entry) (Result, error) {
 	if e.err == nil {
 		return e.result(), nil
 	}
-	if e.value != nil && e.err.Transient && c.rulesFor(key).policy.Servable(e.fetchedAt, c.now()) {
+	if e.value != nil && e.err.Transient && c.rulesFor(key).Policy.Servable(e.fetchedAt, c.now()) {
 		return e.staleResult(), nil
 	}
 	return Result{}, e.err
@@ -415,7 +414,7 @@ func (c *Cache) refresh(key item.Key, mode fetchMode) *entry {
 	}
 	defer c.fetches.Done()
 	prev := c.load(key)
-	policy := c.rulesFor(key).policy
+	policy := c.rulesFor(key).Policy
 	started := c.now()
 	writes := c.writes.Load()
 	call := policy.ShouldCallUpstream(prev, started, mode == modeForced)
@@ -426,7 +425,7 @@ func (c *Cache) refresh(key item.Key, mode fetchMode) *entry {
 		return prev
 	}
 	var value *item.Value
-	elapsed, err := c.timed(key.Service(), c.rulesFor(key).timeout, func(ctx context.Context) (err error) {
+	elapsed, err := c.timed(key.Service(), c.rulesFor(key).FetchTimeout, func(ctx context.Context) (err error) {
 		value, err = c.fetch(ctx, key)
 		return err
 	})
@@ -464,7 +463,7 @@ func (c *Cache) settle(key item.Key, prev *entry, value *item.Value, err *item.E
 		}
 		return aborted
 	case err != nil:
-		return c.rulesFor(key).policy.afterFailure(prev, err, started)
+		return c.rulesFor(key).Policy.afterFailure(prev, err, started)
 	}
 	next := newEntry(value, c.now(), started)
 	if key == c.primaryKey {

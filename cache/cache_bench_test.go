@@ -71,7 +71,7 @@ func productPolicy(ttl time.Duration, refreshAhead bool) cache.Policy {
 
 func newBenchCache(tb testing.TB, src cache.Source, ttl time.Duration, now func() time.Time) *cache.Cache {
 	tb.Helper()
-	c := cache.New(cache.Options{Source: src, Policy: productPolicy(ttl, false), FetchTimeout: 5 * time.Second, Primary: benchPrimary, Size: 16, Now: now})
+	c := cache.New(cache.Options{Source: src, Secrets: cache.Rules{Policy: productPolicy(ttl, false), FetchTimeout: 5 * time.Second}, Primary: benchPrimary, Size: 16, Now: now})
 	tb.Cleanup(c.Close)
 	return c
 }
@@ -247,7 +247,7 @@ func TestManagedInstancesEconomyInSimulatedHour(t *testing.T) {
 	sharedClock := cachetest.NewClock(start)
 	shared := &countingSource{raw: benchSecret(t)}
 	policy := productPolicy(ttl, true)
-	ext := cache.New(cache.Options{Source: shared, Policy: policy, FetchTimeout: 5 * time.Second, Primary: benchPrimary, Size: 16, Now: sharedClock.Now})
+	ext := cache.New(cache.Options{Source: shared, Secrets: cache.Rules{Policy: policy, FetchTimeout: 5 * time.Second}, Primary: benchPrimary, Size: 16, Now: sharedClock.Now})
 	t.Cleanup(ext.Close)
 	if _, err := ext.Get(ctx, benchPrimary, false); err != nil {
 		t.Fatal(err)

@@ -67,8 +67,7 @@ var primary = item.SecretKey{ID: "Starfleet"}
 func newTestCache(t *testing.T, src Source, p Policy) (*Cache, *cachetest.Clock) {
 	t.Helper()
 	clock := cachetest.NewClock(t0)
-	c := New(Options{Source: src, Policy: p, FetchTimeout: 5 * time.Second, Primary: primary, Size: 3, Now: clock.Now,
-		Sleep: func(_ context.Context, d time.Duration) error { clock.Advance(d); return nil }})
+	c := New(Options{Source: src, Secrets: Rules{Policy: p, FetchTimeout: 5 * time.Second}, Primary: primary, Size: 3, Now: clock.Now, Sleep: func(_ context.Context, d time.Duration) error { clock.Advance(d); return nil }})
 	t.Cleanup(c.Close)
 	return c, clock
 }
@@ -390,8 +389,7 @@ func TestShutdownAbortIsNotAnUpstreamFault(t *testing.T) {
 	src := &fakeSource{gate: make(chan struct{}), started: make(chan struct{}, 1)}
 	var logs bytes.Buffer
 	recorder := metrics.New()
-	c := New(Options{Source: src, Policy: testPolicy(), FetchTimeout: time.Minute, Primary: primary,
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: recorder})
+	c := New(Options{Source: src, Secrets: Rules{Policy: testPolicy(), FetchTimeout: time.Minute}, Primary: primary, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: recorder})
 	got := make(chan error, 1)
 	go func() {
 		_, err := c.Get(context.Background(), primary, false)
@@ -420,7 +418,7 @@ func TestFailedWaitsCountAsMisses(t *testing.T) {
 		return nil, &item.Error{Code: "AccessDeniedException", Err: errors.New("denied")}
 	})
 	recorder := metrics.New()
-	c := New(Options{Source: src, Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second, Primary: primary, Metrics: recorder})
+	c := New(Options{Source: src, Secrets: Rules{Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second}, Primary: primary, Metrics: recorder})
 	defer c.Close()
 	for _, force := range []bool{false, true} {
 		if _, err := c.Get(t.Context(), primary, force); err == nil {

@@ -28,7 +28,7 @@ func TestInvalidUTF8SecretIsRejected(t *testing.T) {
 	src := sourceFunc(func(context.Context, item.SecretKey) (*item.Value, error) {
 		return &item.Value{VersionID: "v1", Text: bytes.Clone(raw)}, nil
 	})
-	c := New(Options{Source: src, Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second, Primary: primary})
+	c := New(Options{Source: src, Secrets: Rules{Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second}, Primary: primary})
 	defer c.Close()
 	res, err := c.Get(t.Context(), primary, false)
 	if err != nil {
@@ -95,7 +95,7 @@ func TestCloseWipesEveryCachedByte(t *testing.T) {
 		}
 		return &item.Value{VersionID: "v1", Text: []byte(marker + k.ID)}, nil
 	})
-	c := New(Options{Source: src, Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second, Primary: primary, Size: 10})
+	c := New(Options{Source: src, Secrets: Rules{Policy: Policy{TTL: time.Hour}, FetchTimeout: time.Second}, Primary: primary, Size: 10})
 	var held [][]byte
 	for _, k := range []item.Key{primary, item.SecretKey{ID: "other"}, item.SecretKey{ID: "binary"}, item.SecretKey{ID: "third", VersionStage: "AWSPREVIOUS"}} {
 		res, err := c.Get(t.Context(), k, false)

@@ -83,8 +83,7 @@ func newParameterCache(t *testing.T, params *fakeParameters, secrets, parameters
 	t.Helper()
 	src := &fakeSource{}
 	src.set(1, `{}`, nil)
-	c := New(Options{Source: src, Policy: secrets, FetchTimeout: time.Second, Primary: primary, Size: 100,
-		Parameters: params, ParameterPolicy: parameters, ParameterFetchTimeout: time.Second})
+	c := New(Options{Source: src, Secrets: Rules{Policy: secrets, FetchTimeout: time.Second}, Primary: primary, Size: 100, ParameterSource: params, Parameters: Rules{Policy: parameters, FetchTimeout: time.Second}})
 	t.Cleanup(c.Close)
 	return c, src
 }
@@ -120,7 +119,7 @@ func TestParameterKeysIncludeDecryption(t *testing.T) {
 }
 
 func TestNoParameterSource(t *testing.T) {
-	c := New(Options{Source: &fakeSource{}, Policy: testPolicy(), FetchTimeout: time.Second, Primary: primary})
+	c := New(Options{Source: &fakeSource{}, Secrets: Rules{Policy: testPolicy(), FetchTimeout: time.Second}, Primary: primary})
 	defer c.Close()
 	if _, err := c.Get(t.Context(), item.ParameterKey{Name: "/p"}, false); upstream.Classify("", err).Code != item.CodeNotConfigured {
 		t.Errorf("err = %v, want %s", err, item.CodeNotConfigured)

@@ -110,7 +110,7 @@ func (c *Cache) readBatch(keys []item.ParameterKey) (map[item.ParameterKey]*item
 	started := c.now()
 	writes := c.writes.Load()
 	var found map[item.ParameterKey]*item.Value
-	elapsed, err := c.timed(item.ServiceParameterStore, c.parameters.timeout, func(ctx context.Context) (err error) {
+	elapsed, err := c.timed(item.ServiceParameterStore, c.parameters.FetchTimeout, func(ctx context.Context) (err error) {
 		found, err = c.params.GetParameters(ctx, keys)
 		return err
 	})
@@ -132,7 +132,7 @@ func (c *Cache) readBatch(keys []item.ParameterKey) (map[item.ParameterKey]*item
 			if value, ok := found[key]; ok {
 				c.store(key, newEntry(value, finished, started))
 			} else {
-				c.store(key, c.parameters.policy.afterFailure(prev, notFound(key), started))
+				c.store(key, c.parameters.Policy.afterFailure(prev, notFound(key), started))
 			}
 			return nil, nil
 		})
@@ -158,7 +158,7 @@ func (c *Cache) GetParameters(ctx context.Context, keys []item.ParameterKey) ([]
 	now := c.now()
 	for i, key := range keys {
 		e := c.load(key)
-		switch c.parameters.policy.Decide(e, now, false) {
+		switch c.parameters.Policy.Decide(e, now, false) {
 		case ServeFresh, ServeStale, ServeStaleAndRefresh, FailFast:
 			// Get answers these from memory, and starts what refresh it
 			// calls for.
@@ -206,7 +206,7 @@ func (c *Cache) GetParameters(ctx context.Context, keys []item.ParameterKey) ([]
 func (c *Cache) afterBatchFailure(key item.Key, err error) (Result, error) {
 	var uerr *item.Error
 	e := c.load(key)
-	if errors.As(err, &uerr) && uerr.Transient && e != nil && e.value != nil && c.parameters.policy.Servable(e.fetchedAt, c.now()) {
+	if errors.As(err, &uerr) && uerr.Transient && e != nil && e.value != nil && c.parameters.Policy.Servable(e.fetchedAt, c.now()) {
 		c.metrics.Stale()
 		res := e.staleResult()
 		res.StaleCause = uerr

@@ -93,7 +93,7 @@ func TestInvalidateDropsWhatAWriteMadeStale(t *testing.T) {
 func TestInvalidateOutrunsAFetchInFlight(t *testing.T) {
 	src := &fakeSource{gate: make(chan struct{}), started: make(chan struct{}, 4)}
 	src.set(1, `{}`, nil)
-	c := New(Options{Source: src, Policy: testPolicy(), FetchTimeout: 10e9, Primary: primary, Size: 10})
+	c := New(Options{Source: src, Secrets: Rules{Policy: testPolicy(), FetchTimeout: 10e9}, Primary: primary, Size: 10})
 	t.Cleanup(c.Close)
 	key := item.SecretKey{ID: "db"}
 	var wg sync.WaitGroup
@@ -140,7 +140,7 @@ func TestReadYourWritesOfTheStarfleetSecret(t *testing.T) {
 		if tc.before != nil {
 			// The value expires and a refresh fails: the cache backs off,
 			// serving the old value stale.
-			clock.Advance(c.secrets.policy.TTL)
+			clock.Advance(c.secrets.Policy.TTL)
 			src.set(1, `{"S":1}`, tc.before)
 			c.Get(t.Context(), primary, false)
 		}

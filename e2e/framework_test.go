@@ -30,7 +30,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 	"github.com/starfleet/starfleet-secrets/extension/extensiontest"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
@@ -127,6 +126,25 @@ func putSecret(t *testing.T, value string) {
 	}
 }
 
+// output collects what a process writes while a test reads it: the
+// writer and the reader run on different goroutines.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
 // instance is one extension process a test started with start.
 type instance struct {
 	t        *testing.T
@@ -137,7 +155,7 @@ type instance struct {
 	base     string // http://127.0.0.1:port
 	invokes  string // the emulator's invocation URL
 	token    string
-	output   *cachetest.Output
+	output   *output
 	exited   chan struct{} // local mode and the emulator: closed once the process ended
 	waitErr  error         // how it ended, once exited is closed
 	stopped  bool
@@ -224,7 +242,7 @@ func startUnderPlatform(t *testing.T, l launch) *instance {
 		platform: extensiontest.NewTestServer(t, l.platform),
 		proxy:    upstreamtest.NewProxy(e2e.moto.URL()),
 		token:    "e2e-token-" + strconv.Itoa(os.Getpid()),
-		output:   &cachetest.Output{},
+		output:   &output{},
 	}
 	t.Cleanup(in.proxy.Close)
 	if l.prepare != nil {
@@ -292,7 +310,7 @@ func startLocal(t *testing.T, l launch) *instance {
 	t.Helper()
 	for range 3 {
 		port := freePort(t)
-		in := &instance{t: t, token: randomToken(t), output: &cachetest.Output{},
+		in := &instance{t: t, token: randomToken(t), output: &output{},
 			base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 		in.cmd = exec.Command(l.bin)
 		in.cmd.Env = cleanEnv(append([]string{

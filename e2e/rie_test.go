@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -57,7 +56,7 @@ func startEmulated(t *testing.T, l launch) *instance {
 	if err := os.MkdirAll("/var/task", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{t: t, output: &cachetest.Output{}, proxy: upstreamtest.NewProxy(e2e.moto.URL()),
+	in := &instance{t: t, output: &output{}, proxy: upstreamtest.NewProxy(e2e.moto.URL()),
 		token: "rie-token-" + strconv.Itoa(os.Getpid())}
 	t.Cleanup(in.proxy.Close)
 	apiPort, port, extPort := freePort(t), freePort(t), freePort(t)

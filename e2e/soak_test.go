@@ -247,8 +247,7 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := upstream.NewSecretsManager(clients)
-	secrets := cache.New(cache.Options{Source: src, Policy: cache.NewPolicy(cache.Limits{TTL: time.Second, MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second}, false),
-		FetchTimeout: 5 * time.Second, Primary: item.SecretKey{ID: "Starfleet"}, Size: 10})
+	secrets := cache.New(cache.Options{Source: src, Secrets: cache.Rules{Policy: cache.NewPolicy(cache.Limits{TTL: time.Second, MaxStale: 15 * time.Minute, FetchTimeout: 5 * time.Second}, false), FetchTimeout: 5 * time.Second}, Primary: item.SecretKey{ID: "Starfleet"}, Size: 10})
 	const token = "soak-token"
 	ln, err := loopback.Listen(0)
 	if err != nil {

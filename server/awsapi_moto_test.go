@@ -62,8 +62,8 @@ type motoEnv struct {
 	cache   *cache.Cache
 	handler http.Handler
 	clock   *cachetest.Clock
-	logs    *cachetest.Output
-	values  []string // secret values created, which must never be logged
+	logs    *bytes.Buffer // read once the cache is closed
+	values  []string      // secret values created, which must never be logged
 }
 
 // newMotoEnv resets moto and builds the extension's cache and handler,
@@ -79,7 +79,7 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 		proxy: upstreamtest.NewProxy(moto.URL()),
 		admin: upstreamtest.Client(moto.URL()),
 		clock: cachetest.NewClock(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)),
-		logs:  &cachetest.Output{},
+		logs:  &bytes.Buffer{},
 	}
 	t.Cleanup(e.proxy.Close)
 	// upstream.NewSecretsManager reads the standard AWS configuration chain,
@@ -109,18 +109,15 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.cache = cache.New(cache.Options{
-		Source:       src,
-		Policy:       o.policy,
-		FetchTimeout: o.fetchTimeout,
-		Primary:      item.SecretKey{ID: "Starfleet", VersionStage: item.StageCurrent},
-		Size:         o.size,
-		Now:          e.clock.Now,
-		Logger:       log,
-
-		Parameters:            params,
-		ParameterPolicy:       o.policy,
-		ParameterFetchTimeout: o.fetchTimeout,
-		Sleep:                 func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil },
+		Source:          src,
+		Secrets:         cache.Rules{Policy: o.policy, FetchTimeout: o.fetchTimeout},
+		Primary:         item.SecretKey{ID: "Starfleet", VersionStage: item.StageCurrent},
+		Size:            o.size,
+		Now:             e.clock.Now,
+		Logger:          log,
+		ParameterSource: params,
+		Sleep:           func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil },
+		Parameters:      cache.Rules{Policy: o.policy, FetchTimeout: o.fetchTimeout},
 	})
 	t.Cleanup(func() {
 		e.cache.Close()

@@ -41,14 +41,13 @@ func writeAPIError(w http.ResponseWriter, status int, e apiError) {
 // answer may point its reader to; the program passes its variable names.
 // A name left empty is described in words instead.
 type Settings struct {
-	SecretID              string // which secret is the Starfleet secret
-	SecretRegion          string // the region it is read from
-	FetchTimeout          string // the bound on one Secrets Manager read
-	ParameterFetchTimeout string // the bound on one Parameter Store read
-	Allow                 string // the slices this function may read
-	File                  string // the local file served instead of Secrets Manager
-	Token                 string // the token callers present
-	Roles                 string // the roles a request may name
+	SecretID     string // which secret is the Starfleet secret
+	SecretRegion string // the region it is read from
+	FetchTimeout string // the bound on one read, of either service
+	Allow        string // the slices this function may read
+	File         string // the local file served instead of Secrets Manager
+	Token        string // the token callers present
+	Roles        string // the roles a request may name
 }
 
 // orWords is name, or words when the program gave no name.
@@ -96,7 +95,7 @@ func newHints(s Settings) hints {
 		"ParameterVersionNotFound":           "the parameter has no such version or label; omit the selector to read the latest version",
 		"ParameterVersionLabelLimitExceeded": "the label is not valid for this parameter",
 		"InvalidKeyId":                       "Parameter Store could not decrypt the SecureString: check the KMS key and the function's kms:Decrypt permission",
-		item.CodeTimeout:                     "Parameter Store did not answer within " + orWords(s.ParameterFetchTimeout, "the fetch timeout") + "; the next request tries again",
+		item.CodeTimeout:                     "Parameter Store did not answer within " + fetchTimeout + "; the next request tries again",
 		item.CodeConnection:                  "could not reach Parameter Store; check the network path (VPC endpoint or NAT) and try again",
 		item.CodeInvalidResponse:             "the endpoint's answer was not Parameter Store's; check AWS_ENDPOINT_URL if set",
 		item.CodeNotConfigured:               "Parameter Store is not read when the extension serves a local file (" + orWords(s.File, "local mode") + ")",

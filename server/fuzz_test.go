@@ -43,7 +43,7 @@ func fuzzHandler(t testing.TB) http.Handler {
 	src := sourceFunc(func(context.Context, item.SecretKey) (*item.Value, error) {
 		return &item.Value{VersionID: "v1", Text: []byte(fuzzDoc)}, nil
 	})
-	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: item.SecretKey{ID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
+	c := cache.New(cache.Options{Source: src, Secrets: cache.Rules{Policy: cache.Policy{TTL: time.Hour}, FetchTimeout: time.Second}, Primary: item.SecretKey{ID: "Starfleet"}})
 	t.Cleanup(c.Close)
 	return New(Options{Store: c, Token: testToken})
 }

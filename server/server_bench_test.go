@@ -37,11 +37,10 @@ func benchHandler(b *testing.B) http.Handler {
 		b.Fatal(err)
 	}
 	c := cache.New(cache.Options{
-		Source:       fileSource(raw),
-		Policy:       cache.Policy{TTL: time.Hour, MaxStale: 15 * time.Minute, ForceInterval: time.Second},
-		FetchTimeout: 5 * time.Second,
-		Primary:      item.SecretKey{ID: "Starfleet"},
-		Size:         16,
+		Source:  fileSource(raw),
+		Secrets: cache.Rules{Policy: cache.Policy{TTL: time.Hour, MaxStale: 15 * time.Minute, ForceInterval: time.Second}, FetchTimeout: 5 * time.Second},
+		Primary: item.SecretKey{ID: "Starfleet"},
+		Size:    16,
 	})
 	b.Cleanup(c.Close)
 	if _, err := c.Get(context.Background(), c.Primary(), false); err != nil {

@@ -31,7 +31,7 @@ var now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 // tested are the ones users read.
 var programSettings = Settings{
 	SecretID: "STARFLEET_SECRET_ID", SecretRegion: "STARFLEET_SECRET_REGION",
-	FetchTimeout: "STARFLEET_SECRETS_FETCH_TIMEOUT", ParameterFetchTimeout: "STARFLEET_SECRETS_FETCH_TIMEOUT",
+	FetchTimeout: "STARFLEET_SECRETS_FETCH_TIMEOUT",
 	Allow: "STARFLEET_SECRETS_ALLOW", File: "STARFLEET_SECRETS_FILE", Token: "STARFLEET_SECRETS_TOKEN",
 }
 
@@ -63,7 +63,7 @@ func storeWith(t *testing.T, raw string) *stubStore {
 	src := sourceFunc(func(context.Context, item.SecretKey) (*item.Value, error) {
 		return &item.Value{VersionID: "v1", Text: []byte(raw)}, nil
 	})
-	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: item.SecretKey{ID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
+	c := cache.New(cache.Options{Source: src, Secrets: cache.Rules{Policy: cache.Policy{TTL: time.Hour}, FetchTimeout: time.Second}, Primary: item.SecretKey{ID: "Starfleet"}})
 	t.Cleanup(c.Close)
 	res, err := c.Get(t.Context(), c.Primary(), false)
 	if err != nil {
@@ -412,7 +412,7 @@ func cacheStore(t *testing.T) *cache.Cache {
 	src := sourceFunc(func(context.Context, item.SecretKey) (*item.Value, error) {
 		return &item.Value{VersionID: "v1", Text: []byte(secretJSON)}, nil
 	})
-	c := cache.New(cache.Options{Source: src, FetchTimeout: time.Second, Primary: item.SecretKey{ID: "Starfleet"}, Policy: cache.Policy{TTL: time.Hour}})
+	c := cache.New(cache.Options{Source: src, Secrets: cache.Rules{Policy: cache.Policy{TTL: time.Hour}, FetchTimeout: time.Second}, Primary: item.SecretKey{ID: "Starfleet"}})
 	t.Cleanup(c.Close)
 	if _, err := c.Get(t.Context(), c.Primary(), false); err != nil {
 		t.Fatal(err)

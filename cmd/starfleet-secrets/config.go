@@ -65,9 +65,11 @@ type CacheConfig struct {
 	Size        int
 }
 
-// limits are the cache's limits for one service's values.
-func (c CacheConfig) limits(f Freshness) cache.Limits {
-	return cache.Limits{TTL: f.TTL, MaxStale: c.MaxStale, NegativeTTL: min(c.NegativeTTL, f.TTL), FetchTimeout: f.FetchTimeout}
+// rules are the cache's rules for one service's values: its freshness
+// policy and the bound on one read, both from f.
+func (c CacheConfig) rules(f Freshness, refreshAhead bool) cache.Rules {
+	limits := cache.Limits{TTL: f.TTL, MaxStale: c.MaxStale, NegativeTTL: min(c.NegativeTTL, f.TTL), FetchTimeout: f.FetchTimeout}
+	return cache.Rules{Policy: cache.NewPolicy(limits, refreshAhead), FetchTimeout: f.FetchTimeout}
 }
 
 // Freshness is one service's TTL and the bound on one read of it.
@@ -136,8 +138,8 @@ var tokenVariables = []string{envToken, "AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_C
 // settingNames are the variables error answers point their readers to.
 var settingNames = server.Settings{
 	SecretID: envSecretID, SecretRegion: envSecretRegion,
-	FetchTimeout: envFetchTimeout, ParameterFetchTimeout: envFetchTimeout,
-	Allow: envAllow, File: envFile, Token: envToken, Roles: envRoles,
+	FetchTimeout: envFetchTimeout,
+	Allow:        envAllow, File: envFile, Token: envToken, Roles: envRoles,
 }
 
 const (

@@ -375,11 +375,11 @@ func TestNegativeTTLIsNeverLongerThanTheTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Cache.limits(c.Cache.Secrets).NegativeTTL; got != 2*time.Second {
+	if got := c.Cache.rules(c.Cache.Secrets, false).Policy.NegativeTTL; got != 2*time.Second {
 		t.Errorf("secrets' negative TTL %v, want the 2 s TTL", got)
 	}
 	c.Cache.Parameters.TTL = time.Second
-	if got := c.Cache.limits(c.Cache.Parameters).NegativeTTL; got != time.Second {
+	if got := c.Cache.rules(c.Cache.Parameters, false).Policy.NegativeTTL; got != time.Second {
 		t.Errorf("parameters' negative TTL %v, want their 1 s TTL", got)
 	}
 	if _, err := LoadConfig(env("AWS_SESSION_TOKEN", "t", "STARFLEET_SECRETS_NEGATIVE_TTL", "-1s")); err == nil ||

@@ -44,17 +44,14 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		return nil, err
 	}
 	c := cache.New(cache.Options{
-		Source:       secrets,
-		Policy:       cache.NewPolicy(cfg.Cache.limits(cfg.Cache.Secrets), refreshAhead),
-		FetchTimeout: cfg.Cache.Secrets.FetchTimeout,
-		Primary:      item.SecretKey{ID: cfg.Secret.ID, VersionStage: cfg.Secret.VersionStage},
-		Size:         cfg.Cache.Size,
-		Logger:       log,
-		Metrics:      recorder,
-
-		Parameters:            params,
-		ParameterPolicy:       cache.NewPolicy(cfg.Cache.limits(cfg.Cache.Parameters), refreshAhead),
-		ParameterFetchTimeout: cfg.Cache.Parameters.FetchTimeout,
+		Source:          secrets,
+		Secrets:         cfg.Cache.rules(cfg.Cache.Secrets, refreshAhead),
+		Primary:         item.SecretKey{ID: cfg.Secret.ID, VersionStage: cfg.Secret.VersionStage},
+		Size:            cfg.Cache.Size,
+		Logger:          log,
+		Metrics:         recorder,
+		ParameterSource: params,
+		Parameters:      cfg.Cache.rules(cfg.Cache.Parameters, refreshAhead),
 	})
 	opts := server.Options{Store: c, Token: cfg.Server.Token, Allow: cfg.Server.Allow, Roles: cfg.Server.Roles, Logger: log,
 		Metrics: recorder, Settings: settingNames, ForwardTimeout: cfg.Cache.Secrets.FetchTimeout}
