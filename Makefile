@@ -34,8 +34,8 @@ test: rie test-prebuild ## the whole suite with the race detector (starts its ow
 	$(GO) test -race -count=1 -tags $(LAYER_TAGS) ./cache/... ./upstream/... ./e2e
 	@# The SDK as oracle, every combination: sequential, so run without the
 	@# race detector, which samples them above.
-	$(GO) test -count=1 -run 'TheSDK' ./upstream/
-	$(GO) test -count=1 -run 'TheSDK' -tags $(LAYER_TAGS) ./upstream/
+	$(GO) test -count=1 -run 'TheSDK' ./upstream/...
+	$(GO) test -count=1 -run 'TheSDK' -tags $(LAYER_TAGS) ./upstream/...
 
 # Builds the black-box tests make (the race-built binary of each build, the
 # layer zips of both architectures, the Go client example, the CDK

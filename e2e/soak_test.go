@@ -36,6 +36,7 @@ import (
 	"github.com/starfleet/starfleet-secrets/server"
 	"github.com/starfleet/starfleet-secrets/server/loopback"
 	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -238,7 +239,7 @@ func TestSoak(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	awsConfig, err := upstream.LoadAWS(t.Context(), os.LookupEnv, nil)
+	awsConfig, err := awsconfig.LoadAWS(t.Context(), os.LookupEnv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

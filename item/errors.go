@@ -9,6 +9,7 @@ import (
 const (
 	ServiceSecretsManager = "Secrets Manager"
 	ServiceParameterStore = "Parameter Store"
+	ServiceSTS            = "STS"
 )
 
 // Codes for failures that AWS did not name itself.

@@ -28,6 +28,7 @@ import (
 	"github.com/starfleet/starfleet-secrets/cache/cachetest"
 	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -89,7 +90,7 @@ func newMotoEnv(t *testing.T, o motoOptions) *motoEnv {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	awsConfig, err := upstream.LoadAWS(t.Context(), os.LookupEnv, nil)
+	awsConfig, err := awsconfig.LoadAWS(t.Context(), os.LookupEnv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ var now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 var programSettings = Settings{
 	SecretID: "STARFLEET_SECRET_ID", SecretRegion: "STARFLEET_SECRET_REGION",
 	FetchTimeout: "STARFLEET_SECRETS_FETCH_TIMEOUT",
-	Allow: "STARFLEET_SECRETS_ALLOW", File: "STARFLEET_SECRETS_FILE", Token: "STARFLEET_SECRETS_TOKEN",
+	Allow:        "STARFLEET_SECRETS_ALLOW", File: "STARFLEET_SECRETS_FILE", Token: "STARFLEET_SECRETS_TOKEN",
 }
 
 // stubStore answers every Get with one result or one error.

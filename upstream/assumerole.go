@@ -17,10 +17,9 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-)
 
-// ServiceSTS names STS in messages.
-const ServiceSTS = "STS"
+	"github.com/starfleet/starfleet-secrets/item"
+)
 
 // roleDuration is how long assumed credentials last: STS's minimum, as
 // the SDK's provider asks, so that a role dropped from the allow-list
@@ -75,7 +74,7 @@ func (a *assumeRole) retrieveOnce(ctx context.Context) (aws.Credentials, error) 
 	}
 	creds, err := a.base.Retrieve(ctx)
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("%s: the function's credentials: %w", ServiceSTS, err)
+		return aws.Credentials{}, fmt.Errorf("%s: the function's credentials: %w", item.ServiceSTS, err)
 	}
 	body := url.Values{
 		"Action":          {"AssumeRole"},
@@ -89,7 +88,7 @@ func (a *assumeRole) retrieveOnce(ctx context.Context) (aws.Credentials, error) 
 		skew = new(clockSkew)
 	}
 	x, err := signedPost{
-		service: ServiceSTS, url: endpoint, signingName: "sts", region: a.region,
+		service: item.ServiceSTS, url: endpoint, signingName: "sts", region: a.region,
 		header: http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}, "User-Agent": {userAgent}},
 		body:   []byte(body), limit: maxSTSAnswer, now: a.now, skew: skew,
 	}.send(ctx, a.client, creds)
@@ -178,12 +177,12 @@ func assumedCredentials(x exchange) (aws.Credentials, error) {
 	}
 	undecodable := func() error {
 		return responseError(&smithy.DeserializationError{
-			Err: fmt.Errorf("the answer from %s could not be decoded (HTTP %d)", ServiceSTS, resp.StatusCode),
+			Err: fmt.Errorf("the answer from %s could not be decoded (HTTP %d)", item.ServiceSTS, resp.StatusCode),
 		})
 	}
 	if x.readErr != nil {
 		return aws.Credentials{}, responseError(&smithy.DeserializationError{
-			Err: fmt.Errorf("the answer from %s could not be read (HTTP %d): %w", ServiceSTS, resp.StatusCode, x.readErr),
+			Err: fmt.Errorf("the answer from %s could not be read (HTTP %d): %w", item.ServiceSTS, resp.StatusCode, x.readErr),
 		})
 	}
 	if len(x.answer) > maxSTSAnswer {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/starfleet/starfleet-secrets/item"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -99,7 +100,7 @@ func TestAssumedCredentialsFromAnswers(t *testing.T) {
 		{"too long", 200, http.Header{}, ok + strings.Repeat(" ", maxSTSAnswer), item.CodeInvalidResponse, true, ""},
 	} {
 		_, err := assumedCredentials(exchange{resp: &http.Response{StatusCode: tc.status, Header: tc.header}, answer: []byte(tc.body)})
-		uerr := Classify(ServiceSTS, err)
+		uerr := Classify(item.ServiceSTS, err)
 		if uerr == nil || uerr.Code != tc.code || uerr.Transient != tc.transient || uerr.RequestID != tc.requestID {
 			t.Errorf("%s: %+v, want code %s, transient %t, request id %q", tc.name, uerr, tc.code, tc.transient, tc.requestID)
 			continue
@@ -133,8 +134,8 @@ func TestAssumeRoleIsBounded(t *testing.T) {
 		now:      time.Now,
 		timeout:  50 * time.Millisecond,
 	}
-	_, err := newRenewing(a, nil).Retrieve(context.WithoutCancel(t.Context()))
-	if uerr := Classify(ServiceSTS, err); uerr == nil || uerr.Code != item.CodeTimeout || !uerr.Transient {
+	_, err := awsconfig.NewRenewing(a, nil).Retrieve(context.WithoutCancel(t.Context()))
+	if uerr := Classify(item.ServiceSTS, err); uerr == nil || uerr.Code != item.CodeTimeout || !uerr.Transient {
 		t.Errorf("an unanswered AssumeRole: %v, want a transient %s", err, item.CodeTimeout)
 	}
 }
@@ -150,15 +151,15 @@ func TestSTSEndpoint(t *testing.T) {
 		"us-iso-east-1":  "https://sts.us-iso-east-1.c2s.ic.gov",
 		"us-isob-east-1": "https://sts.us-isob-east-1.sc2s.sgov.gov",
 	} {
-		got, err := endpointURL(stsAPI, region, nil, endpointVariant{})
+		got, err := awsconfig.EndpointURL(awsconfig.STS, region, nil, awsconfig.Variant{})
 		if err != nil || got != want {
 			t.Errorf("STS endpoint in %s: %q, %v; want %q", region, got, err, want)
 		}
 	}
-	if got, _ := endpointURL(stsAPI, "us-east-1", aws.String("http://127.0.0.1:5000"), endpointVariant{}); got != "http://127.0.0.1:5000" {
+	if got, _ := awsconfig.EndpointURL(awsconfig.STS, "us-east-1", aws.String("http://127.0.0.1:5000"), awsconfig.Variant{}); got != "http://127.0.0.1:5000" {
 		t.Errorf("override ignored: %q", got)
 	}
-	if _, err := endpointURL(stsAPI, "not a region!", nil, endpointVariant{}); err == nil {
+	if _, err := awsconfig.EndpointURL(awsconfig.STS, "not a region!", nil, awsconfig.Variant{}); err == nil {
 		t.Error("an invalid region resolved")
 	}
 }
@@ -186,7 +187,7 @@ func TestAssumeRoleAnswersDecoding(t *testing.T) {
 	} {
 		got, err := assumedCredentials(exchange{resp: &http.Response{StatusCode: 200, Header: http.Header{}}, answer: []byte(tc.doc)})
 		switch {
-		case tc.token == "" && Classify(ServiceSTS, err).Code != item.CodeInvalidResponse:
+		case tc.token == "" && Classify(item.ServiceSTS, err).Code != item.CodeInvalidResponse:
 			t.Errorf("%.60q: %+v %v, want an undecodable answer", tc.doc, got, err)
 		case tc.token != "" && (err != nil || got.SessionToken != tc.token):
 			t.Errorf("%.60q: token %q, %v; want %q", tc.doc, got.SessionToken, err, tc.token)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/starfleet/starfleet-secrets/item"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 )
 
 // TestCABundleIsTrusted: an endpoint whose certificate a private
@@ -38,7 +39,7 @@ func TestCABundleIsTrusted(t *testing.T) {
 		t.Errorf("AWS_CA_BUNDLE names the authority: %v", err)
 	}
 	t.Setenv("AWS_CA_BUNDLE", filepath.Join(t.TempDir(), "missing.pem"))
-	if _, err := LoadAWS(t.Context(), os.LookupEnv, nil); err == nil {
+	if _, err := awsconfig.LoadAWS(t.Context(), os.LookupEnv, nil); err == nil {
 		t.Error("a missing AWS_CA_BUNDLE was accepted")
 	}
 	if !readsSharedConfig {

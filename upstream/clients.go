@@ -8,20 +8,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
 	"github.com/starfleet/starfleet-secrets/item"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 )
 
 // Clients is what reads go through: the regions they go to, the
 // function's credentials and those of each role it reads under, each
 // role's made on first use.
 type Clients struct {
-	aws           AWS
+	aws           awsconfig.AWS
 	secretsRegion string // where a secret named without an ARN is read
 	paramsRegion  string // where a parameter named without an ARN is read
 	sessionName   string
 	now           func() time.Time
 	baseRenewable interface{ Invalidate() } // the function's own credentials, when they can be renewed
 	mu            sync.Mutex
-	roles         map[string]*renewing // by role ARN
+	roles         map[string]*awsconfig.Renewing // by role ARN
 	renewal       credentialRenewal
 	retryer       *retry.Standard // its token bucket is every read's
 	skew          *clockSkew      // AWS's clock against this host's
@@ -35,14 +36,14 @@ type route struct{ region, role string }
 // (else a's region), parameters in a's region (else secretsRegion), and
 // either in the region an ARN names. Roles are assumed in sessions named
 // sessionName. With no region at all it returns ErrNoRegion.
-func NewClients(a AWS, secretsRegion, sessionName string) (*Clients, error) {
+func NewClients(a awsconfig.AWS, secretsRegion, sessionName string) (*Clients, error) {
 	c := &Clients{
 		aws:           a,
 		secretsRegion: firstNonEmpty(secretsRegion, a.Config.Region),
 		paramsRegion:  firstNonEmpty(a.Config.Region, secretsRegion),
 		sessionName:   sessionNameFor(sessionName),
 		now:           func() time.Time { return time.Now().Round(0) },
-		roles:         map[string]*renewing{},
+		roles:         map[string]*awsconfig.Renewing{},
 		retryer:       newRetryer(),
 		skew:          new(clockSkew),
 	}
@@ -75,16 +76,16 @@ func (c *Clients) routeOf(key item.Key) route {
 }
 
 // roleCredentials are the kept credentials of role; c.mu is held.
-func (c *Clients) roleCredentials(role string) *renewing {
+func (c *Clients) roleCredentials(role string) *awsconfig.Renewing {
 	if r, ok := c.roles[role]; ok {
 		return r
 	}
-	r := newRenewing(&assumeRole{
+	r := awsconfig.NewRenewing(&assumeRole{
 		role:    role,
 		session: c.sessionName,
 		// STS's regional endpoint, in the function's own region.
 		region:   c.paramsRegion,
-		endpoint: func() (string, error) { return c.endpointOf(stsAPI, c.paramsRegion) },
+		endpoint: func() (string, error) { return c.endpointOf(awsconfig.STS, c.paramsRegion) },
 		base:     c.aws.Config.Credentials,
 		client:   c.aws.Config.HTTPClient,
 		now:      c.now,
@@ -97,10 +98,10 @@ func (c *Clients) roleCredentials(role string) *renewing {
 // endpointOf is the URL of s's endpoint for region: the configured
 // override of s (or of every service), else the endpoint AWS publishes for
 // the region in the configured variant.
-func (c *Clients) endpointOf(s service, region string) (string, error) {
+func (c *Clients) endpointOf(s awsconfig.Service, region string) (string, error) {
 	endpoint := c.aws.Config.BaseEndpoint
-	c.aws.endpoint(s.endpointID, &endpoint)
-	return endpointURL(s, region, endpoint, c.aws.variant)
+	c.aws.Endpoint(s.EndpointID, &endpoint)
+	return awsconfig.EndpointURL(s, region, endpoint, c.aws.Variant)
 }
 
 // renew drops the credentials key's reads were signed with, so that the

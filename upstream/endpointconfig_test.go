@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/starfleet/starfleet-secrets/item"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -63,14 +65,14 @@ func (c *capturing) Do(r *http.Request) (*http.Response, error) {
 // sdkRequestURL is where a real SDK client of s, configured by cfg (from
 // the environment and the shared files, as a function's would be), sends
 // a request, or the error it refuses to with.
-func sdkRequestURL(ctx context.Context, cfg aws.Config, s service) (string, error) {
+func sdkRequestURL(ctx context.Context, cfg aws.Config, s awsconfig.Service) (string, error) {
 	c := &capturing{}
 	cfg.HTTPClient, cfg.Retryer = c, func() aws.Retryer { return aws.NopRetryer{} }
 	var err error
 	switch s {
-	case secretsManagerAPI:
+	case awsconfig.SecretsManager:
 		_, err = secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("S")})
-	case parameterStoreAPI:
+	case awsconfig.ParameterStore:
 		_, err = ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/p")})
 	default:
 		_, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -144,7 +146,7 @@ func TestEndpointSettingsMatchTheSDK(t *testing.T) {
 	compared := 0
 	for _, chosen := range combos {
 		applySettings(t, dir, chosen)
-		a, err := LoadAWS(ctx, os.LookupEnv, nil)
+		a, err := awsconfig.LoadAWS(ctx, os.LookupEnv, nil)
 		if err != nil {
 			t.Fatalf("%v: %v", describe(chosen), err)
 		}
@@ -159,14 +161,14 @@ func TestEndpointSettingsMatchTheSDK(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range services {
+		for _, s := range awsconfig.Services {
 			want, wantErr := sdkRequestURL(ctx, cfg, s)
 			got, err := clients.endpointOf(s, upstreamtest.Region)
 			switch {
 			case wantErr != nil && err == nil:
-				t.Errorf("%v: %s at %s; the SDK refuses: %v", describe(chosen), s.name, got, wantErr)
+				t.Errorf("%v: %s at %s; the SDK refuses: %v", describe(chosen), s.Name, got, wantErr)
 			case wantErr == nil && (err != nil || got != want):
-				t.Errorf("%v: %s at %q (%v); the SDK's client at %q", describe(chosen), s.name, got, err, want)
+				t.Errorf("%v: %s at %q (%v); the SDK's client at %q", describe(chosen), s.Name, got, err, want)
 			}
 			compared++
 		}
@@ -223,7 +225,7 @@ func TestLoopGuardSeesEverySource(t *testing.T) {
 		{[]endpointSetting{{section: "secrets_manager =\n  endpoint_url = http://127.0.0.1:2773"}, {profile: "endpoint_url = http://127.0.0.1:5000"}}, "http://127.0.0.1:5000"},
 	} {
 		applySettings(t, t.TempDir(), tc.chosen)
-		a, err := LoadAWS(t.Context(), os.LookupEnv, nil)
+		a, err := awsconfig.LoadAWS(t.Context(), os.LookupEnv, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,8 +238,47 @@ func TestLoopGuardSeesEverySource(t *testing.T) {
 		if !readsSharedConfig && tc.chosen[0].env == "" {
 			want = own // the layer build reads no shared config
 		}
-		if got, err := clients.endpointOf(secretsManagerAPI, upstreamtest.Region); err != nil || got != want {
+		if got, err := clients.endpointOf(awsconfig.SecretsManager, upstreamtest.Region); err != nil || got != want {
 			t.Errorf("%v: Secrets Manager at %q (%v), want %q", describe(tc.chosen), got, err, want)
+		}
+	}
+}
+
+func TestEndpointVariantFromTheEnvironment(t *testing.T) {
+	setenvFor(t, "http://127.0.0.1:1")
+	for _, name := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_STS"} {
+		os.Unsetenv(name)
+	}
+	for _, tc := range []struct {
+		fips, dualStack string
+		want            string
+	}{
+		{"", "", "https://secretsmanager.us-gov-west-1.amazonaws.com"},
+		{"true", "", "https://secretsmanager-fips.us-gov-west-1.amazonaws.com"},
+		{"TRUE", "false", "https://secretsmanager-fips.us-gov-west-1.amazonaws.com"},
+		{"false", "true", "https://secretsmanager.us-gov-west-1.amazonaws.com"},
+		{"yes", "", ""},
+		{"", "1", ""},
+	} {
+		t.Setenv("AWS_USE_FIPS_ENDPOINT", tc.fips)
+		t.Setenv("AWS_USE_DUALSTACK_ENDPOINT", tc.dualStack)
+		a, err := awsconfig.LoadAWS(t.Context(), os.LookupEnv, nil)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("AWS_USE_FIPS_ENDPOINT=%q AWS_USE_DUALSTACK_ENDPOINT=%q accepted", tc.fips, tc.dualStack)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := NewClients(a, "us-gov-west-1", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _, err := c.signed(t.Context(), awsconfig.SecretsManager, c.routeOf(item.SecretKey{ID: "S"}), nil, nil, 0)
+		if err != nil || req.url != tc.want {
+			t.Errorf("AWS_USE_FIPS_ENDPOINT=%q AWS_USE_DUALSTACK_ENDPOINT=%q: %q, %v; want %q", tc.fips, tc.dualStack, req.url, err, tc.want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/starfleet/starfleet-secrets/item"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 )
 
 // Call is one request of a service's own JSON protocol that the extension
@@ -74,14 +75,14 @@ func (c *Clients) Forward(ctx context.Context, call Call) (*Answer, error) {
 }
 
 // forwardedService is the service a Call names.
-func forwardedService(name string) (service, error) {
+func forwardedService(name string) (awsconfig.Service, error) {
 	switch name {
 	case item.ServiceSecretsManager:
-		return secretsManagerAPI, nil
+		return awsconfig.SecretsManager, nil
 	case item.ServiceParameterStore:
-		return parameterStoreAPI, nil
+		return awsconfig.ParameterStore, nil
 	}
-	return service{}, errors.New("no such service: " + name)
+	return awsconfig.Service{}, errors.New("no such service: " + name)
 }
 
 // Credentials are the credentials reads without a role are signed with:

@@ -16,6 +16,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 )
 
 // The extension makes its few Secrets Manager and Parameter Store calls
@@ -43,13 +45,13 @@ const userAgent = "starfleet-secrets"
 // SDK's retry rules read them alike; a refusal the clocks explain is
 // marked as clock skew. Nothing of an answer goes into an error but the
 // code and message AWS wrote as its error.
-func (c *Clients) call(ctx context.Context, s service, rt route, op string, in, out any) error {
+func (c *Clients) call(ctx context.Context, s awsconfig.Service, rt route, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", s.name, op, err)
+		return fmt.Errorf("%s %s: %w", s.Name, op, err)
 	}
 	req, creds, err := c.signed(ctx, s, rt,
-		http.Header{"Content-Type": {jsonContentType}, "X-Amz-Target": {s.targetPrefix + op}, "User-Agent": {userAgent}},
+		http.Header{"Content-Type": {jsonContentType}, "X-Amz-Target": {s.TargetPrefix + op}, "User-Agent": {userAgent}},
 		body, maxReadAnswer)
 	if err != nil {
 		return err
@@ -64,7 +66,7 @@ func (c *Clients) call(ctx context.Context, s service, rt route, op string, in, 
 // signed is a request of s along rt, ready to send with the credentials
 // it returns: to the endpoint of s in rt's region (or the override), under
 // rt's role's credentials, or the function's own.
-func (c *Clients) signed(ctx context.Context, s service, rt route, header http.Header, body []byte, limit int) (signedPost, aws.Credentials, error) {
+func (c *Clients) signed(ctx context.Context, s awsconfig.Service, rt route, header http.Header, body []byte, limit int) (signedPost, aws.Credentials, error) {
 	url, err := c.endpointOf(s, rt.region)
 	if err != nil {
 		return signedPost{}, aws.Credentials{}, err
@@ -77,17 +79,17 @@ func (c *Clients) signed(ctx context.Context, s service, rt route, header http.H
 	}
 	creds, err := provider.Retrieve(ctx)
 	if err != nil {
-		return signedPost{}, aws.Credentials{}, fmt.Errorf("%s: credentials: %w", s.name, err)
+		return signedPost{}, aws.Credentials{}, fmt.Errorf("%s: credentials: %w", s.Name, err)
 	}
 	return signedPost{
-		service: s.name, url: url, signingName: s.prefix, region: rt.region,
+		service: s.Name, url: url, signingName: s.Prefix, region: rt.region,
 		header: header, body: body, limit: limit, now: c.now, skew: c.skew,
 	}, creds, nil
 }
 
 // decodeAnswer reads the service's answer into out, or the error it
 // names.
-func decodeAnswer(s service, x exchange, out any) error {
+func decodeAnswer(s awsconfig.Service, x exchange, out any) error {
 	resp := x.resp
 	responseError := func(err error) error {
 		return &awshttp.ResponseError{
@@ -99,7 +101,7 @@ func decodeAnswer(s service, x exchange, out any) error {
 	// secret: it is dropped.
 	undecodable := func() error {
 		return responseError(&smithy.DeserializationError{
-			Err: fmt.Errorf("the answer from %s could not be decoded (HTTP %d)", s.name, resp.StatusCode),
+			Err: fmt.Errorf("the answer from %s could not be decoded (HTTP %d)", s.Name, resp.StatusCode),
 		})
 	}
 	switch {
@@ -107,7 +109,7 @@ func decodeAnswer(s service, x exchange, out any) error {
 		// An I/O error, which quotes nothing of the answer; the SDK's
 		// retry rules read it (a reset connection is retried).
 		return responseError(&smithy.DeserializationError{
-			Err: fmt.Errorf("the answer from %s could not be read (HTTP %d): %w", s.name, resp.StatusCode, x.readErr),
+			Err: fmt.Errorf("the answer from %s could not be read (HTTP %d): %w", s.Name, resp.StatusCode, x.readErr),
 		})
 	case len(x.answer) > maxReadAnswer:
 		return undecodable()

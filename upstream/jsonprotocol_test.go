@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/starfleet/starfleet-secrets/item"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 )
 
 // answering is a Secrets Manager and Parameter Store stand-in that answers
@@ -181,7 +182,7 @@ func TestUndecodableAnswersKeepTheirBodyOut(t *testing.T) {
 		{502, `<html>` + secret + `</html>`},
 		{200, `{"SecretString":"` + strings.Repeat("x", maxReadAnswer) + `"}`},
 	} {
-		err := decodeAnswer(secretsManagerAPI, exchange{resp: &http.Response{StatusCode: tc.status, Header: http.Header{}}, answer: []byte(tc.body)}, new(struct {
+		err := decodeAnswer(awsconfig.SecretsManager, exchange{resp: &http.Response{StatusCode: tc.status, Header: http.Header{}}, answer: []byte(tc.body)}, new(struct {
 			SecretString string
 			CreatedDate  epochSeconds
 		}))
@@ -250,7 +251,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 			CreatedDate  epochSeconds
 			Parameter    *parameter
 		}
-		err := decodeAnswer(parameterStoreAPI, exchange{resp: &http.Response{StatusCode: status, Header: http.Header{}}, answer: body}, &out)
+		err := decodeAnswer(awsconfig.ParameterStore, exchange{resp: &http.Response{StatusCode: status, Header: http.Header{}}, answer: body}, &out)
 		if err == nil {
 			return
 		}

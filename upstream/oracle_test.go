@@ -22,6 +22,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/starfleet/starfleet-secrets/item"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -168,32 +169,32 @@ func TestErrorsReadAsTheSDKReadsThem(t *testing.T) {
 		_, ssmErr := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Retryer = aws.NopRetryer{} }).GetParameter(t.Context(),
 			&ssm.GetParameterInput{Name: aws.String("/p")})
 		for _, tc := range []struct {
-			s      service
+			s      awsconfig.Service
 			op     string
 			in     any
 			sdkErr error
 		}{
-			{secretsManagerAPI, "GetSecretValue", map[string]string{"SecretId": "S", "VersionStage": "AWSCURRENT"}, smErr},
-			{parameterStoreAPI, "GetParameter", map[string]string{"Name": "/p"}, ssmErr},
+			{awsconfig.SecretsManager, "GetSecretValue", map[string]string{"SecretId": "S", "VersionStage": "AWSCURRENT"}, smErr},
+			{awsconfig.ParameterStore, "GetParameter", map[string]string{"Name": "/p"}, ssmErr},
 		} {
 			clients := clientsAt(t, hs.URL)
 			var out struct{ ARN, Name string }
 			ours := clients.call(t.Context(), tc.s, route{region: upstreamtest.Region}, tc.op, tc.in, &out)
 			if tc.sdkErr == nil || ours == nil {
-				t.Errorf("%s, %s: the SDK's error %v, ours %v: want both to fail", c.name, tc.s.name, tc.sdkErr, ours)
+				t.Errorf("%s, %s: the SDK's error %v, ours %v: want both to fail", c.name, tc.s.Name, tc.sdkErr, ours)
 				continue
 			}
 			want := verdictOf(tc.sdkErr)
-			got := Classify(tc.s.name, ours)
+			got := Classify(tc.s.Name, ours)
 			if got.Retryable != want.retryable {
-				t.Errorf("%s, %s: retried %t; the SDK's retryer %t (its error: %v)", c.name, tc.s.name, got.Retryable, want.retryable, tc.sdkErr)
+				t.Errorf("%s, %s: retried %t; the SDK's retryer %t (its error: %v)", c.name, tc.s.Name, got.Retryable, want.retryable, tc.sdkErr)
 			}
 			if !want.named {
 				if got.Code != item.CodeInvalidResponse && got.Code != item.CodeConnection {
-					t.Errorf("%s, %s: code %s; the SDK could not read the answer (%v), want %s", c.name, tc.s.name, got.Code, tc.sdkErr, item.CodeInvalidResponse)
+					t.Errorf("%s, %s: code %s; the SDK could not read the answer (%v), want %s", c.name, tc.s.Name, got.Code, tc.sdkErr, item.CodeInvalidResponse)
 				}
 				if len(c.body) > 10 && strings.Contains(got.Error(), c.body) {
-					t.Errorf("%s, %s: the error quotes the answer: %v", c.name, tc.s.name, got)
+					t.Errorf("%s, %s: the error quotes the answer: %v", c.name, tc.s.Name, got)
 				}
 				continue
 			}
@@ -202,7 +203,7 @@ func TestErrorsReadAsTheSDKReadsThem(t *testing.T) {
 				wantMsg = got.Code // AWS wrote none
 			}
 			if got.Code != want.code || got.Err.Error() != wantMsg || got.Status != want.status || got.RequestID != want.requestID {
-				t.Errorf("%s, %s: %s %q (HTTP %d, %s); the SDK reads %s %q (HTTP %d, %s)", c.name, tc.s.name,
+				t.Errorf("%s, %s: %s %q (HTTP %d, %s); the SDK reads %s %q (HTTP %d, %s)", c.name, tc.s.Name,
 					got.Code, got.Err, got.Status, got.RequestID, want.code, want.msg, want.status, want.requestID)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/starfleet/starfleet-secrets/item"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 )
 
 // ParameterStore reads parameters from AWS Systems Manager Parameter Store.
@@ -30,7 +31,7 @@ func (s *ParameterStore) GetParameter(ctx context.Context, key item.ParameterKey
 			Name           string
 			WithDecryption bool
 		}{key.Name, key.WithDecryption}
-		if err := s.clients.call(ctx, parameterStoreAPI, s.clients.routeOf(key), "GetParameter", in, &out); err != nil {
+		if err := s.clients.call(ctx, awsconfig.ParameterStore, s.clients.routeOf(key), "GetParameter", in, &out); err != nil {
 			return nil, err
 		}
 		if out.Parameter == nil {
@@ -62,7 +63,7 @@ func (s *ParameterStore) GetParameters(ctx context.Context, keys []item.Paramete
 		WithDecryption bool
 	}{names, decrypt}
 	_, err := s.clients.withRetries(ctx, item.ServiceParameterStore, keys[0], func() (*item.Value, error) {
-		return nil, s.clients.call(ctx, parameterStoreAPI, s.clients.routeOf(keys[0]), "GetParameters", in, &out)
+		return nil, s.clients.call(ctx, awsconfig.ParameterStore, s.clients.routeOf(keys[0]), "GetParameters", in, &out)
 	})
 	if err != nil {
 		return nil, Classify(item.ServiceParameterStore, err)
@@ -98,7 +99,7 @@ func (s *ParameterStore) GetParametersByPath(ctx context.Context, key item.PathK
 			Parameters []parameter
 			NextToken  string
 		}
-		if err := s.clients.call(ctx, parameterStoreAPI, s.clients.routeOf(key), "GetParametersByPath", in, &out); err != nil {
+		if err := s.clients.call(ctx, awsconfig.ParameterStore, s.clients.routeOf(key), "GetParametersByPath", in, &out); err != nil {
 			return nil, err
 		}
 		page := &item.Value{Parameters: make([]*item.Value, len(out.Parameters)), NextToken: out.NextToken}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/starfleet/starfleet-secrets/item"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 )
 
 // SecretsManager reads secrets from AWS Secrets Manager.
@@ -37,7 +38,7 @@ func (s *SecretsManager) getOnce(ctx context.Context, key item.SecretKey) (*item
 		VersionId    string `json:",omitempty"`
 		VersionStage string `json:",omitempty"`
 	}{key.ID, key.VersionID, key.VersionStage}
-	if err := s.clients.call(ctx, secretsManagerAPI, s.clients.routeOf(key), "GetSecretValue", in, &out); err != nil {
+	if err := s.clients.call(ctx, awsconfig.SecretsManager, s.clients.routeOf(key), "GetSecretValue", in, &out); err != nil {
 		return nil, err
 	}
 	sec := &item.Value{

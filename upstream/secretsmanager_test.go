@@ -16,6 +16,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/starfleet/starfleet-secrets/item"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
@@ -48,7 +49,7 @@ func clientsAt(t *testing.T, url string) *Clients {
 // clientsFromEnv are the clients the test's environment configures.
 func clientsFromEnv(t *testing.T) *Clients {
 	t.Helper()
-	a, err := LoadAWS(t.Context(), os.LookupEnv, nil)
+	a, err := awsconfig.LoadAWS(t.Context(), os.LookupEnv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/starfleet/starfleet-secrets/server"
 	"github.com/starfleet/starfleet-secrets/server/loopback"
 	"github.com/starfleet/starfleet-secrets/upstream"
+	"github.com/starfleet/starfleet-secrets/upstream/awsconfig"
 )
 
 // sidecar is the extension at work, built from the configuration: the
@@ -79,7 +80,7 @@ func newSources(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		}
 		return upstream.NewFile(cfg.Secret.File, cfg.Secret.ID), nil, nil, nil
 	}
-	aws, err := upstream.LoadAWS(ctx, lookup, recorder.Request)
+	aws, err := awsconfig.LoadAWS(ctx, lookup, recorder.Request)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -1,8 +1,9 @@
 //go:build lambda
 
-package upstream
+package awsconfig
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -33,19 +34,19 @@ func loadAWS(_ context.Context, lookup func(string) (string, bool)) (AWS, error)
 	if err != nil {
 		return AWS{}, err
 	}
-	return AWS{Config: cfg, endpoints: serviceEndpoints(trimmed(lookup)), variant: variant}, nil
+	return AWS{Config: cfg, endpoints: serviceEndpoints(trimmed(lookup)), Variant: variant}, nil
 }
 
 // endpointVariantOf is AWS_USE_FIPS_ENDPOINT and
 // AWS_USE_DUALSTACK_ENDPOINT: true or false, as the SDKs read them.
-func endpointVariantOf(get func(string) string) (endpointVariant, error) {
-	var v endpointVariant
-	for name, set := range map[string]*bool{"AWS_USE_FIPS_ENDPOINT": &v.fips, "AWS_USE_DUALSTACK_ENDPOINT": &v.dualStack} {
+func endpointVariantOf(get func(string) string) (Variant, error) {
+	var v Variant
+	for name, set := range map[string]*bool{"AWS_USE_FIPS_ENDPOINT": &v.FIPS, "AWS_USE_DUALSTACK_ENDPOINT": &v.DualStack} {
 		switch value := get(name); {
 		case strings.EqualFold(value, "true"):
 			*set = true
 		case value != "" && !strings.EqualFold(value, "false"):
-			return endpointVariant{}, fmt.Errorf("%s=%q: want true or false", name, value)
+			return Variant{}, fmt.Errorf("%s=%q: want true or false", name, value)
 		}
 	}
 	return v, nil
@@ -70,7 +71,7 @@ func lambdaConfig(lookup func(string) (string, bool)) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	cfg := aws.Config{
-		Region:     firstNonEmpty(get("AWS_REGION"), get("AWS_DEFAULT_REGION")),
+		Region:     cmp.Or(get("AWS_REGION"), get("AWS_DEFAULT_REGION")),
 		HTTPClient: client,
 	}
 	if !ignoreEndpoints(get) {
@@ -142,7 +143,7 @@ func lambdaCredentials(get func(string) string) (aws.CredentialsProvider, error)
 			})
 		}
 	})
-	return newRenewing(provider, nil), nil
+	return NewRenewing(provider, nil), nil
 }
 
 // checkCredentialsEndpoint refuses to send the authorization token in the
@@ -173,16 +174,16 @@ func ignoreEndpoints(get func(string) string) bool {
 	return ignore
 }
 
-// serviceEndpoints are the services' own endpoint overrides,
+// serviceEndpoints are the Services' own endpoint overrides,
 // AWS_ENDPOINT_URL_<ID>, which win over AWS_ENDPOINT_URL.
 func serviceEndpoints(get func(string) string) map[string]string {
 	if ignoreEndpoints(get) {
 		return nil
 	}
 	endpoints := make(map[string]string)
-	for _, s := range services {
-		if url := get("AWS_ENDPOINT_URL_" + s.endpointID); url != "" {
-			endpoints[s.endpointID] = url
+	for _, s := range Services {
+		if url := get("AWS_ENDPOINT_URL_" + s.EndpointID); url != "" {
+			endpoints[s.EndpointID] = url
 		}
 	}
 	return endpoints

@@ -1,4 +1,4 @@
-package upstream
+package awsconfig
 
 import (
 	"context"
@@ -14,10 +14,10 @@ import (
 // retries included.
 const renewMargin = 5 * time.Minute
 
-// renewing keeps the credentials a provider hands out (an assumed role's,
+// Renewing keeps the credentials a provider hands out (an assumed role's,
 // the container endpoint's) until renewMargin before they expire, with one
 // retrieval in flight at a time however many reads need them at once.
-type renewing struct {
+type Renewing struct {
 	provider aws.CredentialsProvider
 	now      func() time.Time
 	flight   singleflight.Group
@@ -27,15 +27,17 @@ type renewing struct {
 	have  bool
 }
 
-func newRenewing(provider aws.CredentialsProvider, now func() time.Time) *renewing {
+// NewRenewing keeps provider's credentials; now is the clock, nil for the
+// wall clock.
+func NewRenewing(provider aws.CredentialsProvider, now func() time.Time) *Renewing {
 	if now == nil {
 		now = func() time.Time { return time.Now().Round(0) }
 	}
-	return &renewing{provider: provider, now: now}
+	return &Renewing{provider: provider, now: now}
 }
 
 // usable reports whether the kept credentials may still sign at now.
-func (r *renewing) usable(now time.Time) (aws.Credentials, bool) {
+func (r *Renewing) usable(now time.Time) (aws.Credentials, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.have || r.creds.CanExpire && !now.Add(renewMargin).Before(r.creds.Expires) {
@@ -45,7 +47,7 @@ func (r *renewing) usable(now time.Time) (aws.Credentials, bool) {
 }
 
 // Retrieve implements aws.CredentialsProvider.
-func (r *renewing) Retrieve(ctx context.Context) (aws.Credentials, error) {
+func (r *Renewing) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	if creds, ok := r.usable(r.now()); ok {
 		return creds, nil
 	}
@@ -74,7 +76,7 @@ func (r *renewing) Retrieve(ctx context.Context) (aws.Credentials, error) {
 
 // Invalidate drops the kept credentials: AWS said they expired before
 // their time.
-func (r *renewing) Invalidate() {
+func (r *Renewing) Invalidate() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.have = false

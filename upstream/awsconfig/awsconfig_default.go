@@ -1,6 +1,6 @@
 //go:build !lambda
 
-package upstream
+package awsconfig
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 )
 
 // loadAWS reads the SDK's default configuration chain, which reads the
-// environment and the shared files itself, and the services' own
+// environment and the shared files itself, and the Services' own
 // endpoints and endpoint variant from the sources it read, as the SDK's
 // clients would.
 func loadAWS(ctx context.Context, _ func(string) (string, bool)) (AWS, error) {
@@ -20,13 +20,13 @@ func loadAWS(ctx context.Context, _ func(string) (string, bool)) (AWS, error) {
 	if err != nil {
 		return AWS{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	a := AWS{Config: cfg, variant: configuredVariant(ctx, cfg.ConfigSources)}
-	for _, s := range services {
+	a := AWS{Config: cfg, Variant: configuredVariant(ctx, cfg.ConfigSources)}
+	for _, s := range Services {
 		if url, ok := configuredEndpoint(ctx, s, cfg.ConfigSources); ok {
 			if a.endpoints == nil {
 				a.endpoints = make(map[string]string)
 			}
-			a.endpoints[s.endpointID] = url
+			a.endpoints[s.EndpointID] = url
 		}
 	}
 	return a, nil
@@ -35,18 +35,18 @@ func loadAWS(ctx context.Context, _ func(string) (string, bool)) (AWS, error) {
 // configuredVariant is the endpoint variant the configuration sources ask
 // for (AWS_USE_FIPS_ENDPOINT, use_fips_endpoint, and the dual-stack
 // ones): the first source that sets each wins.
-func configuredVariant(ctx context.Context, sources []any) endpointVariant {
+func configuredVariant(ctx context.Context, sources []any) Variant {
 	type fips interface {
 		GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error)
 	}
 	type dualStack interface {
 		GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error)
 	}
-	var v endpointVariant
+	var v Variant
 	for _, s := range sources {
 		if p, ok := s.(fips); ok {
 			if state, found, err := p.GetUseFIPSEndpoint(ctx); err == nil && found {
-				v.fips = state == aws.FIPSEndpointStateEnabled
+				v.FIPS = state == aws.FIPSEndpointStateEnabled
 				break
 			}
 		}
@@ -54,7 +54,7 @@ func configuredVariant(ctx context.Context, sources []any) endpointVariant {
 	for _, s := range sources {
 		if p, ok := s.(dualStack); ok {
 			if state, found, err := p.GetUseDualStackEndpoint(ctx); err == nil && found {
-				v.dualStack = state == aws.DualStackEndpointStateEnabled
+				v.DualStack = state == aws.DualStackEndpointStateEnabled
 				break
 			}
 		}
@@ -66,7 +66,7 @@ func configuredVariant(ctx context.Context, sources []any) endpointVariant {
 // sources (AWS_ENDPOINT_URL_<ID>, a profile's services section), as the
 // SDK's clients resolve it: not when endpoints are ignored, and not over
 // AWS_ENDPOINT_URL unless the variable is the service's own.
-func configuredEndpoint(ctx context.Context, s service, sources []any) (string, bool) {
+func configuredEndpoint(ctx context.Context, s Service, sources []any) (string, bool) {
 	type ignoring interface {
 		GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error)
 	}
@@ -74,7 +74,7 @@ func configuredEndpoint(ctx context.Context, s service, sources []any) (string, 
 		GetServiceBaseEndpoint(context.Context, string) (string, bool, error)
 	}
 	_, general := os.LookupEnv("AWS_ENDPOINT_URL")
-	_, own := os.LookupEnv("AWS_ENDPOINT_URL_" + s.endpointID)
+	_, own := os.LookupEnv("AWS_ENDPOINT_URL_" + s.EndpointID)
 	if general && !own {
 		return "", false
 	}
@@ -90,7 +90,7 @@ func configuredEndpoint(ctx context.Context, s service, sources []any) (string, 
 	}
 	for _, src := range sources {
 		if p, ok := src.(serviceEndpoints); ok {
-			if url, found, err := p.GetServiceBaseEndpoint(ctx, s.sdkID); err != nil || found {
+			if url, found, err := p.GetServiceBaseEndpoint(ctx, s.SDKID); err != nil || found {
 				return url, err == nil && found
 			}
 		}

@@ -1,4 +1,4 @@
-package upstream
+package awsconfig
 
 import (
 	"testing"
@@ -57,14 +57,14 @@ func TestIgnoreEndpointsAt(t *testing.T) {
 	}
 	for id, want := range map[string]string{secretsManagerID: "http://127.0.0.1:5000", ssmID: "http://127.0.0.1:5000", stsID: "http://127.0.0.1:6000"} {
 		base := a.Config.BaseEndpoint
-		a.endpoint(id, &base)
+		a.Endpoint(id, &base)
 		if aws.ToString(base) != want {
 			t.Errorf("%s endpoint %q, want %q", id, aws.ToString(base), want)
 		}
 	}
 
 	// With the general setting pointing at the extension too, the
-	// services' own endpoints are used.
+	// Services' own endpoints are used.
 	a = AWS{Config: aws.Config{BaseEndpoint: aws.String("http://localhost.:2773")},
 		endpoints: map[string]string{secretsManagerID: "http://[::1]:2773"}}
 	a.IgnoreEndpointsAt(2773)
@@ -72,7 +72,7 @@ func TestIgnoreEndpointsAt(t *testing.T) {
 		t.Errorf("BaseEndpoint %q kept", *a.Config.BaseEndpoint)
 	}
 	base := a.Config.BaseEndpoint
-	if a.endpoint(secretsManagerID, &base); base != nil {
+	if a.Endpoint(secretsManagerID, &base); base != nil {
 		t.Errorf("Secrets Manager endpoint %q, want the service's own", *base)
 	}
 }

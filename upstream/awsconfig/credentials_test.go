@@ -1,4 +1,4 @@
-package upstream
+package awsconfig
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func TestRenewingAssumesOnceAndAgainNearExpiry(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
 	provider := &countingProvider{now: clock, entered: make(chan struct{}, 1), gate: make(chan struct{})}
-	r := newRenewing(provider, clock)
+	r := NewRenewing(provider, clock)
 
 	var wg sync.WaitGroup
 	for range 50 {
@@ -75,14 +75,5 @@ func TestRenewingAssumesOnceAndAgainNearExpiry(t *testing.T) {
 	r.Retrieve(t.Context())
 	if n := provider.calls.Load(); n != 3 {
 		t.Errorf("%d calls after Invalidate, want 3", n)
-	}
-}
-
-func TestSessionName(t *testing.T) {
-	if got := sessionNameFor("github sync/worker"); got != "starfleet-secrets-github-sync-worker" {
-		t.Errorf("session name %q", got)
-	}
-	if got := sessionNameFor(string(make([]byte, 100))); len(got) != 64 {
-		t.Errorf("session name of %d characters, want 64", len(got))
 	}
 }

@@ -1,4 +1,4 @@
-package upstream
+package awsconfig
 
 import (
 	"errors"
@@ -10,15 +10,15 @@ import (
 
 // service is an AWS service the extension calls itself, in its JSON
 // protocol (Secrets Manager, Parameter Store) or its query protocol (STS).
-type service struct {
-	name         string // in messages: item.ServiceSecretsManager, item.ServiceParameterStore, ServiceSTS
-	endpointID   string // in AWS_ENDPOINT_URL_<endpointID>
-	sdkID        string // the SDKs' service id, which a profile's services section names
-	prefix       string // the endpoint's first label, and the name requests are signed for
-	targetPrefix string // X-Amz-Target's, before the operation's name
+type Service struct {
+	Name         string // in messages: item.ServiceSecretsManager, item.ServiceParameterStore, item.ServiceSTS
+	EndpointID   string // in AWS_ENDPOINT_URL_<endpointID>
+	SDKID        string // the SDKs' service id, which a profile's services section names
+	Prefix       string // the endpoint's first label, and the name requests are signed for
+	TargetPrefix string // X-Amz-Target's, before the operation's name
 }
 
-// The services' ids, as their endpoint variables spell them.
+// The Services' ids, as their endpoint variables spell them.
 const (
 	secretsManagerID = "SECRETS_MANAGER"
 	ssmID            = "SSM"
@@ -26,18 +26,18 @@ const (
 )
 
 var (
-	secretsManagerAPI = service{name: item.ServiceSecretsManager, endpointID: secretsManagerID, sdkID: "Secrets Manager", prefix: "secretsmanager", targetPrefix: "secretsmanager."}
-	parameterStoreAPI = service{name: item.ServiceParameterStore, endpointID: ssmID, sdkID: "SSM", prefix: "ssm", targetPrefix: "AmazonSSM."}
-	stsAPI            = service{name: ServiceSTS, endpointID: stsID, sdkID: "STS", prefix: "sts"}
+	SecretsManager = Service{Name: item.ServiceSecretsManager, EndpointID: secretsManagerID, SDKID: "Secrets Manager", Prefix: "secretsmanager", TargetPrefix: "secretsmanager."}
+	ParameterStore = Service{Name: item.ServiceParameterStore, EndpointID: ssmID, SDKID: "SSM", Prefix: "ssm", TargetPrefix: "AmazonSSM."}
+	STS            = Service{Name: item.ServiceSTS, EndpointID: stsID, SDKID: "STS", Prefix: "sts"}
 
-	// services are the services the extension calls, each with its own
+	// Services are the Services the extension calls, each with its own
 	// endpoint override.
-	services = []service{secretsManagerAPI, parameterStoreAPI, stsAPI}
+	Services = []Service{SecretsManager, ParameterStore, STS}
 )
 
-// endpointVariant is which of a service's endpoints a configuration asks
+// Variant is which of a service's endpoints a configuration asks
 // for: AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT.
-type endpointVariant struct{ fips, dualStack bool }
+type Variant struct{ FIPS, DualStack bool }
 
 // partition is the part of AWS a region belongs to, and the DNS suffixes
 // of its endpoints.
@@ -106,46 +106,46 @@ func isHostLabel(region string) bool {
 	return true
 }
 
-// errCustomEndpointVariant is the SDKs' answer to a FIPS or dual-stack
+// ErrCustomEndpointVariant is the SDKs' answer to a FIPS or dual-stack
 // endpoint asked for beside an endpoint override.
-var errCustomEndpointVariant = errors.New("AWS_USE_FIPS_ENDPOINT or AWS_USE_DUALSTACK_ENDPOINT is set beside an endpoint override (AWS_ENDPOINT_URL...): the two cannot be combined")
+var ErrCustomEndpointVariant = errors.New("AWS_USE_FIPS_ENDPOINT or AWS_USE_DUALSTACK_ENDPOINT is set beside an endpoint override (AWS_ENDPOINT_URL...): the two cannot be combined")
 
-// endpointURL is where s's requests in region go: override, if set,
+// EndpointURL is where s's requests in region go: override, if set,
 // else the endpoint AWS publishes for the region and variant, as the
 // SDKs' endpoint rules for Secrets Manager, Systems Manager and STS name
 // it.
-func endpointURL(s service, region string, override *string, v endpointVariant) (string, error) {
+func EndpointURL(s Service, region string, override *string, v Variant) (string, error) {
 	if override != nil {
-		if v.fips || v.dualStack {
-			return "", fmt.Errorf("%s endpoint: %w", s.name, errCustomEndpointVariant)
+		if v.FIPS || v.DualStack {
+			return "", fmt.Errorf("%s endpoint: %w", s.Name, ErrCustomEndpointVariant)
 		}
 		return *override, nil
 	}
 	if !isHostLabel(region) {
-		return "", fmt.Errorf("%s endpoint: region %q is not a DNS label; set AWS_REGION to a region such as us-east-1", s.name, region)
+		return "", fmt.Errorf("%s endpoint: region %q is not a DNS label; set AWS_REGION to a region such as us-east-1", s.Name, region)
 	}
 	p := partitionOf(region)
-	host := s.prefix
-	if v.fips {
+	host := s.Prefix
+	if v.FIPS {
 		host += "-fips"
 	}
 	suffix := p.dnsSuffix
-	if v.dualStack {
+	if v.DualStack {
 		suffix = p.dualStackDNSSuffix
 	}
 	switch {
 	// Secrets Manager's standard endpoints in these partitions answer
 	// over IPv6 already, and are FIPS-validated ones with -fips.
-	case s == secretsManagerAPI && v.dualStack && (p.name == "aws" || p.name == "aws-us-gov"):
+	case s == SecretsManager && v.DualStack && (p.name == "aws" || p.name == "aws-us-gov"):
 		suffix = "amazonaws.com"
-	case s == secretsManagerAPI && v.dualStack && !v.fips && p.name == "aws-cn":
+	case s == SecretsManager && v.DualStack && !v.FIPS && p.name == "aws-cn":
 		suffix = "amazonaws.com.cn"
 	// GovCloud's Systems Manager and STS endpoints are FIPS-validated
 	// without the -fips label.
-	case s != secretsManagerAPI && v.fips && !v.dualStack && p.name == "aws-us-gov":
-		host = s.prefix
+	case s != SecretsManager && v.FIPS && !v.DualStack && p.name == "aws-us-gov":
+		host = s.Prefix
 	// STS's global endpoint.
-	case s == stsAPI && region == "aws-global" && !v.fips && !v.dualStack:
+	case s == STS && region == "aws-global" && !v.FIPS && !v.DualStack:
 		return "https://sts.amazonaws.com", nil
 	}
 	return "https://" + host + "." + region + "." + suffix, nil

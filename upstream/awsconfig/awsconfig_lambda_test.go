@@ -1,6 +1,6 @@
 //go:build lambda
 
-package upstream
+package awsconfig
 
 import (
 	"context"

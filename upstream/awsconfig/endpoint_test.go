@@ -1,4 +1,4 @@
-package upstream
+package awsconfig
 
 import (
 	"context"
@@ -15,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-
-	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // TestEndpointURLMatchesTheSDK: the endpoints the extension derives itself
@@ -34,18 +32,18 @@ func TestEndpointURLMatchesTheSDK(t *testing.T) {
 		// A region the partition's pattern claims, not yet in its list.
 		regions = append(regions, p.newRegion())
 	}
-	sdk := map[service]func(region string, fips, dualStack bool) (string, error){
-		secretsManagerAPI: func(region string, fips, dualStack bool) (string, error) {
+	sdk := map[Service]func(region string, fips, dualStack bool) (string, error){
+		SecretsManager: func(region string, fips, dualStack bool) (string, error) {
 			ep, err := secretsmanager.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, secretsmanager.EndpointParameters{
 				Region: aws.String(region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dualStack)})
 			return ep.URI.String(), err
 		},
-		stsAPI: func(region string, fips, dualStack bool) (string, error) {
+		STS: func(region string, fips, dualStack bool) (string, error) {
 			ep, err := sts.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, sts.EndpointParameters{
 				Region: aws.String(region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dualStack)})
 			return ep.URI.String(), err
 		},
-		parameterStoreAPI: func(region string, fips, dualStack bool) (string, error) {
+		ParameterStore: func(region string, fips, dualStack bool) (string, error) {
 			ep, err := ssm.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, ssm.EndpointParameters{
 				Region: aws.String(region), UseFIPS: aws.Bool(fips), UseDualStack: aws.Bool(dualStack)})
 			return ep.URI.String(), err
@@ -54,20 +52,20 @@ func TestEndpointURLMatchesTheSDK(t *testing.T) {
 	compared := 0
 	for s, resolve := range sdk {
 		for _, region := range regions {
-			for _, v := range []endpointVariant{{}, {fips: true}, {dualStack: true}, {fips: true, dualStack: true}} {
-				want, err := resolve(region, v.fips, v.dualStack)
+			for _, v := range []Variant{{}, {FIPS: true}, {DualStack: true}, {FIPS: true, DualStack: true}} {
+				want, err := resolve(region, v.FIPS, v.DualStack)
 				if err != nil {
-					t.Fatalf("the SDK's %s resolver, %s %+v: %v", s.name, region, v, err)
+					t.Fatalf("the SDK's %s resolver, %s %+v: %v", s.Name, region, v, err)
 				}
-				got, err := endpointURL(s, region, nil, v)
+				got, err := EndpointURL(s, region, nil, v)
 				if err != nil || got != want {
-					t.Errorf("%s %s %+v: %q, %v; the SDK resolves %q", s.name, region, v, got, err, want)
+					t.Errorf("%s %s %+v: %q, %v; the SDK resolves %q", s.Name, region, v, got, err, want)
 				}
 				compared++
 			}
 		}
 	}
-	t.Logf("%d endpoints compared: %d regions of %d partitions, 4 variants, 3 services", compared, len(regions), len(known))
+	t.Logf("%d endpoints compared: %d regions of %d partitions, 4 variants, 3 Services", compared, len(regions), len(known))
 }
 
 // sdkPartition is a partition as the SDK's partitions.json describes it.
@@ -151,12 +149,12 @@ func TestPartitionTableIsTheSDKs(t *testing.T) {
 // cannot be combined with a variant, as in the SDKs.
 func TestEndpointURLOverride(t *testing.T) {
 	override := aws.String("http://127.0.0.1:5000/path")
-	if got, err := endpointURL(secretsManagerAPI, "us-east-1", override, endpointVariant{}); err != nil || got != *override {
+	if got, err := EndpointURL(SecretsManager, "us-east-1", override, Variant{}); err != nil || got != *override {
 		t.Errorf("override: %q, %v", got, err)
 	}
-	for _, v := range []endpointVariant{{fips: true}, {dualStack: true}} {
-		if _, err := endpointURL(parameterStoreAPI, "us-east-1", override, v); !errors.Is(err, errCustomEndpointVariant) {
-			t.Errorf("override with %+v: %v, want errCustomEndpointVariant", v, err)
+	for _, v := range []Variant{{FIPS: true}, {DualStack: true}} {
+		if _, err := EndpointURL(ParameterStore, "us-east-1", override, v); !errors.Is(err, ErrCustomEndpointVariant) {
+			t.Errorf("override with %+v: %v, want ErrCustomEndpointVariant", v, err)
 		}
 	}
 }
@@ -165,7 +163,7 @@ func TestEndpointURLOverride(t *testing.T) {
 // with a message that says what to set, not sent to a made-up host.
 func TestEndpointURLBadRegion(t *testing.T) {
 	for _, region := range []string{"", "us east 1", "us-east-1.evil.example", "-us-east-1", "us-east-1/", "ünï-1"} {
-		if got, err := endpointURL(secretsManagerAPI, region, nil, endpointVariant{}); err == nil {
+		if got, err := EndpointURL(SecretsManager, region, nil, Variant{}); err == nil {
 			t.Errorf("region %q: %q, want an error", region, got)
 		}
 	}
@@ -174,41 +172,3 @@ func TestEndpointURLBadRegion(t *testing.T) {
 // TestEndpointVariantFromTheEnvironment: AWS_USE_FIPS_ENDPOINT and
 // AWS_USE_DUALSTACK_ENDPOINT choose the endpoints reads go to, in either
 // build, and a value that is neither true nor false is refused.
-func TestEndpointVariantFromTheEnvironment(t *testing.T) {
-	setenvFor(t, "http://127.0.0.1:1")
-	for _, name := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_STS"} {
-		os.Unsetenv(name)
-	}
-	for _, tc := range []struct {
-		fips, dualStack string
-		want            string
-	}{
-		{"", "", "https://secretsmanager.us-gov-west-1.amazonaws.com"},
-		{"true", "", "https://secretsmanager-fips.us-gov-west-1.amazonaws.com"},
-		{"TRUE", "false", "https://secretsmanager-fips.us-gov-west-1.amazonaws.com"},
-		{"false", "true", "https://secretsmanager.us-gov-west-1.amazonaws.com"},
-		{"yes", "", ""},
-		{"", "1", ""},
-	} {
-		t.Setenv("AWS_USE_FIPS_ENDPOINT", tc.fips)
-		t.Setenv("AWS_USE_DUALSTACK_ENDPOINT", tc.dualStack)
-		a, err := LoadAWS(t.Context(), os.LookupEnv, nil)
-		if tc.want == "" {
-			if err == nil {
-				t.Errorf("AWS_USE_FIPS_ENDPOINT=%q AWS_USE_DUALSTACK_ENDPOINT=%q accepted", tc.fips, tc.dualStack)
-			}
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := NewClients(a, "us-gov-west-1", "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _, err := c.signed(t.Context(), secretsManagerAPI, c.routeOf(item.SecretKey{ID: "S"}), nil, nil, 0)
-		if err != nil || req.url != tc.want {
-			t.Errorf("AWS_USE_FIPS_ENDPOINT=%q AWS_USE_DUALSTACK_ENDPOINT=%q: %q, %v; want %q", tc.fips, tc.dualStack, req.url, err, tc.want)
-		}
-	}
-}

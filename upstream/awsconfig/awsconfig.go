@@ -1,4 +1,4 @@
-package upstream
+package awsconfig
 
 import (
 	"context"
@@ -16,18 +16,18 @@ import (
 // endpoints.
 type AWS struct {
 	Config aws.Config
-	// endpoints holds services' own endpoint overrides
+	// endpoints holds Services' own endpoint overrides
 	// (AWS_ENDPOINT_URL_<ID>, a profile's services section) by service
 	// id.
 	endpoints map[string]string
-	// variant is which of the services' endpoints are used.
-	variant endpointVariant
+	// variant is which of the Services' endpoints are used.
+	Variant Variant
 }
 
 // endpoint applies a service's own endpoint override, if any, to a
 // client's BaseEndpoint; an empty one means the service's own endpoint,
 // whatever the SDK read.
-func (a AWS) endpoint(id string, base **string) {
+func (a AWS) Endpoint(id string, base **string) {
 	url, ok := a.endpoints[id]
 	switch {
 	case ok && url == "":
@@ -53,10 +53,10 @@ func (a *AWS) IgnoreEndpointsAt(port int) []string {
 		a.Config.BaseEndpoint = nil
 		ignored = append(ignored, "AWS_ENDPOINT_URL")
 	}
-	for _, s := range services {
-		if url, ok := a.endpoints[s.endpointID]; ok && PointsAt(url, port) {
-			a.endpoints[s.endpointID] = aws.ToString(a.Config.BaseEndpoint)
-			ignored = append(ignored, "AWS_ENDPOINT_URL_"+s.endpointID)
+	for _, s := range Services {
+		if url, ok := a.endpoints[s.EndpointID]; ok && PointsAt(url, port) {
+			a.endpoints[s.EndpointID] = aws.ToString(a.Config.BaseEndpoint)
+			ignored = append(ignored, "AWS_ENDPOINT_URL_"+s.EndpointID)
 		}
 	}
 	return ignored
