@@ -72,3 +72,24 @@ $(LAYER_ZIP_TARGETS): layer-zip-%: layer-notices
 		extensions/starfleet-secrets=$(call LAYER_BIN,$*) \
 		starfleet-secrets/LICENSE=LICENSE \
 		starfleet-secrets/THIRD_PARTY_NOTICES=$(LAYER_NOTICES)
+
+# make release VERSION=x.y.z: what a release publishes, in
+# $(DIST)/release-$(VERSION)/: both layer zips (reproducible, as above),
+# each shipped binary's SBOM (SPDX 2.3 JSON, from its build information)
+# and SHA256SUMS over them. The version is linked into the binary
+# (--version, the User-Agent of its AWS calls) and must have its section in
+# CHANGELOG.md.
+RELEASE_DIR = $(DIST)/release-$(VERSION)
+CHANGELOG  ?= CHANGELOG.md
+
+.PHONY: release
+release: ## VERSION=x.y.z: layer zips, SBOMs and SHA256SUMS in $(DIST)/release-VERSION/
+	@case '$(VERSION)' in [0-9]*.[0-9]*.[0-9]*) ;; *) echo "release: VERSION=x.y.z is required (got '$(VERSION)')" >&2; exit 1;; esac
+	@grep -q '^## \[$(VERSION)\]' $(CHANGELOG) || { echo "release: $(CHANGELOG) has no '## [$(VERSION)]' section" >&2; exit 1; }
+	@rm -rf $(RELEASE_DIR)
+	$(MAKE) --no-print-directory layer DIST=$(RELEASE_DIR)
+	$(foreach a,$(LAYER_ARCHS),$(LAYER_TOOL) sbom -o $(RELEASE_DIR)/starfleet-secrets-layer-$(a).spdx.json \
+		-name starfleet-secrets-layer-$(a) -version $(VERSION) -mtime '$(SOURCE_DATE_EPOCH)' $(RELEASE_DIR)/layer/$(a)/starfleet-secrets &&) true
+	$(LAYER_TOOL) sums -o $(RELEASE_DIR)/SHA256SUMS $(RELEASE_DIR)/*.zip $(RELEASE_DIR)/*.spdx.json
+	@rm -rf $(RELEASE_DIR)/layer
+	@ls -1 $(RELEASE_DIR)

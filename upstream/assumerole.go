@@ -51,6 +51,7 @@ type assumeRole struct {
 	now           func() time.Time
 	skew          *clockSkew    // shared with the reads
 	timeout       time.Duration // stsTimeout if zero
+	userAgent     string        // defaultUserAgent if empty
 }
 
 // Retrieve implements aws.CredentialsProvider. A refusal the clocks
@@ -89,7 +90,7 @@ func (a *assumeRole) retrieveOnce(ctx context.Context) (aws.Credentials, error) 
 	}
 	x, err := signedPost{
 		service: item.ServiceSTS, url: endpoint, signingName: "sts", region: a.region,
-		header: http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}, "User-Agent": {userAgent}},
+		header: http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}, "User-Agent": {cmp.Or(a.userAgent, defaultUserAgent)}},
 		body:   []byte(body), limit: maxSTSAnswer, now: a.now, skew: skew,
 	}.send(ctx, a.client, creds)
 	if err != nil {

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"cmp"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ type Clients struct {
 	secretsRegion string // where a secret named without an ARN is read
 	paramsRegion  string // where a parameter named without an ARN is read
 	sessionName   string
+	userAgent     string
 	now           func() time.Time
 	baseRenewable interface{ Invalidate() } // the function's own credentials, when they can be renewed
 	mu            sync.Mutex
@@ -42,6 +44,7 @@ func NewClients(a awsconfig.AWS, secretsRegion, sessionName string) (*Clients, e
 		secretsRegion: firstNonEmpty(secretsRegion, a.Config.Region),
 		paramsRegion:  firstNonEmpty(a.Config.Region, secretsRegion),
 		sessionName:   sessionNameFor(sessionName),
+		userAgent:     cmp.Or(a.UserAgent, defaultUserAgent),
 		now:           func() time.Time { return time.Now().Round(0) },
 		roles:         map[string]*awsconfig.Renewing{},
 		retryer:       newRetryer(),
@@ -84,12 +87,13 @@ func (c *Clients) roleCredentials(role string) *awsconfig.Renewing {
 		role:    role,
 		session: c.sessionName,
 		// STS's regional endpoint, in the function's own region.
-		region:   c.paramsRegion,
-		endpoint: func() (string, error) { return c.endpointOf(awsconfig.STS, c.paramsRegion) },
-		base:     c.aws.Config.Credentials,
-		client:   c.aws.Config.HTTPClient,
-		now:      c.now,
-		skew:     c.skew,
+		region:    c.paramsRegion,
+		endpoint:  func() (string, error) { return c.endpointOf(awsconfig.STS, c.paramsRegion) },
+		base:      c.aws.Config.Credentials,
+		client:    c.aws.Config.HTTPClient,
+		now:       c.now,
+		skew:      c.skew,
+		userAgent: c.userAgent,
 	}, c.now)
 	c.roles[role] = r
 	return r

@@ -35,8 +35,9 @@ const maxReadAnswer = 4 << 20
 // jsonContentType is the content type of the services' JSON protocol.
 const jsonContentType = "application/x-amz-json-1.1"
 
-// userAgent names the extension in AWS CloudTrail's records of its calls.
-const userAgent = "starfleet-secrets"
+// defaultUserAgent names the extension in AWS CloudTrail's records of its
+// calls when the program gave no version.
+const defaultUserAgent = "starfleet-secrets"
 
 // call sends operation op with input in to s, to the endpoint and under
 // the credentials of rt, and decodes the answer into out. Its errors have
@@ -51,7 +52,7 @@ func (c *Clients) call(ctx context.Context, s awsconfig.Service, rt route, op st
 		return fmt.Errorf("%s %s: %w", s.Name, op, err)
 	}
 	req, creds, err := c.signed(ctx, s, rt,
-		http.Header{"Content-Type": {jsonContentType}, "X-Amz-Target": {s.TargetPrefix + op}, "User-Agent": {userAgent}},
+		http.Header{"Content-Type": {jsonContentType}, "X-Amz-Target": {s.TargetPrefix + op}, "User-Agent": {c.userAgent}},
 		body, maxReadAnswer)
 	if err != nil {
 		return err

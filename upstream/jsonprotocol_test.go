@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func TestGetSecretValueRequestAndAnswer(t *testing.T) {
 	if got := r.Header.Get("Authorization"); !strings.Contains(got, "/us-east-1/secretsmanager/aws4_request") {
 		t.Errorf("Authorization %q, want a signature for secretsmanager in us-east-1", got)
 	}
-	if got := r.Header.Get("User-Agent"); got != userAgent {
+	if got := r.Header.Get("User-Agent"); got != defaultUserAgent {
 		t.Errorf("User-Agent %q", got)
 	}
 	var sent map[string]any
@@ -269,4 +270,28 @@ func FuzzDecodeAnswer(f *testing.F) {
 			t.Fatalf("code %q keeps its namespace or detail", apiErr.ErrorCode())
 		}
 	})
+}
+
+// TestUserAgentNamesTheVersion: the product token the program sets is the
+// one every request carries, for CloudTrail.
+func TestUserAgentNamesTheVersion(t *testing.T) {
+	srv := &answering{status: 200, body: `{"Name":"S","SecretString":"x"}`}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	setenvFor(t, hs.URL)
+	a, err := awsconfig.LoadAWS(t.Context(), os.LookupEnv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.UserAgent = "starfleet-secrets/v1.2.3"
+	c, err := NewClients(a, "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSecretsManager(c).GetSecretValue(t.Context(), item.SecretKey{ID: "S"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.request.Header.Get("User-Agent"); got != "starfleet-secrets/v1.2.3" {
+		t.Errorf("User-Agent %q, want the program's", got)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +28,18 @@ var (
 	version = "dev"
 	commit  = "unknown"
 )
+
+// userAgent is the product token of the extension's requests to AWS, which
+// CloudTrail records: "starfleet-secrets/VERSION", any character an HTTP
+// token may not hold in the version replaced by "-".
+func userAgent(version string) string {
+	return "starfleet-secrets/" + strings.Map(func(r rune) rune {
+		if r < 0x80 && (r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return r
+		}
+		return '-'
+	}, version)
+}
 
 // Error types reported to Lambda; they appear in the function's logs.
 const (

@@ -84,6 +84,7 @@ func newSources(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	aws.UserAgent = userAgent(version)
 	for _, name := range aws.IgnoreEndpointsAt(cfg.Server.Port) {
 		// The function's own settings, made so that its SDK reads through
 		// this extension: followed here, they would make it its own

@@ -16,11 +16,18 @@
 //
 //	layertool zip -o OUT.zip [-mtime UNIXSECONDS] NAME=FILE...
 //	layertool notices -o OUT -gomodcache DIR -goroot DIR BINARY...
+//	layertool sbom -o OUT.spdx.json -name NAME -version VERSION [-mtime UNIXSECONDS] BINARY
+//	layertool sums -o SHA256SUMS FILE...
 //
 // zip stores each FILE under NAME. Entries under extensions/ get mode 0755
 // (Lambda starts every file there) and must be static ELF executables; all
 // other entries get 0644 and directories 0755. -mtime defaults to
 // $SOURCE_DATE_EPOCH, else 1980-01-01 00:00:00 UTC.
+//
+// sbom writes an SPDX 2.3 JSON document of BINARY: its SHA-256, the Go
+// toolchain that built it and every module its build information lists,
+// so that a release says exactly what each shipped binary links. sums
+// writes the FILEs' SHA-256 digests as sha256sum does, for `sha256sum -c`.
 package main
 
 import (
@@ -39,6 +46,10 @@ func main() {
 		err = zipMain(os.Args[2:])
 	case "notices":
 		err = noticesMain(os.Args[2:])
+	case "sbom":
+		err = sbomMain(os.Args[2:])
+	case "sums":
+		err = sumsMain(os.Args[2:])
 	default:
 		usage()
 	}
@@ -51,6 +62,8 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: layertool zip -o OUT.zip [-mtime UNIXSECONDS] NAME=FILE...")
 	fmt.Fprintln(os.Stderr, "       layertool notices -o OUT -gomodcache DIR -goroot DIR BINARY...")
+	fmt.Fprintln(os.Stderr, "       layertool sbom -o OUT.spdx.json -name NAME -version VERSION [-mtime UNIXSECONDS] BINARY")
+	fmt.Fprintln(os.Stderr, "       layertool sums -o SHA256SUMS FILE...")
 	os.Exit(2)
 }
 

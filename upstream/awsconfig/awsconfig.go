@@ -20,8 +20,12 @@ type AWS struct {
 	// (AWS_ENDPOINT_URL_<ID>, a profile's services section) by service
 	// id.
 	endpoints map[string]string
-	// variant is which of the Services' endpoints are used.
+	// Variant is which of the services' endpoints are used.
 	Variant Variant
+	// UserAgent is the product token every request carries, which
+	// CloudTrail records: "starfleet-secrets/VERSION". Empty means
+	// "starfleet-secrets".
+	UserAgent string
 }
 
 // endpoint applies a service's own endpoint override, if any, to a
