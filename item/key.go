@@ -34,6 +34,9 @@ type Scope struct {
 	Region string
 }
 
+// scope is promoted to each key type that embeds a Scope.
+func (s Scope) scope() Scope { return s }
+
 // ScopeOf is where and as whom k is read.
 func ScopeOf(k Key) Scope { return k.scope() }
 
@@ -66,7 +69,6 @@ func (k SecretKey) Normalize() SecretKey {
 func (SecretKey) Service() string   { return ServiceSecretsManager }
 func (k SecretKey) String() string  { return "secret " + strconv.Quote(k.ID) }
 func (k SecretKey) LogAttrs() []any { return []any{"secret_id", k.ID} }
-func (k SecretKey) scope() Scope    { return k.Scope }
 func (k SecretKey) withScope(s Scope) Key {
 	k.Scope = s
 	return k
@@ -85,7 +87,6 @@ func (k ParameterKey) String() string { return "parameter " + strconv.Quote(k.Na
 func (k ParameterKey) LogAttrs() []any {
 	return []any{"parameter", k.Name, "with_decryption", k.WithDecryption}
 }
-func (k ParameterKey) scope() Scope { return k.Scope }
 func (k ParameterKey) withScope(s Scope) Key {
 	k.Scope = s
 	return k
@@ -108,7 +109,6 @@ func (k PathKey) String() string { return "parameters under " + strconv.Quote(k.
 func (k PathKey) LogAttrs() []any {
 	return []any{"parameter_path", k.Path, "recursive", k.Recursive, "with_decryption", k.WithDecryption}
 }
-func (k PathKey) scope() Scope { return k.Scope }
 func (k PathKey) withScope(s Scope) Key {
 	k.Scope = s
 	return k
