@@ -200,12 +200,12 @@ func TestInvalidConfigurationIsReported(t *testing.T) {
 	l.stopped = true
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	report, err := l.platform.WaitInitError(ctx)
+	report, err := l.platform.WaitErrorReport(ctx)
 	if err != nil {
 		t.Fatalf("no init/error: %v\n%s", err, l.output)
 	}
-	if report.ErrorType != "Extension.ConfigInvalid" {
-		t.Errorf("error type %q", report.ErrorType)
+	if !report.Init || report.ErrorType != "Extension.ConfigInvalid" {
+		t.Errorf("report init=%v type %q, want an init/error Extension.ConfigInvalid", report.Init, report.ErrorType)
 	}
 	for _, want := range []string{"STARFLEET_SECRETS_TTL", "STARFLEET_SECRETS_PORT"} {
 		if !bytes.Contains(report.Body, []byte(want)) {

@@ -61,12 +61,12 @@ func TestFaultMatrixPlatform(t *testing.T) {
 			tt.fault(l.platform)
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
-			report, err := l.platform.WaitExitError(ctx)
+			report, err := l.platform.WaitErrorReport(ctx)
 			if err != nil {
 				t.Fatalf("no exit/error report: %v\n%s", err, l.output)
 			}
-			if report.ErrorType != "Extension.EventLoopFailed" {
-				t.Errorf("exit/error type %q, want Extension.EventLoopFailed", report.ErrorType)
+			if report.Init || report.ErrorType != "Extension.EventLoopFailed" {
+				t.Errorf("report init=%v type %q, want an exit/error Extension.EventLoopFailed", report.Init, report.ErrorType)
 			}
 			res := l.waitExit(10 * time.Second)
 			elapsed := time.Since(start)

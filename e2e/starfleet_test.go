@@ -153,12 +153,12 @@ func TestStarfleetConfigurationInAZipDeployment(t *testing.T) {
 	broken.stopped = true
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	report, err := broken.platform.WaitInitError(ctx)
+	report, err := broken.platform.WaitErrorReport(ctx)
 	if err != nil {
 		t.Fatalf("no init/error: %v\n%s", err, broken.output)
 	}
-	if report.ErrorType != "Extension.ConfigInvalid" || !strings.Contains(string(report.Body), "configuration.yaml") ||
+	if !report.Init || report.ErrorType != "Extension.ConfigInvalid" || !strings.Contains(string(report.Body), "configuration.yaml") ||
 		!strings.Contains(string(report.Body), "SecretRegion") {
-		t.Errorf("init/error %s %s, want Extension.ConfigInvalid naming the file and SecretRegion", report.ErrorType, report.Body)
+		t.Errorf("report init=%v %s %s, want an init/error Extension.ConfigInvalid naming the file and SecretRegion", report.Init, report.ErrorType, report.Body)
 	}
 }

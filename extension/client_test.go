@@ -304,23 +304,23 @@ func TestErrorReports(t *testing.T) {
 	if err := c.InitError(ctx, "Extension.ConfigInvalid", errors.New("no secrets configured")); err != nil {
 		t.Fatalf("InitError: %v", err)
 	}
-	rep, err := srv.WaitInitError(ctx)
+	rep, err := srv.WaitErrorReport(ctx)
 	if err != nil {
-		t.Fatalf("WaitInitError: %v", err)
+		t.Fatalf("WaitErrorReport: %v", err)
+	}
+	if !rep.Init {
+		t.Errorf("first report is an exit/error, want init/error")
 	}
 	check("init/error", rep, "Extension.ConfigInvalid", "no secrets configured")
 
 	if err := c.ExitError(ctx, "Extension.Crash", errors.New("warp core breach")); err != nil {
 		t.Fatalf("ExitError: %v", err)
 	}
-	reps := srv.ExitErrors()
-	if len(reps) != 1 {
-		t.Fatalf("ExitErrors = %d reports, want 1", len(reps))
+	reps := srv.ErrorReports()
+	if len(reps) != 2 || !reps[0].Init || reps[1].Init {
+		t.Fatalf("ErrorReports = %+v, want one init/error then one exit/error", reps)
 	}
-	check("exit/error", reps[0], "Extension.Crash", "warp core breach")
-	if n := len(srv.InitErrors()); n != 1 {
-		t.Errorf("InitErrors = %d reports, want 1", n)
-	}
+	check("exit/error", reps[1], "Extension.Crash", "warp core breach")
 
 	if err := c.ExitError(ctx, "", errors.New("x")); err == nil {
 		t.Error("ExitError with empty type succeeded")

@@ -25,10 +25,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		method, h = http.MethodPost, s.handleRegister
 	case basePath + "/event/next":
 		method, h = http.MethodGet, s.handleNext
-	case basePath + "/init/error":
-		method, h = http.MethodPost, s.handleInitError
-	case basePath + "/exit/error":
-		method, h = http.MethodPost, s.handleExitError
+	case basePath + "/init/error", basePath + "/exit/error":
+		method = http.MethodPost
+		h = func(w http.ResponseWriter, r *http.Request) {
+			s.handleErrorReport(w, r, r.URL.Path == basePath+"/init/error")
+		}
 	case credentialsPath:
 		method, h = http.MethodGet, s.handleCredentials
 	default:
@@ -82,12 +83,12 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 
 	answer := extension.Registration{
 		FunctionName:    s.opts.FunctionName,
-		FunctionVersion: s.opts.FunctionVersion,
+		FunctionVersion: functionVersion,
 		Handler:         s.opts.Handler,
 	}
 	// Lambda only sends the account to extensions that ask for it.
 	if strings.Contains(r.Header.Get(extension.HeaderAcceptFeature), "accountId") {
-		answer.AccountID = s.opts.AccountID
+		answer.AccountID = accountID
 	}
 	w.Header().Set(extension.HeaderID, id)
 	writeJSON(w, http.StatusOK, answer)
@@ -222,14 +223,6 @@ func (s *Server) answer(w http.ResponseWriter, d delivery) {
 	}
 }
 
-func (s *Server) handleInitError(w http.ResponseWriter, r *http.Request) {
-	s.handleErrorReport(w, r, true)
-}
-
-func (s *Server) handleExitError(w http.ResponseWriter, r *http.Request) {
-	s.handleErrorReport(w, r, false)
-}
-
 func (s *Server) handleErrorReport(w http.ResponseWriter, r *http.Request, init bool) {
 	s.mu.Lock()
 	_, reject := s.lookupLocked(r)
@@ -251,12 +244,8 @@ func (s *Server) handleErrorReport(w http.ResponseWriter, r *http.Request, init 
 
 	s.mu.Lock()
 	rejected := init && s.initDone
-	switch {
-	case rejected:
-	case init:
-		s.initErrors = append(s.initErrors, ErrorReport{ErrorType: errorType, Body: body})
-	default:
-		s.exitErrors = append(s.exitErrors, ErrorReport{ErrorType: errorType, Body: body})
+	if !rejected {
+		s.reports = append(s.reports, ErrorReport{Init: init, ErrorType: errorType, Body: body})
 	}
 	s.notifyLocked()
 	s.mu.Unlock()

@@ -46,6 +46,7 @@
 package extensiontest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,11 @@ const (
 
 	maxRequestBody = 1 << 20
 	maxExtensions  = 10 // Lambda's limit per function
+
+	// The function the fake runs, as register and INVOKE describe it.
+	functionVersion = "$LATEST"
+	accountID       = "123456789012"
+	region          = "us-east-1"
 )
 
 // Errors returned by the platform-side methods.
@@ -76,11 +82,8 @@ var (
 
 // Options configure a Server. The zero value is ready to use.
 type Options struct {
-	FunctionName    string // default "starfleet-test"
-	FunctionVersion string // default "$LATEST"
-	Handler         string // default "app.handler"
-	AccountID       string // default "123456789012"; also part of the function ARN
-	Region          string // default "us-east-1"; part of the function ARN
+	FunctionName string // default "starfleet-test"
+	Handler      string // default "app.handler"
 
 	// RegisterStatus, if non-zero, makes every register call fail with this
 	// status and a Lambda-style error body whose errorType is the status
@@ -103,6 +106,7 @@ type Registration struct {
 
 // ErrorReport is one init/error or exit/error call.
 type ErrorReport struct {
+	Init      bool   // init/error; else exit/error
 	ErrorType string // the Lambda-Extension-Function-Error-Type header
 	Body      []byte // the request body, as sent
 }
@@ -117,15 +121,14 @@ type Server struct {
 	closeOnce sync.Once
 	served    chan struct{} // closed when Serve returned
 
-	mu         sync.Mutex
-	changed    chan struct{} // closed and replaced on every state change
-	exts       []*ext        // in registration order
-	initDone   bool          // an event was delivered: registration is closed
-	shutdown   bool          // SHUTDOWN was delivered
-	faults     []delivery    // scripted answers for the next /event/next calls
-	nextCalls  int
-	initErrors []ErrorReport
-	exitErrors []ErrorReport
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced on every state change
+	exts      []*ext        // in registration order
+	initDone  bool          // an event was delivered: registration is closed
+	shutdown  bool          // SHUTDOWN was delivered
+	faults    []delivery    // scripted answers for the next /event/next calls
+	nextCalls int
+	reports   []ErrorReport // init/error and exit/error calls, in order
 
 	// The extension.SnapStart credentials endpoint's token, and its requests by
 	// whether they carried it.
@@ -159,24 +162,9 @@ type delivery struct {
 // NewServer starts a fake on 127.0.0.1 with a random port. Call Close when
 // done. It panics if it cannot listen, like httptest.NewServer.
 func NewServer(opts Options) *Server {
-	if opts.FunctionName == "" {
-		opts.FunctionName = "starfleet-test"
-	}
-	if opts.FunctionVersion == "" {
-		opts.FunctionVersion = "$LATEST"
-	}
-	if opts.Handler == "" {
-		opts.Handler = "app.handler"
-	}
-	if opts.AccountID == "" {
-		opts.AccountID = "123456789012"
-	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
-	if opts.Model == "" {
-		opts.Model = extension.OnDemand
-	}
+	opts.FunctionName = cmp.Or(opts.FunctionName, "starfleet-test")
+	opts.Handler = cmp.Or(opts.Handler, "app.handler")
+	opts.Model = cmp.Or(opts.Model, extension.OnDemand)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(fmt.Sprintf("extensiontest: listening: %v", err))
@@ -386,7 +374,7 @@ func (s *Server) newInvoke(deadline time.Time) extension.Event {
 		DeadlineMs: deadline.UnixMilli(),
 		RequestID:  newID(),
 		InvokedFunctionArn: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s",
-			s.opts.Region, s.opts.AccountID, s.opts.FunctionName),
+			region, accountID, s.opts.FunctionName),
 		Tracing: &extension.Tracing{
 			Type: "X-Amzn-Trace-Id",
 			Value: fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=1",
@@ -428,38 +416,23 @@ func (s *Server) fault(d delivery) {
 	s.faults = append(s.faults, d)
 }
 
-// InitErrors returns the init/error calls received so far.
-func (s *Server) InitErrors() []ErrorReport {
+// ErrorReports returns the init/error and exit/error calls received so far,
+// in order.
+func (s *Server) ErrorReports() []ErrorReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.initErrors)
+	return slices.Clone(s.reports)
 }
 
-// ExitErrors returns the exit/error calls received so far.
-func (s *Server) ExitErrors() []ErrorReport {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.exitErrors)
-}
-
-// WaitInitError waits for the first init/error call and returns it.
-func (s *Server) WaitInitError(ctx context.Context) (ErrorReport, error) {
-	return s.waitReport(ctx, "init/error", &s.initErrors)
-}
-
-// WaitExitError waits for the first exit/error call and returns it.
-func (s *Server) WaitExitError(ctx context.Context) (ErrorReport, error) {
-	return s.waitReport(ctx, "exit/error", &s.exitErrors)
-}
-
-// waitReport waits for the first of reports, which s.mu guards.
-func (s *Server) waitReport(ctx context.Context, what string, reports *[]ErrorReport) (ErrorReport, error) {
+// WaitErrorReport waits for the first init/error or exit/error call and
+// returns it.
+func (s *Server) WaitErrorReport(ctx context.Context) (ErrorReport, error) {
 	var r ErrorReport
-	err := s.wait(ctx, what, func() (bool, error) {
-		if len(*reports) == 0 {
+	err := s.wait(ctx, "error report", func() (bool, error) {
+		if len(s.reports) == 0 {
 			return false, nil
 		}
-		r = (*reports)[0]
+		r = s.reports[0]
 		return true, nil
 	})
 	return r, err

@@ -164,7 +164,7 @@ func TestIdentifierRequired(t *testing.T) {
 			t.Errorf("%s with unknown identifier: %d %q, want 403 Extension.UnknownExtensionIdentifier", ep.path, code, typ)
 		}
 	}
-	if n := len(srv.InitErrors()) + len(srv.ExitErrors()); n != 0 {
+	if n := len(srv.ErrorReports()); n != 0 {
 		t.Errorf("%d error reports recorded from rejected calls", n)
 	}
 }
@@ -185,8 +185,8 @@ func TestErrorReportNeedsType(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Errorf("exit/error: %d, want 202", code)
 	}
-	if got := srv.ExitErrors(); len(got) != 1 || got[0].ErrorType != "Extension.Crash" || string(got[0].Body) != `{"errorMessage":"m"}` {
-		t.Errorf("ExitErrors = %+v", got)
+	if got := srv.ErrorReports(); len(got) != 1 || got[0].Init || got[0].ErrorType != "Extension.Crash" || string(got[0].Body) != `{"errorMessage":"m"}` {
+		t.Errorf("ErrorReports = %+v", got)
 	}
 }
 
@@ -291,8 +291,8 @@ func TestWaitHonoursContext(t *testing.T) {
 	if _, err := srv.Invoke(ctx, time.Second); !errors.Is(err, context.Canceled) {
 		t.Errorf("Invoke: %v, want context.Canceled", err)
 	}
-	if _, err := srv.WaitInitError(ctx); !errors.Is(err, context.Canceled) {
-		t.Errorf("WaitInitError: %v, want context.Canceled", err)
+	if _, err := srv.WaitErrorReport(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("WaitErrorReport: %v, want context.Canceled", err)
 	}
 }
 

@@ -6,88 +6,62 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/starfleet/starfleet-secrets/bench/internal/proc"
+	"github.com/starfleet/starfleet-secrets/bench/internal/report"
 )
 
-// coldSample is one cold start, measured from just before the fork, and
-// the CPU time (user and system, every thread) the process had used when
-// it was seen registered and when it first served the slice.
-type coldSample struct {
-	listening, registered, served time.Duration
-	cpuRegistered, cpuServed      time.Duration
-}
-
-// coldStats summarises the samples of one binary.
-type coldStats struct {
-	samples []coldSample
-}
-
-func (s coldStats) pick(f func(coldSample) time.Duration) []time.Duration {
-	var ds []time.Duration
-	for _, x := range s.samples {
-		ds = append(ds, f(x))
-	}
-	return ds
-}
-
-func listeningOf(s coldSample) time.Duration     { return s.listening }
-func registeredOf(s coldSample) time.Duration    { return s.registered }
-func servedOf(s coldSample) time.Duration        { return s.served }
-func cpuRegisteredOf(s coldSample) time.Duration { return s.cpuRegistered }
-func cpuServedOf(s coldSample) time.Duration     { return s.cpuServed }
-
-func runColdStart(ctx context.Context, c config, env *emulator, r *report) error {
-	r.command(fmt.Sprintf("%s, %s  # each under a new extensiontest server, alternately, %d runs each; TTL 300s, secret from moto", c.minext, c.bin, c.coldRuns))
+func runColdStart(ctx context.Context, c report.Config, env *emulator, r *report.Report) error {
+	r.Command(fmt.Sprintf("%s, %s  # each under a new extensiontest server, alternately, %d runs each; TTL 300s, secret from moto", c.MinExt, c.Bin, c.ColdRuns))
 	plain := func(_ string, port int) []string { return env.extEnv(env.moto.URL(), port, "300s") }
-	if err := alternateColdStarts(ctx, c, plain, c.coldRuns, "run", &r.coldBaseline, &r.coldSubject); err != nil {
+	if err := alternateColdStarts(ctx, c, plain, c.ColdRuns, "run", &r.ColdBaseline, &r.ColdSubject); err != nil {
 		return err
 	}
 	// The same at a tenth of a CPU, as a 128 MB function runs.
-	cg, err := newCPUCgroup(fmt.Sprintf("starfleet-bench-%d", os.Getpid()), throttleFraction)
+	cg, err := proc.NewCPUCgroup(fmt.Sprintf("starfleet-bench-%d", os.Getpid()), report.ThrottleFraction)
 	if err != nil {
-		r.throttleNote = err.Error()
+		r.ThrottleNote = err.Error()
 		logf("coldstart: no CPU-capped runs: %v", err)
 	} else {
-		defer cg.close()
-		r.command(fmt.Sprintf("the same, %d runs each, inside a cgroup capped at %.1f CPU (%s)", c.coldThrottledRuns, throttleFraction, cg.dir))
-		if err := alternateColdStarts(ctx, c, plain, c.coldThrottledRuns, "capped run", &r.throttledBaseline, &r.throttledSubject, cg.wrap()...); err != nil {
+		defer cg.Close()
+		r.Command(fmt.Sprintf("the same, %d runs each, inside a cgroup capped at %.1f CPU (%s)", c.ColdThrottledRuns, report.ThrottleFraction, cg.Dir))
+		if err := alternateColdStarts(ctx, c, plain, c.ColdThrottledRuns, "capped run", &r.ThrottledBaseline, &r.ThrottledSubject, cg.Wrap()...); err != nil {
 			return err
 		}
 	}
-	if c.peer != "" {
-		r.command(fmt.Sprintf("%s  # the peer, %d runs, start to registered only, alternating with %s", c.peer, c.coldRuns, c.bin))
-		for i := range c.coldRuns {
-			for _, bin := range []string{c.peer, c.bin} {
+	if c.Peer != "" {
+		r.Command(fmt.Sprintf("%s  # the peer, %d runs, start to registered only, alternating with %s", c.Peer, c.ColdRuns, c.Bin))
+		for i := range c.ColdRuns {
+			for _, bin := range []string{c.Peer, c.Bin} {
 				d, cpu, err := registeredOnce(ctx, bin, env)
 				if err != nil {
 					return fmt.Errorf("peer run %d of %s: %w", i+1, bin, err)
 				}
-				if bin == c.peer {
-					r.coldPeer.samples = append(r.coldPeer.samples, coldSample{registered: d, cpuRegistered: cpu})
+				if bin == c.Peer {
+					r.ColdPeer.Samples = append(r.ColdPeer.Samples, report.ColdSample{Registered: d, CPURegistered: cpu})
 				} else {
-					r.coldPeerSubject.samples = append(r.coldPeerSubject.samples, coldSample{registered: d, cpuRegistered: cpu})
+					r.ColdPeerSubject.Samples = append(r.ColdPeerSubject.Samples, report.ColdSample{Registered: d, CPURegistered: cpu})
 				}
 			}
 		}
 	}
 	for _, subject := range []bool{true, false} {
-		bin, args := c.bin, []string{"--version"}
+		bin, args := c.Bin, []string{"--version"}
 		if !subject {
 			// minext refuses to run without its environment, after init.
-			bin, args = c.minext, nil
+			bin, args = c.MinExt, nil
 		}
-		t, err := runInitTrace(ctx, r, bin, args, c.initRuns, c.rawDir)
+		t, err := runInitTrace(ctx, r, bin, args, c.InitRuns, c.RawDir)
 		if err != nil {
 			return err
 		}
 		if subject {
-			r.initSubject = t
+			r.InitSubject = t
 		} else {
-			r.initBaseline = t
+			r.InitBaseline = t
 		}
 	}
 	return nil
@@ -98,12 +72,12 @@ type procEnv func(bin string, port int) []string
 
 // alternateColdStarts starts the baseline and the subject alternately,
 // runs times each (through wrap, if given), adding their samples.
-func alternateColdStarts(ctx context.Context, c config, env procEnv, runs int, what string, baseline, subject *coldStats, wrap ...string) error {
+func alternateColdStarts(ctx context.Context, c report.Config, env procEnv, runs int, what string, baseline, subject *report.ColdStats, wrap ...string) error {
 	for i := range runs {
-		for _, stats := range []*coldStats{baseline, subject} {
-			bin := c.minext
+		for _, stats := range []*report.ColdStats{baseline, subject} {
+			bin := c.MinExt
 			if stats == subject {
-				bin = c.bin
+				bin = c.Bin
 			}
 			if len(wrap) > 0 {
 				// Inside the capped cgroup, a run that started at once
@@ -111,13 +85,13 @@ func alternateColdStarts(ctx context.Context, c config, env procEnv, runs int, w
 				// run before it left, and the two binaries leave different
 				// amounts: a period's pause gives each the full quota.
 				// A tenth of a second, too short to need ctx.
-				time.Sleep(cgroupPeriod)
+				time.Sleep(proc.CgroupPeriod)
 			}
-			s, err := coldStartOnce(ctx, bin, env, c.slice, wrap...)
+			s, err := coldStartOnce(ctx, bin, env, c.Slice, c.PollPause, wrap...)
 			if err != nil {
 				return fmt.Errorf("%s %d of %s: %w", what, i+1, bin, err)
 			}
-			stats.samples = append(stats.samples, s)
+			stats.Samples = append(stats.Samples, s)
 		}
 	}
 	return nil
@@ -132,16 +106,16 @@ type registration struct {
 
 // watchRegistration reports when p registers, with the CPU time of the
 // process whose pid arrives on pid, or why it did not.
-func watchRegistration(ctx context.Context, p *extProc, pid <-chan int) (<-chan registration, <-chan error) {
+func watchRegistration(ctx context.Context, p *proc.Ext, pid <-chan int) (<-chan registration, <-chan error) {
 	regAt := make(chan registration, 1)
 	regErr := make(chan error, 1)
 	go func() {
-		if _, err := p.api.WaitRegistered(ctx); err != nil {
+		if _, err := p.API.WaitRegistered(ctx); err != nil {
 			regErr <- err
 			return
 		}
 		at := time.Now()
-		cpu, _ := threadsCPU(<-pid)
+		cpu, _ := proc.ThreadsCPU(<-pid)
 		regAt <- registration{at, cpu}
 	}()
 	return regAt, regErr
@@ -151,55 +125,55 @@ func watchRegistration(ctx context.Context, p *extProc, pid <-chan int) (<-chan 
 // Extensions API and times
 // listening (tight connect loop), registration (WaitRegistered wakes) and
 // the first 200 for /secret/{slice}, then shuts it down as Lambda would.
-func coldStartOnce(ctx context.Context, bin string, env procEnv, slice string, wrap ...string) (coldSample, error) {
+func coldStartOnce(ctx context.Context, bin string, env procEnv, slice string, pause time.Duration, wrap ...string) (report.ColdSample, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
-		return coldSample{}, err
+		return report.ColdSample{}, err
 	}
-	p := newExtProc(port)
+	p := proc.NewExt(port)
 	pid := make(chan int, 1)
 	regAt, regErr := watchRegistration(ctx, p, pid)
-	started, err := p.start(bin, env(bin, port), wrap...)
+	started, err := p.Start(bin, env(bin, port), wrap...)
 	if err != nil {
-		return coldSample{}, err
+		return report.ColdSample{}, err
 	}
-	pid <- p.pid()
+	pid <- p.PID()
 	ok := false
 	defer func() {
 		if !ok {
-			p.kill()
+			p.Kill()
 		}
 	}()
-	listenAt, err := waitListening(ctx, p.addr(), p.exited)
+	listenAt, err := proc.WaitListening(ctx, p.Addr(), p.Exited, pause)
 	if err != nil {
-		return coldSample{}, fmt.Errorf("%w\n%s", err, p.output)
+		return report.ColdSample{}, fmt.Errorf("%w\n%s", err, p.Output)
 	}
-	servedAt, err := firstServed(ctx, "http://"+p.addr()+"/secret/"+slice)
+	servedAt, err := firstServed(ctx, "http://"+p.Addr()+"/secret/"+slice)
 	if err != nil {
-		return coldSample{}, fmt.Errorf("%w\n%s", err, p.output)
+		return report.ColdSample{}, fmt.Errorf("%w\n%s", err, p.Output)
 	}
-	cpuServed, err := threadsCPU(p.pid())
+	cpuServed, err := proc.ThreadsCPU(p.PID())
 	if err != nil {
-		return coldSample{}, err
+		return report.ColdSample{}, err
 	}
 	var reg registration
 	select {
 	case reg = <-regAt:
 	case err := <-regErr:
-		return coldSample{}, fmt.Errorf("not registered: %w\n%s", err, p.output)
+		return report.ColdSample{}, fmt.Errorf("not registered: %w\n%s", err, p.Output)
 	}
 	ok = true
-	if err := p.stop(ctx); err != nil {
-		return coldSample{}, err
+	if err := p.Stop(ctx); err != nil {
+		return report.ColdSample{}, err
 	}
-	return coldSample{
-		listening:     listenAt.Sub(started),
-		registered:    reg.at.Sub(started),
-		served:        servedAt.Sub(started),
-		cpuRegistered: reg.cpu,
-		cpuServed:     cpuServed,
+	return report.ColdSample{
+		Listening:     listenAt.Sub(started),
+		Registered:    reg.at.Sub(started),
+		Served:        servedAt.Sub(started),
+		CPURegistered: reg.cpu,
+		CPUServed:     cpuServed,
 	}, nil
 }
 
@@ -209,21 +183,21 @@ func coldStartOnce(ctx context.Context, bin string, env procEnv, slice string, w
 func registeredOnce(ctx context.Context, bin string, env *emulator) (time.Duration, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return 0, 0, err
 	}
-	p := newExtProc(port)
-	defer p.kill()
-	started, err := p.start(bin, env.extEnv(env.moto.URL(), port, "300s"))
+	p := proc.NewExt(port)
+	defer p.Kill()
+	started, err := p.Start(bin, env.extEnv(env.moto.URL(), port, "300s"))
 	if err != nil {
 		return 0, 0, err
 	}
-	if _, err := p.api.WaitRegistered(ctx); err != nil {
-		return 0, 0, fmt.Errorf("not registered: %w\n%s", err, p.output)
+	if _, err := p.API.WaitRegistered(ctx); err != nil {
+		return 0, 0, fmt.Errorf("not registered: %w\n%s", err, p.Output)
 	}
 	at := time.Now()
-	cpu, err := threadsCPU(p.pid())
+	cpu, err := proc.ThreadsCPU(p.PID())
 	return at.Sub(started), cpu, err
 }
 
@@ -249,63 +223,8 @@ func firstServed(ctx context.Context, url string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("no 200 from %s: last %s", url, last)
 }
 
-// initTrace is what GODEBUG=inittrace=1 says about package initialisation.
-type initTrace struct {
-	runs     int
-	total    time.Duration // median over runs of the summed init clock
-	end      time.Duration // median over runs of when the last init ended, from runtime start
-	packages int
-	byPkg    []pkgInit // median clock per package, largest first
-	groups   []pkgInit // the same summed by origin
-}
-
-type pkgInit struct {
-	name   string
-	clock  time.Duration
-	bytes  int64
-	allocs int64
-}
-
-var initLineRE = regexp.MustCompile(`^init (\S+) @([0-9.]+) ms, ([0-9.]+) ms clock, (\d+) bytes, (\d+) allocs`)
-
-// parseInitTrace reads the inittrace lines of one run.
-func parseInitTrace(out string) (pkgs []pkgInit, end time.Duration) {
-	for line := range strings.Lines(out) {
-		m := initLineRE.FindStringSubmatch(strings.TrimSpace(line))
-		if m == nil {
-			continue
-		}
-		at, _ := strconv.ParseFloat(m[2], 64)
-		clock, _ := strconv.ParseFloat(m[3], 64)
-		b, _ := strconv.ParseInt(m[4], 10, 64)
-		a, _ := strconv.ParseInt(m[5], 10, 64)
-		pkgs = append(pkgs, pkgInit{name: m[1], clock: msDuration(clock), bytes: b, allocs: a})
-		end = max(end, msDuration(at+clock))
-	}
-	return pkgs, end
-}
-
-func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
-
-// origin groups a package for the init summary.
-func origin(pkg string) string {
-	switch {
-	case pkg == "runtime":
-		return "runtime"
-	case strings.HasPrefix(pkg, "github.com/aws/"):
-		return "AWS SDK (aws-sdk-go-v2, smithy-go)"
-	case strings.HasPrefix(pkg, "github.com/go-chi/"):
-		return "chi"
-	case strings.HasPrefix(pkg, "github.com/starfleet/"):
-		return "starfleet-secrets"
-	case strings.Contains(strings.SplitN(pkg, "/", 2)[0], "."):
-		return "other modules"
-	}
-	return "standard library"
-}
-
-func runInitTrace(ctx context.Context, r *report, bin string, args []string, runs int, rawDir string) (*initTrace, error) {
-	r.command("GODEBUG=inittrace=1 " + shellQuote(bin, args...) + fmt.Sprintf("  # x%d", runs))
+func runInitTrace(ctx context.Context, r *report.Report, bin string, args []string, runs int, rawDir string) (*report.InitTrace, error) {
+	r.Command("GODEBUG=inittrace=1 " + shellQuote(bin, args...) + fmt.Sprintf("  # x%d", runs))
 	perPkg := map[string][]float64{}
 	bytesOf := map[string]int64{}
 	allocsOf := map[string]int64{}
@@ -316,38 +235,38 @@ func runInitTrace(ctx context.Context, r *report, bin string, args []string, run
 		cmd.Env = append(cleanEnv(os.Environ()), "GODEBUG=inittrace=1")
 		out, _ := cmd.CombinedOutput() // minext exits 1 on purpose
 		last = out
-		pkgs, end := parseInitTrace(string(out))
+		pkgs, end := report.ParseInitTrace(string(out))
 		if len(pkgs) == 0 {
 			return nil, fmt.Errorf("no inittrace lines from %s:\n%s", bin, tail(out, 2000))
 		}
 		var total time.Duration
 		for _, p := range pkgs {
-			total += p.clock
-			perPkg[p.name] = append(perPkg[p.name], float64(p.clock))
-			bytesOf[p.name], allocsOf[p.name] = p.bytes, p.allocs
+			total += p.Clock
+			perPkg[p.Name] = append(perPkg[p.Name], float64(p.Clock))
+			bytesOf[p.Name], allocsOf[p.Name] = p.Bytes, p.Allocs
 		}
 		totals = append(totals, float64(total))
 		ends = append(ends, float64(end))
 	}
 	os.WriteFile(filepath.Join(rawDir, "inittrace-"+filepath.Base(bin)+".txt"), last, 0o644)
-	t := &initTrace{runs: runs, total: time.Duration(medianF(totals)), end: time.Duration(medianF(ends)), packages: len(perPkg)}
-	groups := map[string]*pkgInit{}
+	t := &report.InitTrace{Runs: runs, Total: time.Duration(report.MedianF(totals)), End: time.Duration(report.MedianF(ends)), Packages: len(perPkg)}
+	groups := map[string]*report.PkgInit{}
 	for name, clocks := range perPkg {
-		p := pkgInit{name: name, clock: time.Duration(medianF(clocks)), bytes: bytesOf[name], allocs: allocsOf[name]}
-		t.byPkg = append(t.byPkg, p)
-		g := groups[origin(name)]
+		p := report.PkgInit{Name: name, Clock: time.Duration(report.MedianF(clocks)), Bytes: bytesOf[name], Allocs: allocsOf[name]}
+		t.ByPkg = append(t.ByPkg, p)
+		g := groups[report.Origin(name)]
 		if g == nil {
-			g = &pkgInit{name: origin(name)}
-			groups[g.name] = g
+			g = &report.PkgInit{Name: report.Origin(name)}
+			groups[g.Name] = g
 		}
-		g.clock += p.clock
-		g.bytes += p.bytes
-		g.allocs += p.allocs
+		g.Clock += p.Clock
+		g.Bytes += p.Bytes
+		g.Allocs += p.Allocs
 	}
-	sort.Slice(t.byPkg, func(i, j int) bool { return t.byPkg[i].clock > t.byPkg[j].clock })
+	sort.Slice(t.ByPkg, func(i, j int) bool { return t.ByPkg[i].Clock > t.ByPkg[j].Clock })
 	for _, g := range groups {
-		t.groups = append(t.groups, *g)
+		t.Groups = append(t.Groups, *g)
 	}
-	sort.Slice(t.groups, func(i, j int) bool { return t.groups[i].clock > t.groups[j].clock })
+	sort.Slice(t.Groups, func(i, j int) bool { return t.Groups[i].Clock > t.Groups[j].Clock })
 	return t, nil
 }

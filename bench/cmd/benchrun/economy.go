@@ -11,77 +11,65 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/starfleet/starfleet-secrets/bench/internal/proc"
+	"github.com/starfleet/starfleet-secrets/bench/internal/report"
 	"github.com/starfleet/starfleet-secrets/upstream/upstreamtest"
 )
 
-const (
-	expiryReaders = 500
-	expiryTTL     = time.Second
-	opGetSecret   = "GetSecretValue"
-)
+const opGetSecret = "GetSecretValue"
 
-// expiryRound is one burst of concurrent reads at expiry against the binary.
-type expiryRound struct {
-	upstreamCalls int
-	statuses      map[int]int
-	errors        int
-	answeredEarly int // answers before the held upstream call was released
-	sockets       int // server-side connections seen open when released
-	elapsed       time.Duration
-}
-
-func runEconomy(ctx context.Context, c config, env *emulator, r *report) error {
+func runEconomy(ctx context.Context, c report.Config, env *emulator, r *report.Report) error {
 	// In the cache package, with a fake clock: an hour at TTL 60 s, and 500
 	// concurrent reads at expiry.
 	out, err := runTests(ctx, c, r, "./cache", "^(TestUpstreamCallsInSimulatedHour|TestUpstreamCallsFor500ConcurrentAtExpiry|TestManagedInstancesEconomyInSimulatedHour)$")
-	os.WriteFile(filepath.Join(c.rawDir, "economy-test.txt"), out, 0o644)
+	os.WriteFile(filepath.Join(c.RawDir, "economy-test.txt"), out, 0o644)
 	if err != nil {
 		return err
 	}
-	figs := parseFigures(string(out))
+	figs := report.ParseFigures(string(out))
 	if v, ok := figs["upstream_calls_hour"]; ok {
-		r.hourCalls, r.hourRequests = &v, figs["requests_hour"]
+		r.HourCalls, r.HourRequests = &v, figs["requests_hour"]
 	}
 	if v, ok := figs["upstream_calls_500_at_expiry"]; ok {
-		r.inProcessExpiryCalls = &v
+		r.InProcessExpiryCalls = &v
 	}
 	if v, ok := figs["mi_calls_hour_shared"]; ok {
-		r.miShared, r.miInProcess, r.miReads = &v, figs["mi_calls_hour_in_process"], figs["mi_reads_hour"]
+		r.MIShared, r.MIInProcess, r.MIReads = &v, figs["mi_calls_hour_in_process"], figs["mi_reads_hour"]
 	}
 
 	// Against the binary, through a counting proxy in front of moto.
-	p, proxy, err := startBehindProxy(ctx, c, env, expiryTTL.String())
+	p, proxy, err := startBehindProxy(ctx, c, env, report.ExpiryTTL.String())
 	if err != nil {
 		return err
 	}
 	defer proxy.Close()
-	r.command(fmt.Sprintf("STARFLEET_SECRETS_TTL=%s STARFLEET_SECRETS_PORT=%d AWS_ENDPOINT_URL_SECRETS_MANAGER=<upstreamtest.Proxy> %s  # under extensiontest; %d concurrent GET /secret/%s at expiry, x%d",
-		expiryTTL, p.port, c.bin, expiryReaders, c.slice, c.expiryRounds))
+	r.Command(fmt.Sprintf("STARFLEET_SECRETS_TTL=%s STARFLEET_SECRETS_PORT=%d AWS_ENDPOINT_URL_SECRETS_MANAGER=<upstreamtest.Proxy> %s  # under extensiontest; %d concurrent GET /secret/%s at expiry, x%d",
+		report.ExpiryTTL, p.Port, c.Bin, report.ExpiryReaders, c.Slice, c.ExpiryRounds))
 	ok := false
 	defer func() {
 		if !ok {
-			p.kill()
+			p.Kill()
 		}
 	}()
-	for range c.expiryRounds {
+	for range c.ExpiryRounds {
 		// The last fetch finished before its answers came back, so once the
 		// TTL has passed from here the entry has expired. This waits for
 		// wall-clock time to pass, not for another goroutine.
 		select {
-		case <-time.After(expiryTTL + 50*time.Millisecond):
+		case <-time.After(report.ExpiryTTL + 50*time.Millisecond):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		round, err := burstAtExpiry(ctx, p, proxy, c.slice)
+		round, err := burstAtExpiry(ctx, p, proxy, c.Slice)
 		if err != nil {
 			return err
 		}
-		r.expiryRounds = append(r.expiryRounds, round)
+		r.ExpiryRounds = append(r.ExpiryRounds, round)
 		logf("economy: %d concurrent reads at expiry: %d upstream call(s), statuses %v, %d answered before release",
-			expiryReaders, round.upstreamCalls, round.statuses, round.answeredEarly)
+			report.ExpiryReaders, round.UpstreamCalls, round.Statuses, round.AnsweredEarly)
 	}
 	ok = true
-	return p.stop(ctx)
+	return p.Stop(ctx)
 }
 
 // burstAtExpiry holds the upstream call at the proxy until all readers have
@@ -91,15 +79,15 @@ func runEconomy(ctx context.Context, c config, env *emulator, r *report) error {
 // one upstream call is held, and no connection has unread bytes on the
 // extension's side (one still in the accept queue counts as established
 // with unread bytes); it returns the established connections.
-func waitBurstSettled(ctx context.Context, p *extProc, proxy *upstreamtest.Proxy, written *atomic.Int64) (int, error) {
+func waitBurstSettled(ctx context.Context, p *proc.Ext, proxy *upstreamtest.Proxy, written *atomic.Int64) (int, error) {
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		established, unread, err := serverSockets(p.port)
+		established, unread, err := proc.ServerSockets(p.Port)
 		if err != nil {
 			return 0, err
 		}
-		if written.Load() == expiryReaders && proxy.Held(opGetSecret) >= 1 && unread == 0 {
+		if written.Load() == report.ExpiryReaders && proxy.Held(opGetSecret) >= 1 && unread == 0 {
 			return established, nil
 		}
 		select {
@@ -111,7 +99,7 @@ func waitBurstSettled(ctx context.Context, p *extProc, proxy *upstreamtest.Proxy
 	}
 }
 
-func burstAtExpiry(ctx context.Context, p *extProc, proxy *upstreamtest.Proxy, slice string) (expiryRound, error) {
+func burstAtExpiry(ctx context.Context, p *proc.Ext, proxy *upstreamtest.Proxy, slice string) (report.ExpiryRound, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	proxy.ResetCounts()
@@ -120,18 +108,18 @@ func burstAtExpiry(ctx context.Context, p *extProc, proxy *upstreamtest.Proxy, s
 
 	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
-	url := "http://" + p.addr() + "/secret/" + slice
+	url := "http://" + p.Addr() + "/secret/" + slice
 	var written, early atomic.Int64
 	var released atomic.Bool
 	var mu sync.Mutex
-	round := expiryRound{statuses: map[int]int{}}
+	round := report.ExpiryRound{Statuses: map[int]int{}}
 	var wg sync.WaitGroup
 	begin := time.Now()
-	for range expiryReaders {
+	for range report.ExpiryReaders {
 		wg.Go(func() {
 			trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { written.Add(1) }}
 			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, url, nil)
-			req.Header.Set(tokenHeader, benchToken)
+			req.Header.Set(tokenHeader, report.Token)
 			resp, err := client.Do(req)
 			if !released.Load() {
 				early.Add(1)
@@ -139,11 +127,11 @@ func burstAtExpiry(ctx context.Context, p *extProc, proxy *upstreamtest.Proxy, s
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				round.errors++
+				round.Errors++
 				return
 			}
 			resp.Body.Close()
-			round.statuses[resp.StatusCode]++
+			round.Statuses[resp.StatusCode]++
 		})
 	}
 
@@ -151,12 +139,12 @@ func burstAtExpiry(ctx context.Context, p *extProc, proxy *upstreamtest.Proxy, s
 	if err != nil {
 		return round, err
 	}
-	round.sockets = established
+	round.Sockets = established
 	released.Store(true)
 	proxy.Release(opGetSecret)
 	wg.Wait()
-	round.elapsed = time.Since(begin)
-	round.answeredEarly = int(early.Load())
-	round.upstreamCalls = proxy.Count(opGetSecret)
+	round.Elapsed = time.Since(begin)
+	round.AnsweredEarly = int(early.Load())
+	round.UpstreamCalls = proxy.Count(opGetSecret)
 	return round, nil
 }

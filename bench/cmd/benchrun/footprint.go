@@ -5,17 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-)
 
-// archFootprint is the size of one architecture's binary and layer zip.
-type archFootprint struct {
-	arch      string // the layer's name for it: x86_64, arm64
-	binary    string
-	binSize   int64
-	zip       string
-	zipSize   int64
-	zipMethod string
-}
+	"github.com/starfleet/starfleet-secrets/bench/internal/report"
+)
 
 // standInZip builds a layer zip the way a layer is laid out
 // (extensions/starfleet-secrets, mode 0755) with deflate, when make layer
@@ -31,32 +23,32 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(info, f.read())
 `
 
-func runFootprint(ctx context.Context, c config, r *report) error {
-	for _, a := range []struct{ arch, bin string }{{"x86_64", c.bin}, {"arm64", c.binARM64}} {
+func runFootprint(ctx context.Context, c report.Config, r *report.Report) error {
+	for _, a := range []struct{ arch, bin string }{{"x86_64", c.Bin}, {"arm64", c.BinARM64}} {
 		if a.bin == "" {
 			continue
 		}
-		fp := archFootprint{arch: a.arch, binary: a.bin}
+		fp := report.ArchFootprint{Arch: a.arch, Binary: a.bin}
 		st, err := os.Stat(a.bin)
 		if err != nil {
 			return fmt.Errorf("%s binary: %w (make bench builds it)", a.arch, err)
 		}
-		fp.binSize = st.Size()
-		fp.zip = filepath.Join(c.distDir, "starfleet-secrets-layer-"+a.arch+".zip")
-		if zst, err := os.Stat(fp.zip); err == nil {
-			fp.zipSize, fp.zipMethod = zst.Size(), "make layer"
+		fp.BinSize = st.Size()
+		fp.Zip = filepath.Join(c.DistDir, "starfleet-secrets-layer-"+a.arch+".zip")
+		if zst, err := os.Stat(fp.Zip); err == nil {
+			fp.ZipSize, fp.ZipMethod = zst.Size(), "make layer"
 		} else {
-			fp.zip = filepath.Join(c.rawDir, "standin-layer-"+a.arch+".zip")
-			if _, err := runCmd(ctx, r, nil, "python3", "-c", standInZip, a.bin, fp.zip); err != nil {
+			fp.Zip = filepath.Join(c.RawDir, "standin-layer-"+a.arch+".zip")
+			if _, err := runCmd(ctx, r, nil, "python3", "-c", standInZip, a.bin, fp.Zip); err != nil {
 				return err
 			}
-			zst, err := os.Stat(fp.zip)
+			zst, err := os.Stat(fp.Zip)
 			if err != nil {
 				return err
 			}
-			fp.zipSize, fp.zipMethod = zst.Size(), "stand-in: python3 zipfile, ZIP_DEFLATED (make layer's zip not found)"
+			fp.ZipSize, fp.ZipMethod = zst.Size(), "stand-in: python3 zipfile, ZIP_DEFLATED (make layer's zip not found)"
 		}
-		r.footprint = append(r.footprint, fp)
+		r.Footprint = append(r.Footprint, fp)
 	}
 	return nil
 }

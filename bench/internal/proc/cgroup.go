@@ -1,4 +1,4 @@
-package main
+package proc
 
 import (
 	"errors"
@@ -10,25 +10,21 @@ import (
 	"time"
 )
 
-// throttleFraction is the CPU a 128 MB Lambda function gets, roughly: Lambda
-// allots CPU in proportion to memory, a full vCPU at 1,769 MB.
-const throttleFraction = 0.1
+// CgroupPeriod is the capped cgroup's CFS period, the kernel's default.
+const CgroupPeriod = 100 * time.Millisecond
 
-// cgroupPeriod is the capped cgroup's CFS period, the kernel's default.
-const cgroupPeriod = 100 * time.Millisecond
-
-// cpuCgroup is a cgroup whose CPU is capped at a fraction of one CPU, for
+// CPUCgroup is a cgroup whose CPU is capped at a fraction of one CPU, for
 // timing a cold start the way a small function sees it.
-type cpuCgroup struct {
-	dir   string // where cgroup.procs is
-	close func()
+type CPUCgroup struct {
+	Dir   string // where cgroup.procs is
+	Close func()
 }
 
-// newCPUCgroup makes the cgroup: cgroup v2's cpu.max where the cpu
+// NewCPUCgroup makes the cgroup: cgroup v2's cpu.max where the cpu
 // controller is there, else cgroup v1's cpu.cfs_quota_us. It needs root;
 // the error says why it could not.
-func newCPUCgroup(name string, fraction float64) (*cpuCgroup, error) {
-	period := int(cgroupPeriod / time.Microsecond)
+func NewCPUCgroup(name string, fraction float64) (*CPUCgroup, error) {
+	period := int(CgroupPeriod / time.Microsecond)
 	quota := int(fraction * float64(period))
 	if ctrl, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil && strings.Contains(string(ctrl), "cpu") {
 		dir := filepath.Join("/sys/fs/cgroup", name)
@@ -39,7 +35,7 @@ func newCPUCgroup(name string, fraction float64) (*cpuCgroup, error) {
 			os.Remove(dir)
 			return nil, fmt.Errorf("cgroup v2 cpu.max: %w", err)
 		}
-		return &cpuCgroup{dir: dir, close: func() { os.Remove(dir) }}, nil
+		return &CPUCgroup{Dir: dir, Close: func() { os.Remove(dir) }}, nil
 	}
 	base := "/sys/fs/cgroup/cpu"
 	if _, err := os.Stat(filepath.Join(base, "cpu.cfs_quota_us")); err != nil {
@@ -55,12 +51,12 @@ func newCPUCgroup(name string, fraction float64) (*cpuCgroup, error) {
 			return nil, fmt.Errorf("cgroup v1 %s: %w", file, err)
 		}
 	}
-	return &cpuCgroup{dir: dir, close: func() { os.Remove(dir) }}, nil
+	return &CPUCgroup{Dir: dir, Close: func() { os.Remove(dir) }}, nil
 }
 
-// wrap is the command prefix that runs a program inside the cgroup: a
+// Wrap is the command prefix that runs a program inside the cgroup: a
 // shell moves itself in, then execs the program, so that nothing of the
 // program runs outside the cap.
-func (g *cpuCgroup) wrap() []string {
-	return []string{"/bin/sh", "-c", `echo $$ > "$0/cgroup.procs" && exec "$1"`, g.dir}
+func (g *CPUCgroup) Wrap() []string {
+	return []string{"/bin/sh", "-c", `echo $$ > "$0/cgroup.procs" && exec "$1"`, g.Dir}
 }
