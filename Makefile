@@ -39,7 +39,9 @@ test: rie test-prebuild ## the whole suite with the race detector (starts its ow
 
 # Builds the black-box tests make (the race-built binary of each build, the
 # layer zips of both architectures, the Go client example, the CDK
-# construct's packages and the AWS SDK for JavaScript from their lock files), made once here
+# construct's packages and the AWS SDK for JavaScript from their lock files,
+# the construct's peers in npm's cache for the packed app's offline
+# install), made once here
 # so that on a new machine, with an empty build cache, the compiling happens
 # before any test's deadline starts, not inside it.
 .PHONY: test-prebuild
@@ -50,6 +52,7 @@ test-prebuild:
 	CGO_ENABLED=0 $(GO) build -o $$d/client ./examples/clients/go/starfleet-slice && \
 	$(MAKE) --no-print-directory layer DIST=$$d/dist >/dev/null && \
 	npm ci --prefix examples/cdk --no-audit --no-fund --silent && \
+	npm cache add $$(node -p "const d = require('./examples/cdk/package.json').devDependencies; ['aws-cdk-lib', 'constructs'].map((n) => n + '@' + d[n]).join(' ')") && \
 	npm ci --prefix e2e/testdata/sdk --no-audit --no-fund --silent
 
 # The real Lambda Runtime Interface Emulator, pinned: the end-to-end tests
@@ -60,6 +63,14 @@ rie:
 	@command -v aws-lambda-rie >/dev/null 2>&1 || [ -x "$$($(GO) env GOPATH)/bin/aws-lambda-rie" ] || { \
 	  echo "installing aws-lambda-rie@$(RIE_VERSION)"; \
 	  GOFLAGS=-mod=mod $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION); }
+
+# The dashboard has one source, examples/dashboard/dashboard.json; the CDK
+# package and the Terraform module each ship a copy so that each works
+# alone (the CDK build refreshes its own; an e2e test fails on drift).
+DASHBOARD_COPIES := examples/cdk/dashboard.json examples/terraform/dashboard.json
+.PHONY: dashboards
+dashboards: ## copy the dashboard into the CDK package and the Terraform module
+	@for f in $(DASHBOARD_COPIES); do cp examples/dashboard/dashboard.json $$f; done
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

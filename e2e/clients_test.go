@@ -140,6 +140,7 @@ print(json.dumps([
 // reachable) and imports Starfleet's names from what it ships.
 func TestPythonClientIsAPackage(t *testing.T) {
 	t.Parallel()
+	tagIndependent(t)
 	python := need(t, "python3", "install Python 3 with setuptools")
 	src := filepath.Join(repoRoot(t), "examples", "clients", "python")
 	work, out := t.TempDir(), t.TempDir()

@@ -1,11 +1,16 @@
 package e2e
 
-// The Terraform module (examples/terraform): formatted, valid, and planned
-// offline against the machine's provider mirror, its least-privilege
-// policy checked against the SAM template's.
+// The deploy packages as a team adopts them: the CDK construct
+// (examples/cdk) tested alone, packed, and synthesized in a fresh app from
+// its tarball; the Terraform module (examples/terraform) formatted, valid
+// and planned offline against the machine's provider mirror. Both grant what
+// the SAM template grants.
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,7 +60,15 @@ module "everything" {
   role_arns            = ["arn:aws:iam::111122223333:role/reader"]
 }
 
+module "published" {
+  source        = "MODULE"
+  layer_arn     = "arn:aws:lambda:us-east-1:444455556666:layer:starfleet-secrets-arm64:3"
+  function_name = "published"
+  secret_arn    = "MINIMAL_SECRET"
+}
+
 output "minimal_policy" { value = module.minimal.policy_json }
+output "published_layer" { value = module.published.layer_arn }
 output "minimal_environment" { value = module.minimal.environment }
 output "everything_policy" { value = module.everything.policy_json }
 output "everything_environment" { value = module.everything.environment }
@@ -76,6 +89,7 @@ const minimalSecret = "arn:aws:secretsmanager:us-east-2:111122223333:secret:Star
 // exactly the same for a function reading one secret.
 func TestDeployRecipes(t *testing.T) {
 	t.Parallel()
+	tagIndependent(t)
 	sam := samStatements(t, repoRoot(t), minimalSecret)
 	var cdk, tf []policyStatement
 	t.Run("cdk", func(t *testing.T) { cdk = checkCDKConstruct(t) })
@@ -98,8 +112,13 @@ func checkTerraformModule(t *testing.T) []policyStatement {
 		t.Skipf("terraform (%v) or its AWS provider mirror at %s (%v) is missing: the module is not validated here", err, mirror, merr)
 	}
 	root := repoRoot(t)
-	module := filepath.Join(root, "examples", "terraform")
 	dir := t.TempDir()
+	// The module copied alone, as a registry or a vendored copy holds it:
+	// nothing of the repository beside it.
+	module := filepath.Join(dir, "module")
+	if err := os.CopyFS(module, os.DirFS(filepath.Join(root, "examples", "terraform"))); err != nil {
+		t.Fatal(err)
+	}
 	cli := filepath.Join(dir, "cli.tfrc")
 	writeFile(t, cli, `provider_installation {
   filesystem_mirror {
@@ -112,8 +131,6 @@ func checkTerraformModule(t *testing.T) []policyStatement {
 }
 `)
 	work := filepath.Join(dir, "root")
-	// A relative source: the module reads the dashboard beside it, which
-	// a copied module would not have.
 	rel, err := filepath.Rel(work, module)
 	if err != nil {
 		t.Fatal(err)
@@ -121,15 +138,21 @@ func checkTerraformModule(t *testing.T) []policyStatement {
 	writeFile(t, filepath.Join(dir, "layer.zip"), "a stand-in for the layer zip")
 	writeFile(t, filepath.Join(work, "main.tf"), strings.NewReplacer("MODULE", rel, "ZIP", filepath.Join(dir, "layer.zip"), "MINIMAL_SECRET", minimalSecret).Replace(tfRoot))
 	env := cleanEnv("TF_CLI_CONFIG_FILE="+cli, "TF_IN_AUTOMATION=1", "TF_DATA_DIR="+filepath.Join(dir, "data"), "CHECKPOINT_DISABLE=1")
-	tf := func(args ...string) string {
+	tfIn := func(dir string, args ...string) string {
 		t.Helper()
-		stdout, stderr, code := runCmd(t, work, env, append([]string{terraform}, args...)...)
+		stdout, stderr, code := runCmd(t, dir, env, append([]string{terraform}, args...)...)
 		if code != 0 {
-			t.Fatalf("terraform %s: exit %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
+			t.Fatalf("terraform %s in %s: exit %d\n%s%s", strings.Join(args, " "), dir, code, stdout, stderr)
 		}
 		return stdout
 	}
+	tf := func(args ...string) string { t.Helper(); return tfIn(work, args...) }
 	tf("fmt", "-check", "-recursive", "-no-color", module)
+	// The module itself and its example validate as the registry reads them.
+	for _, d := range []string{module, filepath.Join(module, "examples", "basic")} {
+		tfIn(d, "init", "-backend=false", "-input=false", "-no-color")
+		tfIn(d, "validate", "-no-color")
+	}
 	tf("init", "-backend=false", "-input=false", "-no-color")
 	tf("validate", "-no-color")
 	tf("plan", "-refresh=false", "-input=false", "-no-color", "-out="+filepath.Join(dir, "plan"))
@@ -150,6 +173,10 @@ func checkTerraformModule(t *testing.T) []policyStatement {
 		return doc.Statement
 	}
 
+	if got := plan.PlannedValues.Outputs["published_layer"].Value; got != "arn:aws:lambda:us-east-1:444455556666:layer:starfleet-secrets-arm64:3" {
+		t.Errorf("a published layer's module answers layer_arn %v", got)
+	}
+	checkTerraformRefuses(t, terraform, env, dir, module)
 	minimal := statements("minimal_policy")
 	everything := statements("everything_policy")
 	granted := map[string][]string{}
@@ -237,22 +264,19 @@ func samStatements(t *testing.T, root, secretARN string) []policyStatement {
 	return out
 }
 
-// checkCDKConstruct runs the construct's own tests (they synthesize stacks
-// offline and assert the layer, the variables, each grant, no wildcard
-// resource, the dashboard and alarms) and returns the minimal stack's
-// statements. make test installs its packages (npm ci) beforehand.
+// checkCDKConstruct runs the construct's own tests on a copy of the package
+// alone (nothing of the repository beside it), packs it, checks the packed
+// construct in a fresh app outside the repository, and returns the minimal
+// stack's statements.
 func checkCDKConstruct(t *testing.T) []policyStatement {
 	npm := need(t, "npm", "install Node.js 18 or newer with npm")
 	node := need(t, "node", "install Node.js 18 or newer")
-	dir := filepath.Join(repoRoot(t), "examples", "cdk")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "aws-cdk-lib")); err != nil {
-		t.Fatalf("examples/cdk has no packages installed: run npm ci --prefix examples/cdk (make test does): %v", err)
-	}
+	pkg := copyCDKPackage(t)
 	env := cleanEnv("CDK_DISABLE_VERSION_CHECK=1", "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1")
-	if stdout, stderr, code := runCmd(t, dir, env, npm, "test", "--silent"); code != 0 {
-		t.Fatalf("npm test in examples/cdk: exit %d\n%s%s", code, stdout, stderr)
+	if stdout, stderr, code := runCmd(t, pkg, env, npm, "test", "--silent"); code != 0 {
+		t.Fatalf("npm test in a copy of examples/cdk alone: exit %d\n%s%s", code, stdout, stderr)
 	}
-	stdout, stderr, code := runCmd(t, dir, env, node, filepath.Join("test", "stack.js"))
+	stdout, stderr, code := runCmd(t, pkg, env, node, filepath.Join("test", "stack.js"))
 	if code != 0 {
 		t.Fatalf("synthesizing the minimal stack: exit %d\n%s", code, stderr)
 	}
@@ -260,5 +284,240 @@ func checkCDKConstruct(t *testing.T) []policyStatement {
 	if err := json.Unmarshal([]byte(stdout), &cdk); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
+	checkPackedCDKApp(t, npm, node, env, pkg)
 	return cdk
+}
+
+// copyCDKPackage copies what examples/cdk holds in git into a temporary
+// directory, with its installed packages linked in, so that its build and
+// tests see only the package.
+func copyCDKPackage(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(repoRoot(t), "examples", "cdk")
+	if _, err := os.Stat(filepath.Join(src, "node_modules", "aws-cdk-lib")); err != nil {
+		t.Fatalf("examples/cdk has no packages installed: run npm ci --prefix examples/cdk (make test does): %v", err)
+	}
+	pkg := filepath.Join(t.TempDir(), "starfleet-secrets-cdk")
+	for _, name := range []string{"lib", "test", "package.json", "package-lock.json", "tsconfig.json", "dashboard.json", "README.md"} {
+		from, to := filepath.Join(src, name), filepath.Join(pkg, name)
+		fi, err := os.Stat(from)
+		switch {
+		case err != nil:
+		case fi.IsDir():
+			err = os.CopyFS(to, os.DirFS(from))
+		default:
+			err = copyFile(from, to)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(src, "node_modules"), filepath.Join(pkg, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	return pkg
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o644)
+}
+
+// checkPackedCDKApp packs the package at pkg, installs the tarball with
+// aws-cdk-lib and constructs into a fresh app outside the repository (from
+// npm's cache: make test-prebuild puts both there), synthesizes the app of
+// testdata/cdk-app, and checks each stack: the layer (from the zip, or a
+// published version's ARN), the variables, the grants, the dashboard and the
+// alarms.
+func checkPackedCDKApp(t *testing.T, npm, node string, env []string, pkg string) {
+	dir := t.TempDir()
+	stdout, stderr, code := runCmd(t, pkg, env, npm, "pack", "--silent", "--pack-destination", dir)
+	if code != 0 {
+		t.Fatalf("npm pack: exit %d\n%s%s", code, stdout, stderr)
+	}
+	lines := strings.Fields(stdout)
+	if len(lines) == 0 {
+		t.Fatalf("npm pack named no tarball: %q", stdout)
+	}
+	tarball := filepath.Join(dir, lines[len(lines)-1])
+	files := tarballFiles(t, tarball)
+	want := []string{"package/README.md", "package/dashboard.json", "package/dist/starfleet-secrets.d.ts", "package/dist/starfleet-secrets.js", "package/package.json"}
+	if !slices.Equal(files, want) {
+		t.Errorf("the tarball holds %v, want %v", files, want)
+	}
+
+	app := filepath.Join(dir, "app")
+	writeFile(t, filepath.Join(app, "package.json"), `{"name": "starfleet-worker", "private": true}`+"\n")
+	if err := copyFile(filepath.Join(repoRoot(t), "e2e", "testdata", "cdk-app", "app.js"), filepath.Join(app, "app.js")); err != nil {
+		t.Fatal(err)
+	}
+	install := append([]string{npm, "install", "--offline", "--no-audit", "--no-fund", "--silent", tarball}, cdkPeers(t)...)
+	if stdout, stderr, code := runCmd(t, app, env, install...); code != 0 {
+		t.Fatalf("%s: exit %d (make test-prebuild puts the peers in npm's cache)\n%s%s", strings.Join(install, " "), code, stdout, stderr)
+	}
+	layerDir, out := filepath.Join(dir, "layers"), filepath.Join(dir, "cdk.out")
+	for _, arch := range []string{"arm64", "x86_64"} {
+		writeFile(t, filepath.Join(layerDir, "starfleet-secrets-layer-"+arch+".zip"), "a stand-in for the "+arch+" layer zip")
+	}
+	if stdout, stderr, code := runCmd(t, app, env, node, "app.js", out, layerDir); code != 0 {
+		t.Fatalf("node app.js: exit %d\n%s%s", code, stdout, stderr)
+	}
+	fromZip, fromARN := synthesized(t, out, "FromZip"), synthesized(t, out, "FromArn")
+	layers := fromZip.of("AWS::Lambda::LayerVersion")
+	if len(layers) != 1 || !strings.Contains(string(layers[0]["CompatibleArchitectures"]), `"arm64"`) {
+		t.Errorf("FromZip layers: %s", layers)
+	}
+	if n := len(fromARN.of("AWS::Lambda::LayerVersion")); n != 0 {
+		t.Errorf("FromArn makes %d layer versions, want none", n)
+	}
+	var arnLayers []string
+	if fn := fromARN.of("AWS::Lambda::Function"); len(fn) != 1 || json.Unmarshal(fn[0]["Layers"], &arnLayers) != nil ||
+		!slices.Equal(arnLayers, []string{"arn:aws:lambda:us-east-2:444455556666:layer:starfleet-secrets-arm64:3"}) {
+		t.Errorf("FromArn function: %s", fn)
+	}
+	for name, stack := range map[string]cfnTemplate{"FromZip": fromZip, "FromArn": fromARN} {
+		fn := stack.of("AWS::Lambda::Function")
+		var props struct {
+			Environment struct{ Variables map[string]string }
+		}
+		if len(fn) != 1 || json.Unmarshal(fn[0]["Environment"], &props.Environment) != nil {
+			t.Fatalf("%s: functions %s", name, fn)
+		}
+		wantEnv := map[string]string{"STARFLEET_SECRET_ID": minimalSecret, "STARFLEET_SECRET_REGION": "us-east-2",
+			"STARFLEET_SECRETS_TTL": "300s", "STARFLEET_SECRETS_ALLOW": "GitHubSyncWorker"}
+		if !reflect.DeepEqual(props.Environment.Variables, wantEnv) {
+			t.Errorf("%s: variables %v, want %v", name, props.Environment.Variables, wantEnv)
+		}
+		var grants []policyStatement
+		for _, p := range stack.of("AWS::IAM::Policy") {
+			var doc struct{ Statement []policyStatement }
+			if err := json.Unmarshal(p["PolicyDocument"], &doc); err != nil {
+				t.Fatal(err)
+			}
+			grants = append(grants, doc.Statement...)
+		}
+		wantGrants := []policyStatement{{Sid: "ReadTheStarfleetSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: minimalSecret}}
+		if !reflect.DeepEqual(grants, wantGrants) {
+			t.Errorf("%s: grants %+v, want %+v", name, grants, wantGrants)
+		}
+		if d, a := len(stack.of("AWS::CloudWatch::Dashboard")), len(stack.of("AWS::CloudWatch::Alarm")); d != 1 || a != 2 {
+			t.Errorf("%s: %d dashboards and %d alarms, want 1 and 2", name, d, a)
+		}
+	}
+}
+
+// cdkPeers are the aws-cdk-lib and constructs the package is developed
+// against (its devDependencies), as npm install arguments.
+func cdkPeers(t *testing.T) []string {
+	t.Helper()
+	var manifest struct{ DevDependencies map[string]string }
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "examples", "cdk", "package.json"))
+	if err == nil {
+		err = json.Unmarshal(raw, &manifest)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []string
+	for _, name := range []string{"aws-cdk-lib", "constructs"} {
+		v, ok := manifest.DevDependencies[name]
+		if !ok {
+			t.Fatalf("examples/cdk/package.json has no devDependency %s", name)
+		}
+		peers = append(peers, name+"@"+v)
+	}
+	return peers
+}
+
+// tarballFiles lists the regular files of a gzipped tar, sorted.
+func tarballFiles(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			names = append(names, h.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// cfnTemplate is a synthesized CloudFormation template's resources.
+type cfnTemplate map[string]struct {
+	Type       string
+	Properties map[string]json.RawMessage
+}
+
+func synthesized(t *testing.T, outdir, stack string) cfnTemplate {
+	t.Helper()
+	var tpl struct{ Resources cfnTemplate }
+	raw, err := os.ReadFile(filepath.Join(outdir, stack+".template.json"))
+	if err == nil {
+		err = json.Unmarshal(raw, &tpl)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl.Resources
+}
+
+// of returns the properties of every resource of type typ.
+func (c cfnTemplate) of(typ string) []map[string]json.RawMessage {
+	var out []map[string]json.RawMessage
+	for _, r := range c {
+		if r.Type == typ {
+			out = append(out, r.Properties)
+		}
+	}
+	return out
+}
+
+// checkTerraformRefuses plans roots that misuse the module and checks that
+// each is refused with the input's own message.
+func checkTerraformRefuses(t *testing.T, terraform string, env []string, dir, module string) {
+	t.Helper()
+	for name, tc := range map[string]struct{ inputs, want string }{
+		"no layer":    {``, "Set exactly one of layer_zip"},
+		"both layers": {`layer_zip = "` + filepath.Join(dir, "layer.zip") + `"` + "\n" + `layer_arn = "arn:aws:lambda:us-east-1:444455556666:layer:x:1"`, "Set exactly one of layer_zip"},
+		"bad ttl":     {`layer_arn = "arn:aws:lambda:us-east-1:444455556666:layer:x:1"` + "\n" + `ttl = "soon"`, "ttl must be whole seconds"},
+		"bad role":    {`layer_arn = "arn:aws:lambda:us-east-1:444455556666:layer:x:1"` + "\n" + `role_arns = ["reader"]`, "Each of role_arns must be a full ARN"},
+	} {
+		work := filepath.Join(dir, "refused", strings.ReplaceAll(name, " ", "-"))
+		rel, err := filepath.Rel(work, module)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(work, "main.tf"), tfRoot[:strings.Index(tfRoot, "module ")]+
+			"module \"m\" {\n  source = \""+rel+"\"\n  function_name = \"f\"\n  secret_arn = \""+minimalSecret+"\"\n"+tc.inputs+"\n}\noutput \"layer\" { value = module.m.layer_arn }\n")
+		if stdout, stderr, code := runCmd(t, work, env, terraform, "init", "-backend=false", "-input=false", "-no-color"); code != 0 {
+			t.Fatalf("%s: terraform init: exit %d\n%s%s", name, code, stdout, stderr)
+		}
+		stdout, stderr, code := runCmd(t, work, env, terraform, "plan", "-refresh=false", "-input=false", "-no-color")
+		if code == 0 || !strings.Contains(strings.Join(strings.Fields(stderr), " "), tc.want) {
+			t.Errorf("%s: terraform plan exit %d, want a refusal saying %q\n%s%s", name, code, tc.want, stdout, stderr)
+		}
+	}
 }

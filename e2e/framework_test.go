@@ -652,3 +652,14 @@ func randomToken(t *testing.T) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// tagIndependent marks a test whose result does not depend on the build
+// tags of the binary under test (it builds what it checks itself, or reads
+// the deploy recipes): make test runs the suite once per build, and such a
+// test needs only one of them.
+func tagIndependent(t *testing.T) {
+	t.Helper()
+	if binaryTags != "" {
+		t.Skip("independent of the binary's build tags: runs in the default build's suite")
+	}
+}

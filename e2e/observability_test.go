@@ -262,6 +262,24 @@ func emittedMetrics(t *testing.T, namespace string) map[string]bool {
 	return emitted
 }
 
+// TestDashboardCopiesAreTheSource: the CDK package and the Terraform module
+// each ship a copy of examples/dashboard/dashboard.json, so that each works
+// alone; a copy that drifted from the source fails here.
+func TestDashboardCopiesAreTheSource(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	source, err := os.ReadFile(filepath.Join(root, "examples", "dashboard", "dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range []string{"cdk", "terraform"} {
+		copied, err := os.ReadFile(filepath.Join(root, "examples", pkg, "dashboard.json"))
+		if err != nil || !bytes.Equal(copied, source) {
+			t.Errorf("examples/%s/dashboard.json is not examples/dashboard/dashboard.json (%v): run make dashboards", pkg, err)
+		}
+	}
+}
+
 // TestDashboardAndAlarmsGraphWhatTheExtensionEmits: every metric the
 // shipped dashboard and alarms use is one the extension writes, with the
 // same namespace and dimensions; the SAM template creates the dashboard

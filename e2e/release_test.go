@@ -21,6 +21,7 @@ import (
 // the version; a version without its CHANGELOG section is refused.
 func TestRelease(t *testing.T) {
 	t.Parallel()
+	tagIndependent(t)
 	makeBin := need(t, "make", "install make")
 	root := repoRoot(t)
 	work := t.TempDir()

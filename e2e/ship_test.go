@@ -32,6 +32,7 @@ const (
 
 func TestLayerZips(t *testing.T) {
 	t.Parallel()
+	tagIndependent(t)
 	makeBin := need(t, "make", "install make")
 	root := repoRoot(t)
 	build := func() string {
@@ -308,6 +309,7 @@ func samTemplateJSON(t *testing.T, root string) string {
 
 func TestSAMTemplate(t *testing.T) {
 	t.Parallel()
+	tagIndependent(t)
 	root := repoRoot(t)
 	samDir := filepath.Join(root, "examples", "sam")
 	stdout := samTemplateJSON(t, root)
@@ -442,6 +444,7 @@ func TestSAMTemplate(t *testing.T) {
 // file it copies from the context exists.
 func TestContainerRecipe(t *testing.T) {
 	t.Parallel()
+	tagIndependent(t)
 	root := repoRoot(t)
 	data, err := os.ReadFile(filepath.Join(root, "examples", "container", "Dockerfile"))
 	if err != nil {

@@ -1,37 +1,8 @@
-# starfleet-secrets as a Terraform module: the layer version from the built
-# zip, the least-privilege policy a function needs to use it, the
-# variables to set on the function, and the dashboard and alarms of its
-# metrics.
-#
-#   module "starfleet_secrets" {
-#     source        = "github.com/starfleet/starfleet-secrets//examples/terraform"
-#     layer_zip     = "dist/starfleet-secrets-layer-arm64.zip"   # make layer
-#     architecture  = "arm64"
-#     function_name = "github-sync"
-#     secret_arn    = "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet-AbCdEf"
-#     allow_slices  = ["GitHubSyncWorker"]
-#   }
-#
-#   resource "aws_lambda_function" "worker" {
-#     function_name = "github-sync"
-#     layers        = [module.starfleet_secrets.layer_arn]
-#     environment { variables = module.starfleet_secrets.environment }
-#     ...
-#   }
-#   resource "aws_iam_role_policy" "starfleet_secrets" {
-#     role   = aws_iam_role.worker.id
-#     policy = module.starfleet_secrets.policy_json
-#   }
-
-terraform {
-  required_version = ">= 1.5"
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.0"
-    }
-  }
-}
+# starfleet-secrets as a Terraform module: the layer (a published version,
+# or one made from the release's zip), the least-privilege policy a function
+# needs to use it, the variables to set on the function, and the dashboard
+# and alarms of its metrics. README.md shows its use; examples/basic is a
+# whole function wired to it.
 
 locals {
   # The secret's region is the ARN's fourth field, so a secret in another
@@ -52,8 +23,9 @@ locals {
     length(var.role_arns) > 0 ? { STARFLEET_SECRETS_ROLES = join(",", var.role_arns) } : {},
     var.metrics_namespace != "StarfleetSecrets" ? { STARFLEET_SECRETS_METRICS_NAMESPACE = var.metrics_namespace } : {},
   )
-  # The dashboard of examples/dashboard, its placeholders filled in.
-  dashboard = replace(replace(replace(file("${path.module}/../dashboard/dashboard.json"),
+  # dashboard.json ships in the module (generated from the repository's
+  # examples/dashboard by make dashboards), its placeholders filled in.
+  dashboard = replace(replace(replace(file("${path.module}/dashboard.json"),
     "$${Namespace}", var.metrics_namespace),
     "$${FunctionName}", var.function_name),
   "$${AWS::Region}", data.aws_region.current.name)
@@ -61,7 +33,9 @@ locals {
 
 data "aws_region" "current" {}
 
+# The layer version made from the zip, unless a published one is named.
 resource "aws_lambda_layer_version" "this" {
+  count                    = var.layer_zip != null ? 1 : 0
   layer_name               = "starfleet-secrets-${var.architecture}"
   description              = "starfleet-secrets Lambda extension (${var.architecture})"
   filename                 = var.layer_zip

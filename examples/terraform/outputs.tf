@@ -1,6 +1,10 @@
 output "layer_arn" {
-  description = "The layer version to add to the function's layers."
-  value       = aws_lambda_layer_version.this.arn
+  description = "The layer version to add to the function's layers: layer_arn as given, or the version made from layer_zip."
+  value       = var.layer_arn != null ? var.layer_arn : aws_lambda_layer_version.this[0].arn
+  precondition {
+    condition     = (var.layer_zip == null) != (var.layer_arn == null)
+    error_message = "Set exactly one of layer_zip (the release's zip of the function's architecture) and layer_arn (a published layer version)."
+  }
 }
 
 output "policy_json" {

@@ -15,8 +15,15 @@ export interface StarfleetSecretsProps {
   readonly function: lambda.Function;
   /** Full ARN of the Starfleet secret, with its six-character suffix. */
   readonly secretArn: string;
-  /** Where `make layer` put the zips (starfleet-secrets-layer-<arch>.zip). */
-  readonly layerDir: string;
+  /**
+   * The layer to add, one of two ways: layerArn, a published version of
+   * the function's architecture (`tools/publish-layer.sh` prints them), or
+   * layerDir, where the release's or `make layer`'s zips are
+   * (starfleet-secrets-layer-<arch>.zip), which the stack then publishes
+   * itself. Exactly one of the two.
+   */
+  readonly layerArn?: string;
+  readonly layerDir?: string;
   /** STARFLEET_SECRETS_ALLOW: the slices the function may read; empty allows all. */
   readonly allowSlices?: string[];
   /** STARFLEET_SECRETS_TTL; default 300s. */
@@ -38,17 +45,11 @@ export interface StarfleetSecretsProps {
 const defaultNamespace = 'StarfleetSecrets';
 
 export class StarfleetSecrets extends Construct {
-  readonly layer: lambda.LayerVersion;
+  readonly layer: lambda.ILayerVersion;
 
   constructor(scope: Construct, id: string, props: StarfleetSecretsProps) {
     super(scope, id);
-    const arch = props.function.architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x86_64';
-    this.layer = new lambda.LayerVersion(this, 'Layer', {
-      code: lambda.Code.fromAsset(path.join(props.layerDir, `starfleet-secrets-layer-${arch}.zip`)),
-      compatibleArchitectures: [props.function.architecture],
-      description: `starfleet-secrets Lambda extension (${arch})`,
-      license: 'Apache-2.0',
-    });
+    this.layer = layer(this, props);
     props.function.addLayers(this.layer);
     for (const [name, value] of Object.entries(environment(props))) {
       props.function.addEnvironment(name, value);
@@ -64,7 +65,9 @@ export class StarfleetSecrets extends Construct {
   private monitor(props: StarfleetSecretsProps): void {
     const namespace = props.metricsNamespace ?? defaultNamespace;
     const functionName = props.function.functionName;
-    const body = fs.readFileSync(path.join(__dirname, '..', '..', 'dashboard', 'dashboard.json'), 'utf8')
+    // dashboard.json ships in the package (package.json's files), generated
+    // from the repository's examples/dashboard at build time.
+    const body = fs.readFileSync(path.join(__dirname, '..', 'dashboard.json'), 'utf8')
       .split('${Namespace}').join(namespace)
       .split('${FunctionName}').join(functionName)
       .split('${AWS::Region}').join(props.function.stack.region);
@@ -82,6 +85,23 @@ export class StarfleetSecrets extends Construct {
     alarm('UpstreamFailing', 'UpstreamErrors', 'starfleet-secrets could not read from AWS in 3 of the last 5 minutes', 5, 3);
     alarm('ServedStale', 'StaleAnswers', 'starfleet-secrets served expired values (AWS failing or slow) in 2 of the last 3 minutes', 3, 2);
   }
+}
+
+/** The layer props name: a published version, or one made from the zip. */
+function layer(scope: Construct, props: StarfleetSecretsProps): lambda.ILayerVersion {
+  if ((props.layerArn === undefined) === (props.layerDir === undefined)) {
+    throw new Error('StarfleetSecrets: set exactly one of layerArn (a published layer version) and layerDir (the directory of the layer zips)');
+  }
+  if (props.layerArn !== undefined) {
+    return lambda.LayerVersion.fromLayerVersionArn(scope, 'Layer', props.layerArn);
+  }
+  const arch = props.function.architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x86_64';
+  return new lambda.LayerVersion(scope, 'Layer', {
+    code: lambda.Code.fromAsset(path.join(props.layerDir!, `starfleet-secrets-layer-${arch}.zip`)),
+    compatibleArchitectures: [props.function.architecture],
+    description: `starfleet-secrets Lambda extension (${arch})`,
+    license: 'Apache-2.0',
+  });
 }
 
 /** The extension's variables for props. */

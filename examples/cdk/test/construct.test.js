@@ -50,12 +50,12 @@ test('exactly the grants the extension needs, and nothing broader', () => {
   } } });
 });
 
-test('the dashboard of examples/dashboard and the two alarms', () => {
+test('the dashboard the package ships and the two alarms', () => {
   const t = synth();
   t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   const body = Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody;
   const rendered = JSON.stringify(body);
-  const file = fs.readFileSync(path.join(__dirname, '..', '..', 'dashboard', 'dashboard.json'), 'utf8');
+  const file = fs.readFileSync(path.join(__dirname, '..', 'dashboard.json'), 'utf8');
   for (const metric of ['CacheHits', 'UpstreamErrors', 'FetchLatency', 'NegativeHits']) {
     assert.ok(file.includes(metric) && rendered.includes(metric), metric);
   }
@@ -69,4 +69,16 @@ test('the dashboard of examples/dashboard and the two alarms', () => {
   const none = synth({ dashboard: false });
   none.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
   none.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+});
+
+test('a published layer version by its ARN, in place of the zip', () => {
+  const layerArn = 'arn:aws:lambda:us-east-1:444455556666:layer:starfleet-secrets-arm64:7';
+  const t = synth({ layerArn, layerDir: undefined });
+  t.resourceCountIs('AWS::Lambda::LayerVersion', 0);
+  t.hasResourceProperties('AWS::Lambda::Function', { Layers: [layerArn] });
+});
+
+test('exactly one of layerArn and layerDir', () => {
+  assert.throws(() => synth({ layerArn: 'arn:aws:lambda:us-east-1:444455556666:layer:x:1' }), /exactly one of layerArn/);
+  assert.throws(() => synth({ layerDir: undefined }), /exactly one of layerArn/);
 });
