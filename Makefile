@@ -27,7 +27,7 @@ run: build ## serve testdata/starfleet-secret.json on 127.0.0.1:$(PORT), no AWS 
 	STARFLEET_SECRETS_TTL=$${STARFLEET_SECRETS_TTL:-5s} \
 	./$(BIN)
 
-test: rie test-prebuild ## the whole suite with the race detector (starts its own moto), then the layer build's
+test: test-prereqs rie test-prebuild ## the whole suite with the race detector (starts its own moto), then the layer build's
 	$(GO) vet ./...
 	$(GO) vet -tags $(LAYER_TAGS) ./...
 	$(GO) test -race -count=1 ./...
@@ -36,6 +36,14 @@ test: rie test-prebuild ## the whole suite with the race detector (starts its ow
 	@# race detector, which samples them above.
 	$(GO) test -count=1 -run 'TheSDK' ./upstream/...
 	$(GO) test -count=1 -run 'TheSDK' -tags $(LAYER_TAGS) ./upstream/...
+
+# What a contributor's machine may lack: moto in a virtualenv under .cache
+# (tools/test-prereqs.sh says what to install where it cannot), whose bin is
+# on the tests' PATH; and one line when the emulator tests will skip.
+export PATH := $(CURDIR)/.cache/bin:$(PATH)
+.PHONY: test-prereqs
+test-prereqs:
+	@STARFLEET_CACHE=$(CURDIR)/.cache tools/test-prereqs.sh
 
 # Builds the black-box tests make (the race-built binary of each build, the
 # layer zips of both architectures, the Go client example, the CDK
