@@ -9,6 +9,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	cryptorand "crypto/rand"
 	"errors"
@@ -68,7 +69,17 @@ type Options struct {
 	// Sleep waits for d or until ctx ends; nil means a real timer. Tests
 	// that move Now by hand pass one that moves it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// RetireAfter is how long a value the cache no longer holds (a
+	// rotation replaced it, the LRU evicted it, a write dropped it) stays
+	// intact before its bytes are wiped: longer than any reader holds a
+	// Result, which for the server is its longest answer. Zero means
+	// defaultRetireAfter.
+	RetireAfter time.Duration
 }
+
+// defaultRetireAfter outlasts any answer of the server at its default
+// fetch timeout.
+const defaultRetireAfter = time.Minute
 
 // Rules are how one service's values are kept fresh and how long one read
 // of them may take.
@@ -93,8 +104,12 @@ type Cache struct {
 
 	primary atomic.Pointer[entry]
 	others  *expirable.LRU[item.Key, *entry]
-	flights singleflight.Group
-	ready   atomic.Bool
+	// retireAfter and afterFunc schedule the wipe of a value the cache
+	// let go of; afterFunc is time.AfterFunc but in tests.
+	retireAfter time.Duration
+	afterFunc   func(time.Duration, func())
+	flights     singleflight.Group
+	ready       atomic.Bool
 	// writes counts Invalidate calls: a fetch that began before one
 	// may have read what the write replaced, so its value is not kept.
 	writes atomic.Uint64
@@ -147,7 +162,7 @@ func New(o Options) *Cache {
 		sleep = sleepFor
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Cache{
+	c := &Cache{
 		secrets:    o.Secrets,
 		parameters: o.Parameters,
 		src:        o.Source,
@@ -160,11 +175,14 @@ func New(o Options) *Cache {
 		etagKey:    []byte(cryptorand.Text()),
 		// The LRU's own expiry only frees memory: by the time it drops an
 		// entry, Policy would refuse to serve it anyway.
-		others: expirable.NewLRU[item.Key, *entry](max(o.Size, 1), nil,
-			max(o.Secrets.Policy.TTL+o.Secrets.Policy.MaxStale, o.Parameters.Policy.TTL+o.Parameters.Policy.MaxStale)),
-		background: ctx,
-		stop:       stop,
+		background:  ctx,
+		stop:        stop,
+		retireAfter: cmp.Or(o.RetireAfter, defaultRetireAfter),
+		afterFunc:   func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 	}
+	c.others = expirable.NewLRU(max(o.Size, 1), c.retire,
+		max(o.Secrets.Policy.TTL+o.Secrets.Policy.MaxStale, o.Parameters.Policy.TTL+o.Parameters.Policy.MaxStale))
+	return c
 }
 
 // Primary is the key of the Starfleet secret, normalized. It is boxed in
@@ -542,11 +560,41 @@ func (c *Cache) load(key item.Key) *entry {
 }
 
 func (c *Cache) store(key item.Key, e *entry) {
+	var old *entry
 	if key == c.primaryKey {
-		c.primary.Store(e)
+		old = c.primary.Swap(e)
+	} else {
+		old, _ = c.others.Peek(key)
+		c.others.Add(key, e) // replacing calls no eviction callback
+	}
+	if old != nil && old.value != e.value {
+		c.retire(key, old)
+	}
+}
+
+// retire wipes the bytes of e, which the cache let go of for key, once no
+// reader can still hold them: after retireAfter, and only if key's entry
+// does not hold that value again (an entry that failed to refresh keeps
+// its predecessor's). The LRU calls it for every entry it drops.
+func (c *Cache) retire(key item.Key, e *entry) {
+	if e == nil || e.value == nil {
 		return
 	}
-	c.others.Add(key, e)
+	c.afterFunc(c.retireAfter, func() {
+		if cur := c.peek(key); cur != nil && cur.value == e.value {
+			return
+		}
+		e.wipe()
+	})
+}
+
+// peek is key's entry without touching the LRU's order.
+func (c *Cache) peek(key item.Key) *entry {
+	if key == c.primaryKey {
+		return c.primary.Load()
+	}
+	e, _ := c.others.Peek(key)
+	return e
 }
 
 // Invalidate drops every cached value stale says a write made stale, and

@@ -182,6 +182,9 @@ type launch struct {
 	// as a function reading through it has them.
 	sdkEndpoints bool
 	concurrency  int // the emulator: Managed Instances when > 0
+	// user, when set, runs the process as that user (local mode; the test
+	// runs as root).
+	user *syscall.Credential
 }
 
 type option func(*launch)
@@ -200,6 +203,11 @@ func withProxy(prepare func(*upstreamtest.Proxy)) option {
 
 // withBinary runs bin instead of the race-built binary.
 func withBinary(bin string) option { return func(l *launch) { l.bin = bin } }
+
+// asUser runs the process as uid and gid.
+func asUser(uid, gid uint32) option {
+	return func(l *launch) { l.user = &syscall.Credential{Uid: uid, Gid: gid} }
+}
 
 // serving is local mode: a plain sidecar serving file, no AWS.
 func serving(file string) option {
@@ -320,6 +328,9 @@ func startLocal(t *testing.T, l launch) *instance {
 			"STARFLEET_SECRETS_LOG_LEVEL=debug",
 			raceEnv,
 		}, l.env...)...)
+		if l.user != nil {
+			in.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: l.user}
+		}
 		in.startProcess()
 		healthy := poll(t, 15*time.Second, 10*time.Millisecond, func() bool { return in.hasExited() || in.healthy() })
 		switch {

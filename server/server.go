@@ -178,6 +178,12 @@ func getAndHead(r chi.Router, pattern string, h http.HandlerFunc) {
 	r.Head(pattern, h)
 }
 
+// LongestAnswer is the server's write timeout at fetchTimeout, the longest
+// a handler holds a value it answers with (a second more where the
+// loopback listener enforces it): a request may wait on one upstream fetch,
+// or one operation passed to the service, with room left to answer.
+func LongestAnswer(fetchTimeout time.Duration) time.Duration { return fetchTimeout + 10*time.Second }
+
 // NewHTTPServer wraps h with timeouts that stop a client from holding a
 // connection by trickling its headers or never reading the answer.
 func NewHTTPServer(h http.Handler, fetchTimeout time.Duration, log *slog.Logger) *http.Server {
@@ -187,10 +193,8 @@ func NewHTTPServer(h http.Handler, fetchTimeout time.Duration, log *slog.Logger)
 		// Equal to ReadHeaderTimeout, so that net/http sets one read
 		// deadline per request instead of two: only the SDK's protocol
 		// sends a body, at most 1 MiB, from the same machine.
-		ReadTimeout: 5 * time.Second,
-		// A request may wait on one upstream fetch, or one operation
-		// passed to the service; leave room to answer.
-		WriteTimeout:   fetchTimeout + 10*time.Second,
+		ReadTimeout:    5 * time.Second,
+		WriteTimeout:   LongestAnswer(fetchTimeout),
 		IdleTimeout:    5 * time.Minute,
 		MaxHeaderBytes: 16 << 10,
 		ConnContext:    ConnContext,

@@ -57,6 +57,10 @@ func main() {
 		fmt.Printf("starfleet-secrets %s (commit %s)\n", version, commit)
 		return
 	}
+	if err := makeUndumpable(); err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Warn("the process stays dumpable: another process of the same user could read its memory",
+			"event", "harden_failed", "error", err.Error())
+	}
 	os.Exit(run(os.LookupEnv, os.Stderr, os.Stdout))
 }
 

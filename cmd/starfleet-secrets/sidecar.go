@@ -53,6 +53,9 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		Metrics:         recorder,
 		ParameterSource: params,
 		Parameters:      cfg.Cache.rules(cfg.Cache.Parameters, refreshAhead),
+		// Wiped no sooner than the slowest answer that may still be
+		// writing it, the loopback listener's second of lateness and more.
+		RetireAfter: server.LongestAnswer(cfg.Cache.Secrets.FetchTimeout) + 5*time.Second,
 	})
 	opts := server.Options{Store: c, Token: cfg.Server.Token, Allow: cfg.Server.Allow, Roles: cfg.Server.Roles, Logger: log,
 		Metrics: recorder, Settings: settingNames, ForwardTimeout: cfg.Cache.Secrets.FetchTimeout}
