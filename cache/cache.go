@@ -75,6 +75,11 @@ type Options struct {
 	// Result, which for the server is its longest answer. Zero means
 	// defaultRetireAfter.
 	RetireAfter time.Duration
+	// SlicePrefix, if set, is the split layout: each slice of Slices is
+	// its own secret, SlicePrefix+slice, whose current version is parsed
+	// as that one slice (see Result.Document), in Primary's scope.
+	SlicePrefix string
+	Slices      []string
 }
 
 // defaultRetireAfter outlasts any answer of the server at its default
@@ -108,6 +113,8 @@ type Cache struct {
 	// let go of; afterFunc is time.AfterFunc but in tests.
 	retireAfter time.Duration
 	afterFunc   func(time.Duration, func())
+	layout      Layout
+	initKeys    []item.Key // see InitKeys
 	flights     singleflight.Group
 	ready       atomic.Bool
 	// writes counts Invalidate calls: a fetch that began before one
@@ -138,8 +145,9 @@ type Result struct {
 }
 
 // Document returns the value parsed as a Starfleet document of slices, or
-// why it is not one; only the primary secret is parsed. The error names the
-// problem, never the content.
+// why it is not one; only the primary secret is parsed, and in the split
+// layout the current version of each slice's secret, as a document of that
+// one slice. The error names the problem, never the content.
 func (r Result) Document() (*Document, error) {
 	if r.doc == nil && r.docErr == nil {
 		return nil, &item.Error{Code: item.CodeNotJSONObject, Err: errors.New("the value was not parsed as a Starfleet document")}
@@ -178,11 +186,38 @@ func New(o Options) *Cache {
 		background:  ctx,
 		stop:        stop,
 		retireAfter: cmp.Or(o.RetireAfter, defaultRetireAfter),
+		layout:      newLayout(o.SlicePrefix, o.Slices, o.Primary.Scope),
 		afterFunc:   func(d time.Duration, f func()) { time.AfterFunc(d, f) },
+	}
+	c.initKeys = []item.Key{c.primaryKey}
+	if c.layout.Split() {
+		c.initKeys = c.initKeys[:0]
+		for _, name := range c.layout.Slices {
+			k, _ := c.layout.Key(name)
+			c.initKeys = append(c.initKeys, k)
+		}
 	}
 	c.others = expirable.NewLRU(max(o.Size, 1), c.retire,
 		max(o.Secrets.Policy.TTL+o.Secrets.Policy.MaxStale, o.Parameters.Policy.TTL+o.Parameters.Policy.MaxStale))
 	return c
+}
+
+// Layout is where the Starfleet secret's slices are kept.
+func (c *Cache) Layout() Layout { return c.layout }
+
+// InitKeys are what INIT warms, and an invoke refreshes when expired: the
+// Starfleet secret, or in the split layout each slice's secret.
+// The slice is the cache's own: callers must not change it.
+func (c *Cache) InitKeys() []item.Key { return c.initKeys }
+
+// slicesLoaded reports whether every slice of the split layout has a value.
+func (c *Cache) slicesLoaded() bool {
+	for _, k := range c.layout.keys {
+		if e := c.peek(k); e == nil || e.value == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // Primary is the key of the Starfleet secret, normalized. It is boxed in
@@ -190,7 +225,8 @@ func New(o Options) *Cache {
 // hot path of every slice read.
 func (c *Cache) Primary() item.Key { return c.primaryKey }
 
-// Ready reports whether the Starfleet secret has been fetched successfully
+// Ready reports whether the Starfleet secret (in the split layout, every
+// slice's secret) has been fetched successfully
 // at least once.
 func (c *Cache) Ready() bool { return c.ready.Load() }
 
@@ -462,7 +498,7 @@ func (c *Cache) refresh(key item.Key, mode fetchMode) *entry {
 		return next
 	}
 	c.store(key, next)
-	if key == c.primaryKey && err == nil {
+	if err == nil && (key == c.primaryKey || c.layout.Split() && c.slicesLoaded()) {
 		c.ready.Store(true)
 	}
 	return next
@@ -486,6 +522,8 @@ func (c *Cache) settle(key item.Key, prev *entry, value *item.Value, err *item.E
 	next := newEntry(value, c.now(), started)
 	if key == c.primaryKey {
 		next.doc, next.docErr = newDocument(value, c.etagKey)
+	} else if slice, ok := c.layout.sliceOf(key); ok {
+		next.doc, next.docErr = newSliceDocument(slice, value, c.etagKey)
 	}
 	return next
 }

@@ -75,6 +75,24 @@ func newDocument(v *item.Value, etagKey []byte) (*Document, error) {
 	return doc, nil
 }
 
+// newSliceDocument parses a value of the split layout, the one slice
+// named slice, as a document of that slice alone: the same rules and tags
+// as a slice of the combined secret.
+func newSliceDocument(slice string, v *item.Value, etagKey []byte) (*Document, error) {
+	switch {
+	case v.Text == nil:
+		return nil, &item.Error{Code: item.CodeNotJSONObject, Err: fmt.Errorf("the secret of slice %q has no SecretString (a binary secret cannot hold a slice)", slice)}
+	case !utf8.Valid(v.Text) || !json.Valid(v.Text):
+		return nil, &item.Error{Code: item.CodeNotJSONObject, Err: fmt.Errorf("the secret of slice %q is not valid JSON", slice)}
+	}
+	name, _ := json.Marshal(slice) // a valid UTF-8 string: cannot fail
+	wrapped := make([]byte, 0, len(name)+len(v.Text)+3)
+	wrapped = append(append(append(append(wrapped, '{'), name...), ':'), v.Text...)
+	wrapped = append(wrapped, '}')
+	defer clear(wrapped) // the document holds copies
+	return newDocument(&item.Value{VersionID: v.VersionID, Text: wrapped}, etagKey)
+}
+
 // ParseDocument parses a Starfleet secret. It accepts exactly one JSON object
 // of valid UTF-8 with unique keys; anything else is an error that describes
 // the shape of the problem without quoting the input.

@@ -243,8 +243,9 @@ func (s *keyStore) Get(_ context.Context, k item.Key, force bool) (cache.Result,
 	}
 	return cache.Result{Value: sec, FetchedAt: now.Add(-7 * time.Second), Stale: s.stale}, nil
 }
-func (s *keyStore) Primary() item.Key { return s.primary }
-func (s *keyStore) Ready() bool       { return true }
+func (s *keyStore) Primary() item.Key    { return s.primary }
+func (s *keyStore) Layout() cache.Layout { return cache.Layout{} }
+func (s *keyStore) Ready() bool          { return true }
 func (s *keyStore) Status(item.Key) cache.Status {
 	return cache.Status{}
 }

@@ -48,6 +48,7 @@ type Settings struct {
 	File         string // the local file served instead of Secrets Manager
 	Token        string // the token callers present
 	Roles        string // the roles a request may name
+	Slices       string // the split layout's slices
 }
 
 // orWords is name, or words when the program gave no name.

@@ -52,6 +52,11 @@ func readQueried[K item.Key](h *handler, w http.ResponseWriter, r *http.Request,
 			orWords(h.settings.Roles, "the extension's list of roles")+"; add it there to let this function read under it")
 		return key, res, false
 	}
+	if sk, isSecret := any(key).(item.SecretKey); isSecret && h.access.RefusesRequest(sk.ID) {
+		// Another slice's secret in the split layout: refused before any call.
+		h.refuseWholeSecret(w, r, keyAttrs(key)...)
+		return key, res, false
+	}
 	res, err = h.store.Get(r.Context(), key, refresh || wantsRefresh(r))
 	if err != nil {
 		h.writeFetchError(w, r, err, hints, keyAttrs(key)...)

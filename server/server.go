@@ -37,6 +37,8 @@ const TokenHeader = access.TokenHeader
 type Store interface {
 	Get(ctx context.Context, key item.Key, force bool) (cache.Result, error)
 	Primary() item.Key
+	// Layout is where the slices are: in the primary, or one secret each.
+	Layout() cache.Layout
 	Ready() bool
 	Status(key item.Key) cache.Status
 	// GetParameters answers keys as Parameter Store's GetParameters does.
@@ -119,7 +121,7 @@ func New(o Options) http.Handler {
 	if primary, ok := o.Store.Primary().(item.SecretKey); ok {
 		h.primaryID = primary.ID
 	}
-	h.access = access.New(h.primaryID, o.Allow, o.Roles)
+	h.access = access.New(h.primaryID, o.Allow, o.Roles).WithSlicePrefix(o.Store.Layout().Prefix)
 	h.sdk = sdkproto.New(sdkproto.Options{Store: o.Store, AWS: o.AWS, Access: h.access, Token: h.token,
 		AllowSetting: o.Settings.Allow, Now: h.now, Logger: h.log, ForwardTimeout: o.ForwardTimeout})
 
@@ -360,15 +362,20 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.routeQuery(w, r, nil); !ok {
 		return
 	}
-	st := h.store.Status(h.store.Primary())
-	body := healthBody{Status: "ready", SecretID: h.primaryID, VersionID: st.VersionID, LastErrorCode: st.LastErrorCode}
+	var body healthBody
+	if layout := h.store.Layout(); layout.Split() {
+		body = healthBody{SlicePrefix: layout.Prefix, Slices: make(map[string]secretHealth, len(layout.Slices))}
+		for _, name := range layout.Slices {
+			key, _ := layout.Key(name)
+			body.Slices[name] = h.secretHealth(key)
+		}
+	} else {
+		body = healthBody{SecretID: h.primaryID, secretHealth: h.secretHealth(h.store.Primary())}
+	}
+	body.Status = "ready"
 	status := http.StatusOK
 	if !h.store.Ready() {
 		status, body.Status = http.StatusServiceUnavailable, "starting"
-	}
-	if !st.FetchedAt.IsZero() {
-		age := ageSeconds(st.FetchedAt, h.now())
-		body.AgeSeconds = &age
 	}
 	b, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", "application/json")
@@ -377,11 +384,29 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 }
 
 type healthBody struct {
-	Status        string `json:"status"`
-	SecretID      string `json:"secret_id"`
+	Status   string `json:"status"`
+	SecretID string `json:"secret_id,omitempty"`
+	secretHealth
+	// The split layout: the prefix, and each slice's secret.
+	SlicePrefix string                  `json:"slice_prefix,omitempty"`
+	Slices      map[string]secretHealth `json:"slices,omitempty"`
+}
+
+// secretHealth is what /health says of one secret: never its value.
+type secretHealth struct {
 	AgeSeconds    *int64 `json:"secret_age_s,omitempty"`
 	VersionID     string `json:"version_id,omitempty"`
 	LastErrorCode string `json:"last_error_code,omitempty"`
+}
+
+func (h *handler) secretHealth(key item.Key) secretHealth {
+	st := h.store.Status(key)
+	sh := secretHealth{VersionID: st.VersionID, LastErrorCode: st.LastErrorCode}
+	if !st.FetchedAt.IsZero() {
+		age := ageSeconds(st.FetchedAt, h.now())
+		sh.AgeSeconds = &age
+	}
+	return sh
 }
 
 // pathName extracts and validates a slice or key name from the path, writing

@@ -47,8 +47,9 @@ func (s *stubStore) Get(_ context.Context, _ item.Key, force bool) (cache.Result
 	s.forced = append(s.forced, force)
 	return s.res, s.err
 }
-func (s *stubStore) Primary() item.Key { return item.SecretKey{ID: "Starfleet"} }
-func (s *stubStore) Ready() bool       { return s.ready }
+func (s *stubStore) Primary() item.Key    { return item.SecretKey{ID: "Starfleet"} }
+func (s *stubStore) Layout() cache.Layout { return cache.Layout{} }
+func (s *stubStore) Ready() bool          { return s.ready }
 func (s *stubStore) Status(item.Key) cache.Status {
 	if s.res.Value == nil {
 		return cache.Status{LastErrorCode: "AccessDeniedException"}

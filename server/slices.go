@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/starfleet/starfleet-secrets/cache"
+	"github.com/starfleet/starfleet-secrets/item"
 )
 
 // sliceParams are the query parameters of the /secret routes: refreshNow,
@@ -79,17 +81,9 @@ func (h *handler) getAllSlices(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	doc, res, ok := h.document(w, r, refresh, "")
+	names, readable, res, ok := h.readableSlices(w, r, refresh)
 	if !ok {
 		return
-	}
-	var readable []*cache.Slice
-	var names []string
-	for _, name := range doc.Names() {
-		if h.access.MayReadSlice(name) {
-			sl, _ := doc.Slice(name)
-			readable, names = append(readable, sl), append(names, name)
-		}
 	}
 	etag := combinedETag(readable)
 	if etagMatches(r.Header.Get("If-None-Match"), etag) {
@@ -100,6 +94,49 @@ func (h *handler) getAllSlices(w http.ResponseWriter, r *http.Request) {
 	if h.debug(r) {
 		h.logServed(res, "slices", len(readable))
 	}
+}
+
+// readableSlices reads every slice this function may read, with the result
+// the answer's headers describe (in the split layout, the oldest of the
+// slices' secrets, marked stale if any is), answering the error itself.
+func (h *handler) readableSlices(w http.ResponseWriter, r *http.Request, refresh bool) ([]string, []*cache.Slice, cache.Result, bool) {
+	var names []string
+	var readable []*cache.Slice
+	if layout := h.store.Layout(); layout.Split() {
+		var oldest, stale cache.Result
+		for _, name := range layout.Slices {
+			if !h.access.MayReadSlice(name) {
+				continue
+			}
+			doc, res, ok := h.document(w, r, refresh, name)
+			if !ok {
+				return nil, nil, res, false
+			}
+			sl, _ := doc.Slice(name)
+			names, readable = append(names, name), append(readable, sl)
+			if oldest.Value == nil || res.FetchedAt.Before(oldest.FetchedAt) {
+				oldest = res
+			}
+			if res.Stale && !stale.Stale {
+				stale = res
+			}
+		}
+		if stale.Stale && !oldest.Stale {
+			oldest.Stale, oldest.StaleCause = true, stale.StaleCause
+		}
+		return names, readable, oldest, true
+	}
+	doc, res, ok := h.document(w, r, refresh, "")
+	if !ok {
+		return nil, nil, res, false
+	}
+	for _, name := range doc.Names() {
+		if h.access.MayReadSlice(name) {
+			sl, _ := doc.Slice(name)
+			readable, names = append(readable, sl), append(names, name)
+		}
+	}
+	return names, readable, res, true
 }
 
 // joinSlices is one JSON object of the named slices' stored bytes.
@@ -121,18 +158,34 @@ func joinSlices(names []string, slices []*cache.Slice) []byte {
 }
 
 // document reads the Starfleet secret as a document of slices for a
-// request about slice (empty: all of them), answering the error itself.
+// request about slice (empty: all of them), answering the error itself. In
+// the split layout it reads slice's own secret, a document of that slice.
 func (h *handler) document(w http.ResponseWriter, r *http.Request, refresh bool, slice string) (*cache.Document, cache.Result, bool) {
-	res, err := h.store.Get(r.Context(), h.store.Primary(), refresh || wantsRefresh(r))
+	key := h.store.Primary()
+	layout := h.store.Layout()
+	if layout.Split() {
+		var ok bool
+		if key, ok = layout.Key(slice); !ok {
+			h.refuseMissing(w, r, "SliceNotFound", slice, fmt.Sprintf("the split layout has no slice %q: %s lists the slices, each the secret %s<slice>",
+				slice, orWords(h.settings.Slices, "the extension's slice list"), layout.Prefix))
+			return nil, cache.Result{}, false
+		}
+	}
+	res, err := h.store.Get(r.Context(), key, refresh || wantsRefresh(r))
 	var doc *cache.Document
 	if err == nil {
 		doc, err = res.Document()
 	}
-	if err != nil {
+	var ierr *item.Error
+	switch {
+	case err == nil:
+		return doc, res, true
+	case layout.Split() && errors.As(err, &ierr) && ierr.Code == item.CodeNotFound:
+		h.refuseMissing(w, r, "SliceNotFound", slice, fmt.Sprintf("slice %q has no secret: %s%s does not exist", slice, layout.Prefix, slice))
+	default:
 		h.writeFetchError(w, r, err, h.hints.slices, "slice", slice)
-		return nil, res, false
 	}
-	return doc, res, true
+	return nil, res, false
 }
 
 // refuseMissing answers 404 for a slice or key the secret does not have.
@@ -147,8 +200,11 @@ func (h *handler) debug(r *http.Request) bool { return h.log.Enabled(r.Context()
 
 // logServed logs a served read; attrs name what was read.
 func (h *handler) logServed(res cache.Result, attrs ...any) {
-	h.log.Debug("served", append(attrs, "event", "read", "stale", res.Stale,
-		"version_id", res.Value.VersionID, "age_s", ageSeconds(res.FetchedAt, h.now()))...)
+	attrs = append(attrs, "event", "read", "stale", res.Stale, "age_s", ageSeconds(res.FetchedAt, h.now()))
+	if res.Value != nil { // nil: the split layout's /secret read no slice
+		attrs = append(attrs, "version_id", res.Value.VersionID)
+	}
+	h.log.Debug("served", attrs...)
 }
 
 // combinedETag derives one entity tag from the slices' tags, which already

@@ -21,6 +21,7 @@ import (
 type Config struct {
 	Lambda  LambdaConfig
 	Secret  SecretConfig
+	Layout  LayoutConfig
 	Cache   CacheConfig
 	Server  ServerConfig
 	Log     LogConfig
@@ -140,6 +141,7 @@ var settingNames = server.Settings{
 	SecretID: envSecretID, SecretRegion: envSecretRegion,
 	FetchTimeout: envFetchTimeout,
 	Allow:        envAllow, File: envFile, Token: envToken, Roles: envRoles,
+	Slices: envSlices,
 }
 
 const (
@@ -218,6 +220,8 @@ func loadConfig(lookup LookupFunc, root string) (Config, error) {
 	var errs []error
 	c.Secret, errs = secretFromEnv(lookup, root)
 	add(errs)
+	c.Layout, errs = layoutFromEnv(lookup)
+	add(errs)
 	c.Cache, errs = cacheFromEnv(lookup, layer)
 	add(errs)
 	c.Prefetch, errs = prefetchFromEnv(lookup)
@@ -237,9 +241,9 @@ func loadConfig(lookup LookupFunc, root string) (Config, error) {
 }
 
 // validate checks what no one concern's reader can: every prefetch
-// entry's role is one the server allows.
+// entry's role is one the server allows, and the split layout's slices.
 func validate(c Config) []error {
-	var problems []error
+	problems := validateLayout(c)
 	for _, key := range c.Prefetch {
 		role := item.ScopeOf(key).RoleARN
 		if role != "" && !slices.Contains(c.Server.Roles, "*") && !slices.Contains(c.Server.Roles, role) {

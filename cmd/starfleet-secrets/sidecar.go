@@ -56,6 +56,8 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		// Wiped no sooner than the slowest answer that may still be
 		// writing it, the loopback listener's second of lateness and more.
 		RetireAfter: server.LongestAnswer(cfg.Cache.Secrets.FetchTimeout) + 5*time.Second,
+		SlicePrefix: cfg.Layout.SlicePrefix,
+		Slices:      cfg.layoutSlices(),
 	})
 	opts := server.Options{Store: c, Token: cfg.Server.Token, Allow: cfg.Server.Allow, Roles: cfg.Server.Roles, Logger: log,
 		Metrics: recorder, Settings: settingNames, ForwardTimeout: cfg.Cache.Secrets.FetchTimeout}
@@ -175,7 +177,7 @@ func (s *sidecar) prefetch(ctx context.Context) <-chan struct{} {
 				}
 			})
 		}
-		_, err := s.cache.Get(ctx, s.cache.Primary(), false)
+		err := s.cache.Prefetch(ctx, s.cache.InitKeys())
 		wg.Wait()
 		if err != nil {
 			s.log.Warn("prefetch failed; requests will retry", "event", "prefetch", "error", err.Error(),
@@ -215,7 +217,9 @@ func (s *sidecar) eventLoop(ctx context.Context, ext *extension.Client, prefetch
 	case <-ctx.Done():
 	}
 	shutdown, err := ext.Loop(ctx, func(context.Context, extension.Event) {
-		s.cache.RefreshIfExpired(s.cache.Primary())
+		for _, key := range s.cache.InitKeys() {
+			s.cache.RefreshIfExpired(key)
+		}
 		s.emitMetrics(s.emitter.MaybeEmit)
 	})
 	switch {

@@ -19,6 +19,7 @@ import (
 type Policy struct {
 	starfleet string          // the Starfleet secret's id: name, ARN or partial ARN
 	slices    map[string]bool // nil: every slice
+	prefix    string          // the split layout's: each slice is the secret prefix+slice
 	roles     map[string]bool // nil: any role
 }
 
@@ -33,6 +34,14 @@ func New(starfleet string, allow, roles []string) Policy {
 	if !slices.Contains(roles, "*") {
 		p.roles = setOf(roles)
 	}
+	return p
+}
+
+// WithSlicePrefix is p in the split layout, where each slice is the
+// secret prefix+slice: reading another slice's secret whole is refused
+// too.
+func (p Policy) WithSlicePrefix(prefix string) Policy {
+	p.prefix = prefix
 	return p
 }
 
@@ -65,7 +74,7 @@ func (p Policy) RefusesWhole(requested string, v *item.Value) bool {
 		return false
 	}
 	if v.Parameter == nil {
-		return p.isStarfleet(v.Name, v.ARN)
+		return p.isStarfleet(v.Name, v.ARN) || p.isOtherSlice(v.Name)
 	}
 	if !item.IsReference(requested) {
 		return false
@@ -76,7 +85,7 @@ func (p Policy) RefusesWhole(requested string, v *item.Value) bool {
 	var source struct{ ARN, Name string }
 	json.Unmarshal([]byte(v.Parameter.SourceResult), &source)
 	for _, name := range []string{v.Name, source.Name, strings.TrimPrefix(v.Name, item.ReferencePrefix), strings.TrimPrefix(requested, item.ReferencePrefix)} {
-		if p.isStarfleet(name, source.ARN) {
+		if p.isStarfleet(name, source.ARN) || p.isOtherSlice(name) {
 			return true
 		}
 	}
@@ -88,6 +97,34 @@ func (p Policy) RefusesWhole(requested string, v *item.Value) bool {
 // for more than it keeps) may not under an allow-list: the extension
 // cannot check what comes back.
 func (p Policy) MayForward(readsValues bool) bool { return !readsValues || !p.Limited() }
+
+// RefusesRequest reports whether a read of the secret requested (a name or
+// an ARN) is refused before anything is fetched: in the split layout under
+// an allow-list, the secret of a slice this function may not read, which
+// would otherwise make an upstream call for it.
+func (p Policy) RefusesRequest(requested string) bool {
+	if p.prefix == "" || !p.Limited() {
+		return false
+	}
+	name := requested
+	if _, afterARN, ok := strings.Cut(requested, ":secret:"); ok && strings.HasPrefix(requested, "arn:") {
+		name = afterARN
+		// A full ARN ends in Secrets Manager's six-character suffix, a
+		// partial one does not: refused only if both readings name
+		// another slice.
+		if n := len(name); n > 7 && name[n-7] == '-' {
+			return p.isOtherSlice(name) && p.isOtherSlice(name[:n-7])
+		}
+	}
+	return p.isOtherSlice(name)
+}
+
+// isOtherSlice reports whether the secret named name is, in the split
+// layout, the secret of a slice this function may not read.
+func (p Policy) isOtherSlice(name string) bool {
+	slice, ok := strings.CutPrefix(name, p.prefix)
+	return p.prefix != "" && ok && slice != "" && !p.MayReadSlice(slice)
+}
 
 // isStarfleet reports whether the secret of that name and ARN is the
 // Starfleet secret.

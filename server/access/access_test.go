@@ -70,3 +70,38 @@ func TestPolicyByPartialARN(t *testing.T) {
 		t.Error("the Starfleet secret, configured by its partial ARN, was not refused whole")
 	}
 }
+
+// TestPolicySplitLayout: with each slice its own secret, another slice's
+// secret, or its Parameter Store reference, is refused whole; the allowed
+// slice's is not, nor anything without an allow-list.
+func TestPolicySplitLayout(t *testing.T) {
+	split := New("Starfleet", []string{"GitHubSyncWorker"}, nil).WithSlicePrefix("Starfleet/")
+	open := New("Starfleet", nil, nil).WithSlicePrefix("Starfleet/")
+	slack := &item.Value{Name: "Starfleet/STARFLEET"}
+	github := &item.Value{Name: "Starfleet/GitHubSyncWorker"}
+	slackRef := &item.Value{Name: item.ReferencePrefix + "Starfleet/STARFLEET", Parameter: &item.ParameterMeta{SourceResult: `{"Name":"Starfleet/STARFLEET"}`}}
+	for _, tc := range []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"another slice's secret", split.RefusesWhole("Starfleet/STARFLEET", slack), true},
+		{"the allowed slice's secret", split.RefusesWhole("Starfleet/GitHubSyncWorker", github), false},
+		{"another slice's reference", split.RefusesWhole(slackRef.Name, slackRef), true},
+		{"the prefix alone", split.RefusesWhole("Starfleet/", &item.Value{Name: "Starfleet/"}), false},
+		{"another secret", split.RefusesWhole("db", other), false},
+		{"no allow-list", open.RefusesWhole("Starfleet/STARFLEET", slack), false},
+		{"asking for another slice's secret", split.RefusesRequest("Starfleet/STARFLEET"), true},
+		{"asking for it by its ARN", split.RefusesRequest("arn:aws:secretsmanager:us-east-1:123456789012:secret:Starfleet/STARFLEET-AbCdEf"), true},
+		{"asking for it by its partial ARN", split.RefusesRequest("arn:aws:secretsmanager:us-east-1:123456789012:secret:Starfleet/STARFLEET"), true},
+		{"asking for the allowed slice's", split.RefusesRequest("Starfleet/GitHubSyncWorker"), false},
+		{"asking for the allowed slice's by ARN", split.RefusesRequest("arn:aws:secretsmanager:us-east-1:123456789012:secret:Starfleet/GitHubSyncWorker-AbCdEf"), false},
+		{"asking for another secret", split.RefusesRequest("db"), false},
+		{"asking without an allow-list", open.RefusesRequest("Starfleet/STARFLEET"), false},
+		{"asking in one secret's layout", New("Starfleet", []string{"GitHubSyncWorker"}, nil).RefusesRequest("Starfleet/STARFLEET"), false},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %t, want %t", tc.name, tc.got, tc.want)
+		}
+	}
+}

@@ -51,6 +51,9 @@ func (h *handler) sdkGetSecretValue(ctx context.Context, call *sdkCall) ([]byte,
 		checkLength("versionId", in.VersionId, false, item.MaxVersionIDLength), checkLength("versionStage", in.VersionStage, false, item.MaxVersionStageLength)); err != nil {
 		return nil, err, false
 	}
+	if h.access.RefusesRequest(*in.SecretId) {
+		return nil, h.wholeSecretRefused(), false
+	}
 	res, err := h.read(ctx, call, item.SecretKey{ID: *in.SecretId, VersionID: deref(in.VersionId), VersionStage: deref(in.VersionStage)})
 	if err != nil {
 		return nil, err, false
@@ -103,6 +106,10 @@ func (h *handler) sdkBatchGetSecretValue(ctx context.Context, call *sdkCall) ([]
 	}
 	var wg sync.WaitGroup
 	for i, id := range in.SecretIdList {
+		if h.access.RefusesRequest(id) {
+			errs[i] = h.wholeSecretRefused()
+			continue
+		}
 		wg.Go(func() {
 			results[i], errs[i] = h.read(ctx, call, item.SecretKey{ID: id})
 			if errs[i] == nil {
