@@ -87,3 +87,23 @@ func CheckRoleARN(s string) error {
 	}
 	return nil
 }
+
+// MaxSecretNameLength is Secrets Manager's limit on a secret's name.
+const MaxSecretNameLength = 512
+
+// IsSecretName reports whether s can be (part of) a secret's name: 1 to
+// MaxSecretNameLength of ASCII letters, digits and /_+=.@-. A loop, not a
+// regular expression: this runs in the extension, whose package
+// initialisation every cold start pays for.
+func IsSecretName(s string) bool {
+	if s == "" || len(s) > MaxSecretNameLength {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("/_+=.@-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}

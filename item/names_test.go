@@ -1,6 +1,9 @@
 package item
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCheckRoleARN(t *testing.T) {
 	for arn, ok := range map[string]bool{
@@ -51,6 +54,17 @@ func TestIsSecret(t *testing.T) {
 	} {
 		if got := IsSecret(id, name, arn); got != want {
 			t.Errorf("IsSecret(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
+
+func TestIsSecretName(t *testing.T) {
+	for s, want := range map[string]bool{
+		"Starfleet": true, "Starfleet/GitHubSyncWorker": true, "a_+=.@-/9": true,
+		"": false, "Git Hub": false, "a,b": false, "é": false, strings.Repeat("a", MaxSecretNameLength+1): false,
+	} {
+		if got := IsSecretName(s); got != want {
+			t.Errorf("IsSecretName(%q) = %v, want %v", s, got, want)
 		}
 	}
 }

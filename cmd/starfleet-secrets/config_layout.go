@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/server"
 )
 
@@ -27,15 +27,12 @@ const (
 	sliceNameRule   = "want slice names that can end a secret name: letters, digits and /_+=.@-"
 )
 
-// secretNameChars are what a Secrets Manager secret name may hold.
-var secretNameChars = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]+$`)
-
 // layoutFromEnv reads the split layout's variables.
 func layoutFromEnv(lookup LookupFunc) (LayoutConfig, []error) {
 	var l LayoutConfig
 	var problems []error
 	if v, name, ok := lookup.first(envSlicePrefix); ok {
-		if len(v) > 256 || !secretNameChars.MatchString(v) {
+		if len(v) > 256 || !item.IsSecretName(v) {
 			problems = append(problems, invalid(name, v, slicePrefixRule))
 		} else {
 			l.SlicePrefix = v
@@ -46,7 +43,7 @@ func layoutFromEnv(lookup LookupFunc) (LayoutConfig, []error) {
 			s = strings.TrimSpace(s)
 			switch {
 			case s == "":
-			case server.ValidateName(s) != nil || !secretNameChars.MatchString(s):
+			case server.ValidateName(s) != nil || !item.IsSecretName(s):
 				problems = append(problems, invalid(name, v, fmt.Sprintf("slice %q: %s", s, sliceNameRule)))
 			default:
 				l.Slices = append(l.Slices, s)
@@ -90,7 +87,7 @@ func validateLayout(c Config) []error {
 		}
 	}
 	for _, s := range c.layoutSlices() {
-		if !secretNameChars.MatchString(s) {
+		if !item.IsSecretName(s) {
 			problems = append(problems, fmt.Errorf("%s: slice %q cannot end a secret name: %s", envSlicePrefix, s, sliceNameRule))
 		}
 	}

@@ -61,6 +61,9 @@ func main() {
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Warn("the process stays dumpable: another process of the same user could read its memory",
 			"event", "harden_failed", "error", err.Error())
 	}
+	if len(os.Args) > 1 && (os.Args[1] == "split" || os.Args[1] == "join") {
+		os.Exit(migrateCommand(context.Background(), os.Args[1], os.Args[2:], os.LookupEnv, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.LookupEnv, os.Stderr, os.Stdout))
 }
 
