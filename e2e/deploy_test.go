@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -60,6 +61,15 @@ module "everything" {
   role_arns            = ["arn:aws:iam::111122223333:role/reader"]
 }
 
+module "split" {
+  source        = "MODULE"
+  layer_zip     = "ZIP"
+  function_name = "split"
+  secret_arn    = "MINIMAL_SECRET"
+  slice_prefix  = "Starfleet/"
+  allow_slices  = ["GitHubSyncWorker"]
+}
+
 module "published" {
   source        = "MODULE"
   layer_arn     = "arn:aws:lambda:us-east-1:444455556666:layer:starfleet-secrets-arm64:3"
@@ -69,6 +79,8 @@ module "published" {
 
 output "minimal_policy" { value = module.minimal.policy_json }
 output "published_layer" { value = module.published.layer_arn }
+output "split_policy" { value = module.split.policy_json }
+output "split_environment" { value = module.split.environment }
 output "minimal_environment" { value = module.minimal.environment }
 output "everything_policy" { value = module.everything.policy_json }
 output "everything_environment" { value = module.everything.environment }
@@ -90,26 +102,37 @@ const minimalSecret = "arn:aws:secretsmanager:us-east-2:111122223333:secret:Star
 func TestDeployRecipes(t *testing.T) {
 	t.Parallel()
 	tagIndependent(t)
-	sam := samStatements(t, repoRoot(t), minimalSecret)
-	var cdk, tf []policyStatement
-	t.Run("cdk", func(t *testing.T) { cdk = checkCDKConstruct(t) })
-	t.Run("terraform", func(t *testing.T) { tf = checkTerraformModule(t) })
+	sam := samStatements(t, repoRoot(t), minimalSecret, "")
+	samSplit := samStatements(t, repoRoot(t), minimalSecret, "Starfleet/")
+	var cdk, cdkSplit, tf, tfSplit []policyStatement
+	t.Run("cdk", func(t *testing.T) { cdk, cdkSplit = checkCDKConstruct(t) })
+	t.Run("terraform", func(t *testing.T) { tf, tfSplit = checkTerraformModule(t) })
 	if !reflect.DeepEqual(cdk, sam) {
 		t.Errorf("the CDK construct grants %+v, the SAM template %+v", cdk, sam)
 	}
 	if tf != nil && !reflect.DeepEqual(tf, sam) { // nil: terraform skipped
 		t.Errorf("the Terraform module grants %+v, the SAM template %+v", tf, sam)
 	}
+	// The split layout: exactly the allowed slice's secret, nothing on the
+	// one Starfleet secret or the other slices'.
+	wantSplit := []policyStatement{{Sid: "ReadTheStarfleetSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue",
+		Resource: "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet/GitHubSyncWorker-??????"}}
+	for recipe, got := range map[string][]policyStatement{"SAM": samSplit, "CDK": cdkSplit, "Terraform": tfSplit} {
+		if (recipe != "Terraform" || tf != nil) && !reflect.DeepEqual(got, wantSplit) {
+			t.Errorf("in the split layout the %s recipe grants %+v, want %+v", recipe, got, wantSplit)
+		}
+	}
 }
 
 // checkTerraformModule formats, validates and plans the module offline, checks
 // the grants of a module that names everything, and returns the minimal
 // module's statements.
-func checkTerraformModule(t *testing.T) []policyStatement {
+func checkTerraformModule(t *testing.T) (minimal, split []policyStatement) {
 	terraform, err := exec.LookPath("terraform")
 	mirror := terraformMirror()
 	if _, merr := os.Stat(filepath.Join(mirror, "registry.terraform.io", "hashicorp", "aws")); err != nil || merr != nil {
 		t.Skipf("terraform (%v) or its AWS provider mirror at %s (%v) is missing: the module is not validated here", err, mirror, merr)
+		return nil, nil
 	}
 	root := repoRoot(t)
 	dir := t.TempDir()
@@ -177,7 +200,11 @@ func checkTerraformModule(t *testing.T) []policyStatement {
 		t.Errorf("a published layer's module answers layer_arn %v", got)
 	}
 	checkTerraformRefuses(t, terraform, env, dir, module)
-	minimal := statements("minimal_policy")
+	minimal = statements("minimal_policy")
+	split = statements("split_policy")
+	if env, _ := plan.PlannedValues.Outputs["split_environment"].Value.(map[string]any); env["STARFLEET_SECRETS_SLICE_PREFIX"] != "Starfleet/" {
+		t.Errorf("the split layout's environment: %v", env)
+	}
 	everything := statements("everything_policy")
 	granted := map[string][]string{}
 	for _, s := range everything {
@@ -214,7 +241,7 @@ func checkTerraformModule(t *testing.T) []policyStatement {
 		!strings.Contains(environment["STARFLEET_SECRETS_PREFETCH"].(string), "ssm:arn:aws:ssm:us-east-2:111122223333:parameter/app/flag") {
 		t.Errorf("environment %v", environment)
 	}
-	return minimal
+	return minimal, split
 }
 
 func asList(v any) []string {
@@ -232,33 +259,40 @@ func asList(v any) []string {
 }
 
 // samStatements are the SAM template's sample function's policy
-// statements, its secret parameter replaced by secretARN.
-func samStatements(t *testing.T, root, secretARN string) []policyStatement {
+// statements as CloudFormation makes them with StarfleetSecretArn
+// secretARN and StarfleetSlicePrefix prefix ("": one secret).
+func samStatements(t *testing.T, root, secretARN, prefix string) []policyStatement {
 	t.Helper()
 	stdout := samTemplateJSON(t, root)
 	var tpl struct {
-		Resources map[string]struct {
+		Parameters map[string]struct{ Default string }
+		Conditions map[string]any
+		Resources  map[string]struct {
 			Type       string
-			Properties struct {
-				Policies []struct{ Statement []policyStatement }
-			}
+			Properties map[string]any
 		}
 	}
 	if err := json.Unmarshal([]byte(stdout), &tpl); err != nil {
 		t.Fatal(err)
+	}
+	e := cfn{params: map[string]string{"StarfleetSecretArn": secretARN, "StarfleetSlicePrefix": prefix}, conditions: tpl.Conditions}
+	for name, p := range tpl.Parameters {
+		if _, set := e.params[name]; !set {
+			e.params[name] = p.Default
+		}
 	}
 	var out []policyStatement
 	for _, r := range tpl.Resources {
 		if r.Type != "AWS::Serverless::Function" {
 			continue
 		}
-		for _, p := range r.Properties.Policies {
-			for _, s := range p.Statement {
-				if reflect.DeepEqual(s.Resource, map[string]any{"Ref": "StarfleetSecretArn"}) {
-					s.Resource = secretARN
-				}
-				out = append(out, s)
-			}
+		raw, _ := json.Marshal(e.eval(r.Properties["Policies"]))
+		var policies []struct{ Statement []policyStatement }
+		if err := json.Unmarshal(raw, &policies); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range policies {
+			out = append(out, p.Statement...)
 		}
 	}
 	return out
@@ -268,7 +302,7 @@ func samStatements(t *testing.T, root, secretARN string) []policyStatement {
 // alone (nothing of the repository beside it), packs it, checks the packed
 // construct in a fresh app outside the repository, and returns the minimal
 // stack's statements.
-func checkCDKConstruct(t *testing.T) []policyStatement {
+func checkCDKConstruct(t *testing.T) (minimal, split []policyStatement) {
 	npm := need(t, "npm", "install Node.js 18 or newer with npm")
 	node := need(t, "node", "install Node.js 18 or newer")
 	pkg := copyCDKPackage(t)
@@ -276,16 +310,20 @@ func checkCDKConstruct(t *testing.T) []policyStatement {
 	if stdout, stderr, code := runCmd(t, pkg, env, npm, "test", "--silent"); code != 0 {
 		t.Fatalf("npm test in a copy of examples/cdk alone: exit %d\n%s%s", code, stdout, stderr)
 	}
-	stdout, stderr, code := runCmd(t, pkg, env, node, filepath.Join("test", "stack.js"))
-	if code != 0 {
-		t.Fatalf("synthesizing the minimal stack: exit %d\n%s", code, stderr)
+	statements := func(args ...string) []policyStatement {
+		stdout, stderr, code := runCmd(t, pkg, env, append([]string{node, filepath.Join("test", "stack.js")}, args...)...)
+		if code != 0 {
+			t.Fatalf("synthesizing the minimal stack %v: exit %d\n%s", args, code, stderr)
+		}
+		var cdk []policyStatement
+		if err := json.Unmarshal([]byte(stdout), &cdk); err != nil {
+			t.Fatalf("%v: %s", err, stdout)
+		}
+		return cdk
 	}
-	var cdk []policyStatement
-	if err := json.Unmarshal([]byte(stdout), &cdk); err != nil {
-		t.Fatalf("%v: %s", err, stdout)
-	}
+	minimal, split = statements(), statements("split")
 	checkPackedCDKApp(t, npm, node, env, pkg)
-	return cdk
+	return minimal, split
 }
 
 // copyCDKPackage copies what examples/cdk holds in git into a temporary
@@ -520,4 +558,93 @@ func checkTerraformRefuses(t *testing.T, terraform string, env []string, dir, mo
 			t.Errorf("%s: terraform plan exit %d, want a refusal saying %q\n%s%s", name, code, tc.want, stdout, stderr)
 		}
 	}
+}
+
+// cfn evaluates the intrinsic functions the SAM template uses, with its
+// parameters and conditions, as CloudFormation does at deploy.
+type cfn struct {
+	params     map[string]string
+	conditions map[string]any
+}
+
+// cfnNoValue is AWS::NoValue: the property it is the value of is dropped.
+var cfnNoValue = &struct{}{}
+
+var cfnSubVar = regexp.MustCompile(`\$\{([^!}][^}]*)\}`)
+
+func (e cfn) eval(v any) any {
+	switch v := v.(type) {
+	case []any:
+		var out []any
+		for _, x := range v {
+			if y := e.eval(x); y != cfnNoValue {
+				out = append(out, y)
+			}
+		}
+		return out
+	case map[string]any:
+		if len(v) == 1 {
+			for k, arg := range v {
+				if r, ok := e.intrinsic(k, arg); ok {
+					return r
+				}
+			}
+		}
+		out := map[string]any{}
+		for k, x := range v {
+			if y := e.eval(x); y != cfnNoValue {
+				out[k] = y
+			}
+		}
+		return out
+	}
+	return v
+}
+
+func (e cfn) intrinsic(name string, arg any) (any, bool) {
+	args, _ := arg.([]any)
+	switch name {
+	case "Ref":
+		if arg == "AWS::NoValue" {
+			return cfnNoValue, true
+		}
+		if p, ok := e.params[arg.(string)]; ok {
+			return p, true
+		}
+	case "Fn::If":
+		if e.eval(e.conditions[args[0].(string)]) == true {
+			return e.eval(args[1]), true
+		}
+		return e.eval(args[2]), true
+	case "Fn::Equals":
+		return reflect.DeepEqual(e.eval(args[0]), e.eval(args[1])), true
+	case "Fn::Not":
+		return e.eval(args[0]) != true, true
+	case "Fn::Split":
+		var out []any
+		for _, s := range strings.Split(e.eval(args[1]).(string), args[0].(string)) {
+			out = append(out, s)
+		}
+		return out, true
+	case "Fn::Select":
+		return e.eval(args[1]).([]any)[int(args[0].(float64))], true
+	case "Fn::Sub":
+		text, vars := "", map[string]any{}
+		if s, ok := arg.(string); ok {
+			text = s
+		} else {
+			text, vars = args[0].(string), e.eval(args[1]).(map[string]any)
+		}
+		return cfnSubVar.ReplaceAllStringFunc(text, func(m string) string {
+			name := m[2 : len(m)-1]
+			if v, ok := vars[name]; ok {
+				return v.(string)
+			}
+			if p, ok := e.params[name]; ok {
+				return p
+			}
+			return m
+		}), true
+	}
+	return nil, false
 }

@@ -430,12 +430,11 @@ func TestSAMTemplate(t *testing.T) {
 	if list, ok := action.([]any); ok && len(list) == 1 {
 		action = list[0]
 	}
-	target := st.Resource
-	if list, ok := target.([]any); ok && len(list) == 1 {
-		target = list[0]
-	}
-	if st.Effect != "Allow" || action != "secretsmanager:GetSecretValue" || !reflect.DeepEqual(target, ref) {
-		t.Errorf("%s: statement %+v, want Allow secretsmanager:GetSecretValue on %v", name, st, ref)
+	// The resource, evaluated as CloudFormation would: the secret's ARN.
+	const arn = "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet-AbCdEf"
+	target := samStatements(t, root, arn, "")[0].Resource
+	if st.Effect != "Allow" || action != "secretsmanager:GetSecretValue" || target != arn {
+		t.Errorf("%s: statement %+v (resource %v), want Allow secretsmanager:GetSecretValue on %s", name, st, target, arn)
 	}
 }
 

@@ -8,6 +8,13 @@ locals {
   # The secret's region is the ARN's fourth field, so a secret in another
   # region works too.
   secret_region = split(":", var.secret_arn)[3]
+  # The secrets the Starfleet secret is read from: secret_arn, or in the
+  # split layout each allowed slice's, whose ARN ends in Secrets Manager's
+  # six random characters, matched by six "?".
+  starfleet_arns = var.slice_prefix == null ? [var.secret_arn] : [
+    for slice in var.allow_slices :
+    format("arn:%s:secretsmanager:%s:%s:secret:%s%s-??????", split(":", var.secret_arn)[1], local.secret_region, split(":", var.secret_arn)[4], var.slice_prefix, slice)
+  ]
   prefetch = concat(
     var.prefetch_secret_arns,
     [for arn in var.parameter_arns : "ssm:${arn}"],
@@ -19,6 +26,7 @@ locals {
       STARFLEET_SECRETS_TTL   = var.ttl
     },
     length(var.allow_slices) > 0 ? { STARFLEET_SECRETS_ALLOW = join(",", var.allow_slices) } : {},
+    var.slice_prefix != null ? { STARFLEET_SECRETS_SLICE_PREFIX = var.slice_prefix } : {},
     length(local.prefetch) > 0 ? { STARFLEET_SECRETS_PREFETCH = join(",", local.prefetch) } : {},
     length(var.role_arns) > 0 ? { STARFLEET_SECRETS_ROLES = join(",", var.role_arns) } : {},
     var.metrics_namespace != "StarfleetSecrets" ? { STARFLEET_SECRETS_METRICS_NAMESPACE = var.metrics_namespace } : {},
@@ -59,7 +67,7 @@ data "aws_iam_policy_document" "this" {
     sid       = "ReadTheStarfleetSecret"
     effect    = "Allow"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = concat([var.secret_arn], var.prefetch_secret_arns)
+    resources = concat(local.starfleet_arns, var.prefetch_secret_arns)
   }
   dynamic "statement" {
     for_each = { for sid, grant in local.grants : sid => grant if length(grant.resources) > 0 }

@@ -10,6 +10,10 @@ output "layer_arn" {
 output "policy_json" {
   description = "The least-privilege policy the function's role needs, as JSON."
   value       = data.aws_iam_policy_document.this.json
+  precondition {
+    condition     = var.slice_prefix == null || length(var.allow_slices) > 0
+    error_message = "The split layout (slice_prefix) grants exactly the allowed slices: set allow_slices."
+  }
 }
 
 output "environment" {

@@ -56,6 +56,16 @@ variable "allow_slices" {
   }
 }
 
+variable "slice_prefix" {
+  description = "STARFLEET_SECRETS_SLICE_PREFIX: the split layout, each slice its own secret <prefix><slice> in secret_arn's account and region (see starfleet-secrets split). The function is then granted exactly the allow_slices' secrets, and not secret_arn."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.slice_prefix == null || can(regex("^[A-Za-z0-9/_+=.@-]{1,256}$", var.slice_prefix))
+    error_message = "slice_prefix must be the start of a secret name: 1 to 256 of letters, digits and /_+=.@-."
+  }
+}
+
 variable "ttl" {
   description = "STARFLEET_SECRETS_TTL: whole seconds (\"300\") or a Go duration (\"5m\"); 0 turns caching off."
   type        = string

@@ -26,6 +26,13 @@ export interface StarfleetSecretsProps {
   readonly layerDir?: string;
   /** STARFLEET_SECRETS_ALLOW: the slices the function may read; empty allows all. */
   readonly allowSlices?: string[];
+  /**
+   * STARFLEET_SECRETS_SLICE_PREFIX: the split layout, each slice its own
+   * secret `<prefix><slice>` in secretArn's account and region (see
+   * `starfleet-secrets split`). The function is then granted exactly the
+   * allowed slices' secrets, and not secretArn: allowSlices is required.
+   */
+  readonly slicePrefix?: string;
   /** STARFLEET_SECRETS_TTL; default 300s. */
   readonly ttl?: string;
   /** More secrets warmed during INIT, each granted GetSecretValue. */
@@ -87,6 +94,20 @@ export class StarfleetSecrets extends Construct {
   }
 }
 
+/**
+ * The secrets the Starfleet secret is read from: secretArn, or in the split
+ * layout each allowed slice's, whose ARN ends in Secrets Manager's six
+ * random characters, matched by six `?`.
+ */
+export function starfleetArns(props: StarfleetSecretsProps): string[] {
+  if (!props.slicePrefix) return [props.secretArn];
+  if (!props.allowSlices?.length) {
+    throw new Error('StarfleetSecrets: the split layout (slicePrefix) grants exactly the allowed slices: set allowSlices');
+  }
+  const [, partition, , region, account] = props.secretArn.split(':');
+  return props.allowSlices.map((slice) => `arn:${partition}:secretsmanager:${region}:${account}:secret:${props.slicePrefix}${slice}-??????`);
+}
+
 /** The layer props name: a published version, or one made from the zip. */
 function layer(scope: Construct, props: StarfleetSecretsProps): lambda.ILayerVersion {
   if ((props.layerArn === undefined) === (props.layerDir === undefined)) {
@@ -114,6 +135,7 @@ export function environment(props: StarfleetSecretsProps): Record<string, string
   };
   const prefetch = [...(props.prefetchSecretArns ?? []), ...(props.parameterArns ?? []).map((arn) => `ssm:${arn}`)];
   if (props.allowSlices?.length) env.STARFLEET_SECRETS_ALLOW = props.allowSlices.join(',');
+  if (props.slicePrefix) env.STARFLEET_SECRETS_SLICE_PREFIX = props.slicePrefix;
   if (prefetch.length) env.STARFLEET_SECRETS_PREFETCH = prefetch.join(',');
   if (props.roleArns?.length) env.STARFLEET_SECRETS_ROLES = props.roleArns.join(',');
   if (props.metricsNamespace && props.metricsNamespace !== defaultNamespace) {
@@ -127,7 +149,7 @@ export function statements(props: StarfleetSecretsProps): iam.PolicyStatement[] 
   const out = [new iam.PolicyStatement({
     sid: 'ReadTheStarfleetSecret',
     actions: ['secretsmanager:GetSecretValue'],
-    resources: [props.secretArn, ...(props.prefetchSecretArns ?? [])],
+    resources: [...starfleetArns(props), ...(props.prefetchSecretArns ?? [])],
   })];
   const add = (sid: string, actions: string[], resources: string[] | undefined) => {
     if (resources?.length) out.push(new iam.PolicyStatement({ sid, actions, resources }));

@@ -82,3 +82,13 @@ test('exactly one of layerArn and layerDir', () => {
   assert.throws(() => synth({ layerArn: 'arn:aws:lambda:us-east-1:444455556666:layer:x:1' }), /exactly one of layerArn/);
   assert.throws(() => synth({ layerDir: undefined }), /exactly one of layerArn/);
 });
+
+test('the split layout grants exactly the allowed slices\' secrets', () => {
+  const t = synth({ slicePrefix: 'Starfleet/', allowSlices: ['GitHubSyncWorker'] });
+  const resources = policyStatements(t).flatMap((s) => [].concat(s.Resource));
+  assert.deepStrictEqual(resources, ['arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet/GitHubSyncWorker-??????']);
+  t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({
+    STARFLEET_SECRETS_SLICE_PREFIX: 'Starfleet/', STARFLEET_SECRETS_ALLOW: 'GitHubSyncWorker',
+  }) } });
+  assert.throws(() => synth({ slicePrefix: 'Starfleet/' }), /set allowSlices/);
+});

@@ -40,6 +40,8 @@ module.exports = { synth, policyStatements, secretArn };
 
 // Run as a script, it prints the minimal stack's statements, which the Go
 // tests compare with the SAM template's and the Terraform module's.
+// With "split", the split layout's (slices in secrets under Starfleet/).
 if (require.main === module) {
-  process.stdout.write(JSON.stringify(policyStatements(synth({ allowSlices: ['GitHubSyncWorker'] }))) + '\n');
+  const split = process.argv[2] === 'split' ? { slicePrefix: 'Starfleet/' } : {};
+  process.stdout.write(JSON.stringify(policyStatements(synth({ allowSlices: ['GitHubSyncWorker'], ...split }))) + '\n');
 }
