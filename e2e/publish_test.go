@@ -7,7 +7,6 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -17,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -35,13 +33,7 @@ func TestPublishLayer(t *testing.T) {
 	if _, err := os.Stat(debianAWSCLI); err != nil {
 		t.Fatalf("%s is required (Debian's awscli package; .ci/run installs it): %v", debianAWSCLI, err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	moto, err := upstreamtest.StartMoto(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { moto.Close() })
+	moto := upstreamtest.StartTestMoto(t)
 	script := filepath.Join(repoRoot(t), "tools", "publish-layer.sh")
 	dir := t.TempDir()
 	writeLayerZip(t, dir, "arm64", "one")

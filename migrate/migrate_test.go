@@ -2,12 +2,10 @@ package migrate
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -27,19 +25,13 @@ var markers = []string{"xoxb-migrate", "MIGRATE-ORG-A", "ROTATED-ORG"}
 
 func startMoto(t *testing.T) (*secretsmanager.Client, Service) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	moto, err := upstreamtest.StartMoto(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { moto.Close() })
+	moto := upstreamtest.StartTestMoto(t)
 	// The SDK's credential chain reads the process's environment itself.
 	for _, kv := range upstreamtest.Env(moto.URL()) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	a, err := awsconfig.LoadAWS(ctx, os.LookupEnv, nil)
+	a, err := awsconfig.LoadAWS(t.Context(), os.LookupEnv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

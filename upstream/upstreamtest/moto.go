@@ -250,6 +250,21 @@ func RunWithMoto(m *testing.M, dst **Moto) int {
 	return code
 }
 
+// StartTestMoto starts a moto of tb's own, for a test whose emulator no
+// other test may touch; it is closed when tb ends, and tb fails if it
+// cannot start within a minute.
+func StartTestMoto(tb testing.TB) *Moto {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(tb.Context(), time.Minute)
+	defer cancel()
+	moto, err := StartMoto(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { moto.Close() })
+	return moto
+}
+
 // tailBuffer is an io.Writer keeping the last limit bytes written to it.
 type tailBuffer struct {
 	mu    sync.Mutex
