@@ -34,6 +34,18 @@ type Source interface {
 	GetSecretValue(ctx context.Context, key item.SecretKey) (*item.Value, error)
 }
 
+// BatchSource is a Source that also reads the current versions of many
+// secrets in one call, upstream.SecretsManager: the split layout's slices
+// at INIT. found and failed hold what the service answered for each key;
+// err is the call's, which answered nothing.
+type BatchSource interface {
+	Source
+	BatchGetSecretValue(ctx context.Context, keys []item.SecretKey) (found map[item.SecretKey]*item.Value, failed map[item.SecretKey]*item.Error, err error)
+}
+
+// maxSecretBatch is how many secrets one BatchGetSecretValue may name.
+const maxSecretBatch = 20
+
 // ParameterSource is where Parameter Store values come from:
 // upstream.ParameterStore.
 type ParameterSource interface {

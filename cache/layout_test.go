@@ -1,8 +1,10 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,5 +73,68 @@ func TestSplitLayout(t *testing.T) {
 	}
 	if _, err := other.Document(); err == nil {
 		t.Error("a secret the layout does not list was parsed as a slice")
+	}
+}
+
+// batchSource is a fakeSource that also reads batches, failing the call
+// when fail is set and leaving out the ids in skip.
+type batchSource struct {
+	fakeSource
+	batches   atomic.Int32
+	failBatch bool
+	missing   string // answered ResourceNotFound
+	skip      string // not answered at all
+}
+
+func (b *batchSource) BatchGetSecretValue(ctx context.Context, keys []item.SecretKey) (map[item.SecretKey]*item.Value, map[item.SecretKey]*item.Error, error) {
+	b.batches.Add(1)
+	if b.failBatch {
+		return nil, nil, &item.Error{Code: "ThrottlingException", Transient: true, Err: errors.New("Rate exceeded")}
+	}
+	found, failed := map[item.SecretKey]*item.Value{}, map[item.SecretKey]*item.Error{}
+	for _, k := range keys {
+		switch k.ID {
+		case b.missing:
+			failed[k] = &item.Error{Code: item.CodeNotFound, Err: errors.New("not found")}
+		case b.skip:
+		default:
+			found[k] = &item.Value{Name: k.ID, VersionID: "b1", Text: []byte(`{"k":"` + k.ID + `"}`)}
+		}
+	}
+	return found, failed, nil
+}
+
+// TestSplitLayoutPrefetchesInOneBatch: INIT reads the slices' secrets in
+// one BatchGetSecretValue; what it does not answer, or all of them when the
+// call fails, is read one by one; a slice it answers missing is an error.
+func TestSplitLayoutPrefetchesInOneBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		src             *batchSource
+		batches, single int32
+		ready, failed   bool
+	}{
+		{"all answered", &batchSource{}, 1, 0, true, false},
+		{"the call fails", &batchSource{failBatch: true}, 1, 3, true, false},
+		{"one unanswered", &batchSource{skip: "P/b"}, 1, 1, true, false},
+		{"one missing", &batchSource{missing: "P/c"}, 1, 0, false, true},
+	} {
+		tc.src.set(1, `{"single":true}`, nil)
+		c := New(Options{Source: tc.src, Secrets: Rules{Policy: testPolicy(), FetchTimeout: 5 * time.Second}, Primary: primary, Size: 10,
+			SlicePrefix: "P/", Slices: []string{"a", "b", "c"}})
+		err := c.Prefetch(t.Context(), c.InitKeys())
+		if n, m := tc.src.batches.Load(), tc.src.calls.Load(); n != tc.batches || m != tc.single {
+			t.Errorf("%s: %d batch calls and %d single reads, want %d and %d", tc.name, n, m, tc.batches, tc.single)
+		}
+		if c.Ready() != tc.ready || (err != nil) != tc.failed {
+			t.Errorf("%s: ready %v, error %v", tc.name, c.Ready(), err)
+		}
+		a, _ := c.Layout().Key("a")
+		if res, err := c.Get(t.Context(), a, false); err != nil || tc.src.calls.Load() != tc.single {
+			t.Errorf("%s: reading slice a after the prefetch: %v, %d single reads", tc.name, err, tc.src.calls.Load())
+		} else if doc, err := res.Document(); err != nil || doc.Len() != 1 {
+			t.Errorf("%s: slice a's document: %v", tc.name, err)
+		}
+		c.Close()
 	}
 }

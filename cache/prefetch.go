@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -40,6 +41,10 @@ func (c *Cache) Prefetch(ctx context.Context, keys []item.Key) error {
 		})
 	}
 	singles, batches := c.prefetchPlan(keys)
+	singles, secretBatches := c.sliceBatches(singles)
+	for _, batch := range secretBatches {
+		run(func() error { return c.prefetchSlices(ctx, batch) })
+	}
 	for _, key := range singles {
 		run(func() error {
 			if _, err := c.Get(ctx, key, false); err != nil {
@@ -77,6 +82,82 @@ func (c *Cache) prefetchPlan(keys []item.Key) (singles []item.Key, batches [][]i
 		}
 	}
 	return singles, batches
+}
+
+// sliceBatches takes the split layout's slice keys out of keys, in
+// batches for one BatchGetSecretValue each, where the source reads batches.
+func (c *Cache) sliceBatches(keys []item.Key) (rest []item.Key, batches [][]item.SecretKey) {
+	if _, ok := c.src.(BatchSource); !ok {
+		return keys, nil
+	}
+	var sliceKeys []item.SecretKey
+	for _, key := range keys {
+		if _, ok := c.layout.sliceOf(key); ok {
+			sliceKeys = append(sliceKeys, key.(item.SecretKey))
+		} else {
+			rest = append(rest, key)
+		}
+	}
+	for start := 0; start < len(sliceKeys); start += maxSecretBatch {
+		batches = append(batches, sliceKeys[start:min(start+maxSecretBatch, len(sliceKeys))])
+	}
+	return rest, batches
+}
+
+// prefetchSlices reads the slices' secrets of keys in one
+// BatchGetSecretValue and stores each answer, unless a request's own fetch
+// stored something newer meanwhile; what the call did not answer, or all
+// of it if the call failed, is read one by one.
+func (c *Cache) prefetchSlices(ctx context.Context, keys []item.SecretKey) error {
+	if !c.beginFetch() {
+		return errShuttingDown(false)
+	}
+	started, writes := c.now(), c.writes.Load()
+	var found map[item.SecretKey]*item.Value
+	var failed map[item.SecretKey]*item.Error
+	elapsed, err := c.timed(item.ServiceSecretsManager, c.secrets.FetchTimeout, func(ctx context.Context) (err error) {
+		found, failed, err = c.src.(BatchSource).BatchGetSecretValue(ctx, keys)
+		return err
+	})
+	attrs := []any{"secrets", len(keys)}
+	if err == nil {
+		attrs = append(attrs, "found", len(found))
+	}
+	c.logFetch(attrs, elapsed, err)
+	var unread []item.Key
+	for _, key := range keys {
+		value, ok := found[key]
+		ferr, failedOK := failed[key]
+		if err != nil || c.writes.Load() != writes || !ok && !failedOK {
+			unread = append(unread, key)
+			continue
+		}
+		c.flights.Do(c.flightKey(key), func() (any, error) {
+			if prev := c.load(key); prev == nil || prev.attemptAt.Before(started) {
+				if ok {
+					ferr = nil
+				}
+				c.store(key, c.settle(key, prev, value, ferr, started))
+			}
+			return nil, nil
+		})
+	}
+	c.fetches.Done()
+	if c.layout.Split() && c.slicesLoaded() {
+		c.ready.Store(true)
+	}
+	var errs []error
+	for _, key := range unread {
+		if _, err := c.Get(ctx, key, false); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+		}
+	}
+	for key, ferr := range failed {
+		if _, ok := found[key]; !ok && !slices.Contains(unread, item.Key(key)) {
+			errs = append(errs, fmt.Errorf("%s: %w", key, ferr))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // prefetchParameters reads keys in one GetParameters call and stores what

@@ -115,8 +115,14 @@ func TestDeployRecipes(t *testing.T) {
 	}
 	// The split layout: exactly the allowed slice's secret, nothing on the
 	// one Starfleet secret or the other slices'.
-	wantSplit := []policyStatement{{Sid: "ReadTheStarfleetSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue",
-		Resource: "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet/GitHubSyncWorker-??????"}}
+	// BatchGetSecretValue, with which INIT reads the slices, is granted on
+	// no resource: IAM has none for it, and it reads only what
+	// GetSecretValue allows, secret by secret.
+	wantSplit := []policyStatement{
+		{Sid: "ReadTheStarfleetSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue",
+			Resource: "arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet/GitHubSyncWorker-??????"},
+		{Sid: "ReadTheSlicesInOneCall", Effect: "Allow", Action: "secretsmanager:BatchGetSecretValue", Resource: "*"},
+	}
 	for recipe, got := range map[string][]policyStatement{"SAM": samSplit, "CDK": cdkSplit, "Terraform": tfSplit} {
 		if (recipe != "Terraform" || tf != nil) && !reflect.DeepEqual(got, wantSplit) {
 			t.Errorf("in the split layout the %s recipe grants %+v, want %+v", recipe, got, wantSplit)

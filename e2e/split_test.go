@@ -65,8 +65,8 @@ func TestSplitLayoutReadsOnlyTheAllowedSlicesSecret(t *testing.T) {
 			t.Errorf("%d upstream calls for %s", n, other)
 		}
 	}
-	if n := l.proxy.CountSecret("GetSecretValue", "Starfleet/GitHubSyncWorker"); n != 1 {
-		t.Errorf("%d GetSecretValue calls for Starfleet/GitHubSyncWorker, want 1 (prefetched, then cached)", n)
+	if n, m := l.proxy.CountSecret("BatchGetSecretValue", "Starfleet/GitHubSyncWorker"), l.proxy.CountSecret("", "Starfleet/GitHubSyncWorker"); n != 1 || m != 1 {
+		t.Errorf("%d BatchGetSecretValue calls for Starfleet/GitHubSyncWorker and %d calls in all, want 1 (prefetched at INIT, then cached)", n, m)
 	}
 
 	rotated := `{"org-a":"-----BEGIN RSA PRIVATE KEY-----\nROTATED\n-----END RSA PRIVATE KEY-----\n"}`

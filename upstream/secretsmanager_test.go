@@ -1,11 +1,13 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -285,5 +287,56 @@ func TestExpiredCredentialsAreRenewedOnce(t *testing.T) {
 	}
 	if a, g := proxy.Count("AssumeRole"), proxy.Count("GetSecretValue"); a != 1 || g != 2 {
 		t.Errorf("%d AssumeRole and %d GetSecretValue calls, want 1 and 2: renewed once, retried once", a, g)
+	}
+}
+
+// TestBatchGetSecretValueReadsAsTheSDK: the extension's own
+// BatchGetSecretValue answers what the SDK's client decodes from the same
+// call, value by value and error by error, a binary secret and an ARN
+// included; one call in all.
+func TestBatchGetSecretValueReadsAsTheSDK(t *testing.T) {
+	src, proxy := smThroughProxy(t)
+	a := createSecret(t, "Starfleet/GitHubSyncWorker", secretsmanager.CreateSecretInput{SecretString: aws.String(`{"org":"k"}`)})
+	createSecret(t, "Starfleet/STARFLEET", secretsmanager.CreateSecretInput{SecretString: aws.String(`{"SlackToken":"x"}`)})
+	createSecret(t, "Starfleet/bin", secretsmanager.CreateSecretInput{SecretBinary: []byte{0, 1, 255}})
+	ids := []string{"Starfleet/STARFLEET", *a.ARN, "Starfleet/bin", "Starfleet/missing"}
+	var keys []item.SecretKey
+	for _, id := range ids {
+		keys = append(keys, item.SecretKey{ID: id})
+	}
+	found, failed, err := src.BatchGetSecretValue(t.Context(), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := proxy.Count("BatchGetSecretValue"); n != 1 {
+		t.Errorf("%d calls, want 1", n)
+	}
+	sdk, err := upstreamtest.Client(moto.URL()).BatchGetSecretValue(t.Context(), &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found)+len(failed) != len(ids) || len(found) != len(sdk.SecretValues) || len(failed) != len(sdk.Errors) {
+		t.Fatalf("found %d and failed %d of %d; the SDK %d and %d", len(found), len(failed), len(ids), len(sdk.SecretValues), len(sdk.Errors))
+	}
+	for _, want := range sdk.SecretValues {
+		var got *item.Value
+		for _, v := range found {
+			if v.Name == aws.ToString(want.Name) {
+				got = v
+			}
+		}
+		if got == nil || got.ARN != aws.ToString(want.ARN) || got.VersionID != aws.ToString(want.VersionId) ||
+			!slices.Equal(got.VersionStages, want.VersionStages) || !got.CreatedDate.Equal(aws.ToTime(want.CreatedDate)) ||
+			string(got.Text) != aws.ToString(want.SecretString) || !bytes.Equal(got.Binary, want.SecretBinary) {
+			t.Errorf("%s: got %+v, the SDK %+v", aws.ToString(want.Name), got, want)
+		}
+	}
+	for _, want := range sdk.Errors {
+		if got := failed[item.SecretKey{ID: aws.ToString(want.SecretId)}]; got == nil || got.Code != aws.ToString(want.ErrorCode) || got.Transient {
+			t.Errorf("%s: got %v, the SDK %s", aws.ToString(want.SecretId), got, aws.ToString(want.ErrorCode))
+		}
+	}
+	if _, _, err := src.BatchGetSecretValue(t.Context(), []item.SecretKey{{ID: "a"}, {ID: "b", VersionStage: "AWSPREVIOUS"}}); err == nil {
+		t.Error("a batch with a key of another stage was sent")
 	}
 }

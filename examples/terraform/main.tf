@@ -69,6 +69,18 @@ data "aws_iam_policy_document" "this" {
     actions   = ["secretsmanager:GetSecretValue"]
     resources = concat(local.starfleet_arns, var.prefetch_secret_arns)
   }
+  # The split layout's slices are read at INIT in one BatchGetSecretValue,
+  # an action IAM grants on no resource: it reads only what the statement
+  # above allows, secret by secret.
+  dynamic "statement" {
+    for_each = var.slice_prefix == null ? [] : ["split"]
+    content {
+      sid       = "ReadTheSlicesInOneCall"
+      effect    = "Allow"
+      actions   = ["secretsmanager:BatchGetSecretValue"]
+      resources = ["*"]
+    }
+  }
   dynamic "statement" {
     for_each = { for sid, grant in local.grants : sid => grant if length(grant.resources) > 0 }
     content {

@@ -165,7 +165,8 @@ func (p *Proxy) countLocked(op string) int {
 
 // CountSecret is the number of requests for op whose JSON body had
 // "SecretId": secretID (as sent: name or ARN), or, for Parameter Store,
-// "Name": secretID. op "" counts every operation.
+// "Name": secretID, or named it in a batch's SecretIdList or Names. op ""
+// counts every operation.
 func (p *Proxy) CountSecret(op, secretID string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -388,10 +389,15 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
 	op := operation(r, body)
 	var secretID string
+	var batch []string // BatchGetSecretValue's SecretIdList, GetParameters' Names
 	if readErr == nil {
-		var in struct{ SecretId, Name string }
+		var in struct {
+			SecretId, Name      string
+			SecretIdList, Names []string
+		}
 		if json.Unmarshal(body, &in) == nil {
 			secretID = in.SecretId + in.Name // Parameter Store names it Name
+			batch = append(in.SecretIdList, in.Names...)
 		}
 	}
 
@@ -402,6 +408,9 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if secretID != "" {
 		p.secrets[opSecret{op, secretID}]++
+	}
+	for _, id := range batch {
+		p.secrets[opSecret{op, id}]++
 	}
 	p.signed[op] = append(p.signed[op], signatureOf(r))
 	fault := NoFault

@@ -154,6 +154,10 @@ export function statements(props: StarfleetSecretsProps): iam.PolicyStatement[] 
   const add = (sid: string, actions: string[], resources: string[] | undefined) => {
     if (resources?.length) out.push(new iam.PolicyStatement({ sid, actions, resources }));
   };
+  // The split layout's slices are read at INIT in one BatchGetSecretValue,
+  // an action IAM grants on no resource: it reads only what GetSecretValue
+  // above allows, secret by secret.
+  if (props.slicePrefix) add('ReadTheSlicesInOneCall', ['secretsmanager:BatchGetSecretValue'], ['*']);
   add('ReadTheParameters', ['ssm:GetParameter', 'ssm:GetParameters'], props.parameterArns);
   add('DecryptWithTheKeys', ['kms:Decrypt'], props.kmsKeyArns);
   add('AssumeTheRoles', ['sts:AssumeRole'], props.roleArns);

@@ -85,8 +85,10 @@ test('exactly one of layerArn and layerDir', () => {
 
 test('the split layout grants exactly the allowed slices\' secrets', () => {
   const t = synth({ slicePrefix: 'Starfleet/', allowSlices: ['GitHubSyncWorker'] });
-  const resources = policyStatements(t).flatMap((s) => [].concat(s.Resource));
-  assert.deepStrictEqual(resources, ['arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet/GitHubSyncWorker-??????']);
+  assert.deepStrictEqual(policyStatements(t).map((s) => [s.Action, s.Resource]), [
+    ['secretsmanager:GetSecretValue', 'arn:aws:secretsmanager:us-east-2:111122223333:secret:Starfleet/GitHubSyncWorker-??????'],
+    ['secretsmanager:BatchGetSecretValue', '*'],
+  ]);
   t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({
     STARFLEET_SECRETS_SLICE_PREFIX: 'Starfleet/', STARFLEET_SECRETS_ALLOW: 'GitHubSyncWorker',
   }) } });
