@@ -82,3 +82,33 @@ func TestSplitLayoutReadsOnlyTheAllowedSlicesSecret(t *testing.T) {
 	}
 	assertNoLeak(t, l, []string{"xoxb-e2e-slack", "ORG-A", "ROTATED"})
 }
+
+// TestSplitLayoutDiscoversItsSlices: with no allow-list and no slice list,
+// the slices are the secrets named the prefix and more, listed once at
+// start; the frame split leaves (the secret named the prefix alone) is
+// none of them.
+func TestSplitLayoutDiscoversItsSlices(t *testing.T) {
+	resetMoto(t, starfleetSecret)
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(starfleetSecret), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, raw := range doc {
+		createSecret(t, "Starfleet/"+name, string(raw))
+	}
+	createSecret(t, "Starfleet/", `{"slices":[],"segments":["{}"]}`)
+	l := start(t, withEnv("STARFLEET_SECRETS_SLICE_PREFIX=Starfleet/"))
+	l.waitInit()
+	var all map[string]json.RawMessage
+	if a := l.get("GET", "/secret"); a.status != 200 || json.Unmarshal([]byte(a.body), &all) != nil || len(all) != len(doc) {
+		t.Fatalf("GET /secret: %d %q, want every slice", a.status, a.body)
+	}
+	for name, raw := range doc {
+		if string(all[name]) != string(raw) {
+			t.Errorf("slice %s: %s, want %s", name, all[name], raw)
+		}
+	}
+	if n := l.proxy.Count("ListSecrets"); n != 1 {
+		t.Errorf("%d ListSecrets calls, want 1", n)
+	}
+}

@@ -87,7 +87,7 @@ func Join(ctx context.Context, o Options, to string, names []string) error {
 	}
 	if len(names) == 0 {
 		var err error
-		if names, err = o.discover(ctx); err != nil {
+		if names, err = Discover(ctx, o.Service, o.Prefix); err != nil {
 			return err
 		}
 		if len(names) == 0 {
@@ -218,9 +218,11 @@ func (o Options) copyTags(ctx context.Context, name string, tags []tag) (bool, e
 	return true, o.Service.Call(ctx, "TagResource", map[string]any{"SecretId": name, "Tags": missing}, nil)
 }
 
-// discover lists the slices of the split layout: every secret named
-// Prefix and more, the frame aside.
-func (o Options) discover(ctx context.Context) ([]string, error) {
+// Discover lists the slices of the split layout under prefix: every
+// secret named prefix and more, the frame aside. ListSecrets answers names
+// and metadata, never a value.
+func Discover(ctx context.Context, svc Service, prefix string) ([]string, error) {
+	o := Options{Service: svc, Prefix: prefix}
 	var names []string
 	token := ""
 	for range 1000 { // pages of 100: far more secrets than an account holds

@@ -15,7 +15,8 @@ import (
 type LayoutConfig struct {
 	SlicePrefix string
 	// Slices lists the split layout's slices (STARFLEET_SECRETS_SLICES);
-	// empty means the allow-list's.
+	// empty means the allow-list's, or without one every secret named
+	// SlicePrefix and more.
 	Slices []string
 }
 
@@ -54,7 +55,8 @@ func layoutFromEnv(lookup LookupFunc) (LayoutConfig, []error) {
 }
 
 // layoutSlices are the split layout's slices: those listed, else the
-// allow-list's.
+// allow-list's; none means they are discovered at start (see
+// discoverSlices).
 func (c Config) layoutSlices() []string {
 	if len(c.Layout.Slices) > 0 {
 		return c.Layout.Slices
@@ -75,9 +77,6 @@ func validateLayout(c Config) []error {
 	var problems []error
 	if c.Secret.File != "" {
 		problems = append(problems, fmt.Errorf("%s: the split layout reads one secret per slice from Secrets Manager; %s serves one secret", envSlicePrefix, envFile))
-	}
-	if len(c.layoutSlices()) == 0 {
-		problems = append(problems, fmt.Errorf("%s: the split layout needs its slices named, in %s (the slices this function may read) or %s", envSlicePrefix, envAllow, envSlices))
 	}
 	if len(l.Slices) > 0 {
 		for _, s := range c.Server.Allow {

@@ -18,7 +18,7 @@ func TestSplitLayoutConfig(t *testing.T) {
 		{"slices from the allow-list", []string{token, "STARFLEET_SECRETS_SLICE_PREFIX=Starfleet/", "STARFLEET_SECRETS_ALLOW=GitHubSyncWorker"}, []string{"GitHubSyncWorker"}, nil},
 		{"slices listed", []string{token, "STARFLEET_SECRETS_SLICE_PREFIX=Starfleet/", "STARFLEET_SECRETS_SLICES=STARFLEET, GitHubSyncWorker"}, []string{"STARFLEET", "GitHubSyncWorker"}, nil},
 		{"allowed within the listed", []string{token, "STARFLEET_SECRETS_SLICE_PREFIX=Starfleet/", "STARFLEET_SECRETS_SLICES=STARFLEET,GitHubSyncWorker", "STARFLEET_SECRETS_ALLOW=STARFLEET"}, []string{"STARFLEET", "GitHubSyncWorker"}, nil},
-		{"no slices named", []string{token, "STARFLEET_SECRETS_SLICE_PREFIX=Starfleet/"}, nil, []string{"needs its slices named"}},
+		{"slices discovered at start", []string{token, "STARFLEET_SECRETS_SLICE_PREFIX=Starfleet/"}, nil, nil},
 		{"allowed beyond the listed", []string{token, "STARFLEET_SECRETS_SLICE_PREFIX=Starfleet/", "STARFLEET_SECRETS_SLICES=STARFLEET", "STARFLEET_SECRETS_ALLOW=GitHubSyncWorker"}, nil, []string{`allows slice "GitHubSyncWorker", which STARFLEET_SECRETS_SLICES does not list`}},
 		{"a bad prefix", []string{token, "STARFLEET_SECRETS_SLICE_PREFIX=Star fleet/", "STARFLEET_SECRETS_ALLOW=A"}, nil, []string{"STARFLEET_SECRETS_SLICE_PREFIX=\"Star fleet/\": want the start of a secret name"}},
 		{"a slice that cannot end a secret name", []string{token, "STARFLEET_SECRETS_SLICE_PREFIX=Starfleet/", "STARFLEET_SECRETS_ALLOW=Git Hub"}, nil, []string{`slice "Git Hub" cannot end a secret name`}},

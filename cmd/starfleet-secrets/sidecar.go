@@ -16,6 +16,7 @@ import (
 	"github.com/starfleet/starfleet-secrets/extension"
 	"github.com/starfleet/starfleet-secrets/item"
 	"github.com/starfleet/starfleet-secrets/metrics"
+	"github.com/starfleet/starfleet-secrets/migrate"
 	"github.com/starfleet/starfleet-secrets/server"
 	"github.com/starfleet/starfleet-secrets/server/loopback"
 	"github.com/starfleet/starfleet-secrets/upstream"
@@ -44,6 +45,10 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	slices, err := layoutSlices(ctx, cfg, clients, log)
+	if err != nil {
+		return nil, err
+	}
 	c := cache.New(cache.Options{
 		Source:          secrets,
 		Secrets:         cfg.Cache.rules(cfg.Cache.Secrets, refreshAhead),
@@ -57,7 +62,7 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		// writing it, the loopback listener's second of lateness and more.
 		RetireAfter: server.LongestAnswer(cfg.Cache.Secrets.FetchTimeout) + 5*time.Second,
 		SlicePrefix: cfg.Layout.SlicePrefix,
-		Slices:      cfg.layoutSlices(),
+		Slices:      slices,
 	})
 	opts := server.Options{Store: c, Token: cfg.Server.Token, Allow: cfg.Server.Allow, Roles: cfg.Server.Roles, Logger: log,
 		Metrics: recorder, Settings: settingNames, ForwardTimeout: cfg.Cache.Secrets.FetchTimeout}
@@ -73,6 +78,28 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 		emitter: newEmitter(cfg, recorder, metricsOut),
 		served:  make(chan error, 1),
 	}, nil
+}
+
+// layoutSlices are the split layout's slices: as configured, or, where
+// neither the allow-list nor STARFLEET_SECRETS_SLICES names them, every
+// secret named the prefix and more, listed once at start within the fetch
+// timeout.
+func layoutSlices(ctx context.Context, cfg Config, clients *upstream.Clients, log *slog.Logger) ([]string, error) {
+	slices := cfg.layoutSlices()
+	if cfg.Layout.SlicePrefix == "" || len(slices) > 0 || clients == nil {
+		return slices, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Cache.Secrets.FetchTimeout)
+	defer cancel()
+	slices, err := migrate.Discover(ctx, migrate.NewService(clients, clients.HomeRegion(item.ServiceSecretsManager)), cfg.Layout.SlicePrefix)
+	if err == nil && len(slices) == 0 {
+		err = fmt.Errorf("no secret is named %s<slice>", cfg.Layout.SlicePrefix)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("discovering the split layout's slices (%s, or name them in %s or %s): %w", envSlicePrefix, envAllow, envSlices, err)
+	}
+	log.Info("slices discovered", "event", "config", "slice_prefix", cfg.Layout.SlicePrefix, "slices", len(slices))
+	return slices, nil
 }
 
 // newSources builds where values come from: the local file alone, or
