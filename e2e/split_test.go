@@ -19,14 +19,7 @@ import (
 // layout, is refused the others, and the extension makes upstream calls for
 // that slice's secret alone; a rotation of it is read with refreshNow.
 func TestSplitLayoutReadsOnlyTheAllowedSlicesSecret(t *testing.T) {
-	resetMoto(t, starfleetSecret)
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(starfleetSecret), &doc); err != nil {
-		t.Fatal(err)
-	}
-	for name, raw := range doc {
-		createSecret(t, "Starfleet/"+name, string(raw))
-	}
+	splitLayoutInMoto(t)
 	l := start(t, withEnv("STARFLEET_SECRETS_SLICE_PREFIX=Starfleet/", "STARFLEET_SECRETS_ALLOW=GitHubSyncWorker"))
 	l.waitInit()
 
@@ -88,14 +81,7 @@ func TestSplitLayoutReadsOnlyTheAllowedSlicesSecret(t *testing.T) {
 // start; the frame split leaves (the secret named the prefix alone) is
 // none of them.
 func TestSplitLayoutDiscoversItsSlices(t *testing.T) {
-	resetMoto(t, starfleetSecret)
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(starfleetSecret), &doc); err != nil {
-		t.Fatal(err)
-	}
-	for name, raw := range doc {
-		createSecret(t, "Starfleet/"+name, string(raw))
-	}
+	doc := splitLayoutInMoto(t)
 	createSecret(t, "Starfleet/", `{"slices":[],"segments":["{}"]}`)
 	l := start(t, withEnv("STARFLEET_SECRETS_SLICE_PREFIX=Starfleet/"))
 	l.waitInit()
@@ -111,4 +97,20 @@ func TestSplitLayoutDiscoversItsSlices(t *testing.T) {
 	if n := l.proxy.Count("ListSecrets"); n != 1 {
 		t.Errorf("%d ListSecrets calls, want 1", n)
 	}
+}
+
+// splitLayoutInMoto empties the emulator and stores each slice of the
+// Starfleet secret as its own secret, Starfleet/<slice>; it returns the
+// slices.
+func splitLayoutInMoto(t *testing.T) map[string]json.RawMessage {
+	t.Helper()
+	resetMoto(t, starfleetSecret)
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(starfleetSecret), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, raw := range doc {
+		createSecret(t, "Starfleet/"+name, string(raw))
+	}
+	return doc
 }
