@@ -1,8 +1,9 @@
 // Package migrate moves a Starfleet secret between its two layouts: one
 // secret holding every slice, and the split layout, one secret per slice
 // named prefix+slice, which lets IAM grant each function exactly its
-// slices. It is the logic of the split and join commands, apart from their
-// command line so that a test drives it against the emulator. Both are
+// slices. It is the split and join commands, their flags (Command) and
+// their logic (Split, Join), over a Service that a test points at the
+// emulator; the binary only connects it to AWS. Split and Join are
 // idempotent (a secret whose value is already right gets no new version)
 // and never print or log a value: each secret gets one line saying what
 // was done to it.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/starfleet/starfleet-secrets/extension"
+	"github.com/starfleet/starfleet-secrets/migrate"
 	"github.com/starfleet/starfleet-secrets/server/loopback"
 )
 
@@ -62,7 +63,7 @@ func main() {
 			"event", "harden_failed", "error", err.Error())
 	}
 	if len(os.Args) > 1 && (os.Args[1] == "split" || os.Args[1] == "join") {
-		os.Exit(migrateCommand(context.Background(), os.Args[1], os.Args[2:], os.LookupEnv, os.Stdout, os.Stderr))
+		os.Exit(migrate.Command(context.Background(), os.Args[1], os.Args[2:], migrateService(os.LookupEnv), os.Stdout, os.Stderr))
 	}
 	os.Exit(run(os.LookupEnv, os.Stderr, os.Stdout))
 }
