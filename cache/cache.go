@@ -43,9 +43,6 @@ type BatchSource interface {
 	BatchGetSecretValue(ctx context.Context, keys []item.SecretKey) (found map[item.SecretKey]*item.Value, failed map[item.SecretKey]*item.Error, err error)
 }
 
-// maxSecretBatch is how many secrets one BatchGetSecretValue may name.
-const maxSecretBatch = 20
-
 // ParameterSource is where Parameter Store values come from:
 // upstream.ParameterStore.
 type ParameterSource interface {

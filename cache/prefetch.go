@@ -77,9 +77,7 @@ func (c *Cache) prefetchPlan(keys []item.Key) (singles []item.Key, batches [][]i
 		}
 	}
 	for _, group := range byDecryption {
-		for start := 0; start < len(group); start += item.MaxBatch {
-			batches = append(batches, group[start:min(start+item.MaxBatch, len(group))])
-		}
+		batches = slices.AppendSeq(batches, slices.Chunk(group, item.MaxBatch))
 	}
 	return singles, batches
 }
@@ -98,10 +96,7 @@ func (c *Cache) sliceBatches(keys []item.Key) (rest []item.Key, batches [][]item
 			rest = append(rest, key)
 		}
 	}
-	for start := 0; start < len(sliceKeys); start += maxSecretBatch {
-		batches = append(batches, sliceKeys[start:min(start+maxSecretBatch, len(sliceKeys))])
-	}
-	return rest, batches
+	return rest, slices.Collect(slices.Chunk(sliceKeys, item.MaxSecretBatch))
 }
 
 // prefetchSlices reads the slices' secrets of keys in one

@@ -27,6 +27,9 @@ const ReferencePrefix = "/aws/reference/secretsmanager/"
 // MaxBatch is how many parameters one GetParameters call may name.
 const MaxBatch = 10
 
+// MaxSecretBatch is how many secrets one BatchGetSecretValue call may name.
+const MaxSecretBatch = 20
+
 // IsSecret reports whether the secret of that name and ARN is the one id
 // (a name, a full ARN or a partial ARN, as GetSecretValue accepts) names.
 func IsSecret(id, name, arn string) bool {

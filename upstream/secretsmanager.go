@@ -26,10 +26,7 @@ func (s *SecretsManager) GetSecretValue(ctx context.Context, key item.SecretKey)
 	return v, classified(item.ServiceSecretsManager, err)
 }
 
-// MaxBatchSecrets is how many secrets one BatchGetSecretValue may name.
-const MaxBatchSecrets = 20
-
-// BatchGetSecretValue reads the current versions of up to MaxBatchSecrets
+// BatchGetSecretValue reads the current versions of up to item.MaxSecretBatch
 // secrets, each named as it is called (a name or an ARN), in one call: the
 // split layout's slices at INIT, where one call for many secrets makes a
 // cold start's reads one round trip. Keys with a role, a version or a
@@ -38,8 +35,8 @@ const MaxBatchSecrets = 20
 // unanswered. err is the call's, which answered nothing. It does not
 // retry: the cache reads what it lacks one by one.
 func (s *SecretsManager) BatchGetSecretValue(ctx context.Context, keys []item.SecretKey) (found map[item.SecretKey]*item.Value, failed map[item.SecretKey]*item.Error, err error) {
-	if len(keys) == 0 || len(keys) > MaxBatchSecrets {
-		return nil, nil, fmt.Errorf("BatchGetSecretValue of %d secrets: want 1 to %d", len(keys), MaxBatchSecrets)
+	if len(keys) == 0 || len(keys) > item.MaxSecretBatch {
+		return nil, nil, fmt.Errorf("BatchGetSecretValue of %d secrets: want 1 to %d", len(keys), item.MaxSecretBatch)
 	}
 	rt := s.clients.routeOf(keys[0])
 	in := struct{ SecretIdList []string }{}

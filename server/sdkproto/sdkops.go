@@ -17,11 +17,8 @@ import (
 	"github.com/starfleet/starfleet-secrets/server/jsonbody"
 )
 
-// The services' limits on what a read may name.
-const (
-	maxBatchSecretIDs = 20
-	maxParameterPage  = 10
-)
+// maxParameterPage is the most parameters GetParametersByPath answers a page.
+const maxParameterPage = 10
 
 // checkLength is the service's validation of a required or optional
 // string member.
@@ -94,7 +91,7 @@ func (h *handler) sdkBatchGetSecretValue(ctx context.Context, call *sdkCall) ([]
 		// A search by filters, and its pages, are the service's to answer.
 		return nil, nil, true
 	}
-	if len(in.SecretIdList) < 1 || len(in.SecretIdList) > maxBatchSecretIDs {
+	if len(in.SecretIdList) < 1 || len(in.SecretIdList) > item.MaxSecretBatch {
 		return nil, validationError("SecretIdList must name 1 to 20 secrets, or give Filters instead"), false
 	}
 	results := make([]cache.Result, len(in.SecretIdList))
