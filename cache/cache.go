@@ -219,6 +219,24 @@ func (c *Cache) Layout() Layout { return c.layout }
 // The slice is the cache's own: callers must not change it.
 func (c *Cache) InitKeys() []item.Key { return c.initKeys }
 
+// noteLoaded marks the cache ready once key, just fetched, completes what
+// INIT warms: the Starfleet secret, or in the split layout the last slice's
+// secret still without a value.
+func (c *Cache) noteLoaded(key item.Key) {
+	if c.ready.Load() {
+		return
+	}
+	switch {
+	case !c.layout.Split():
+		if key != c.primaryKey {
+			return
+		}
+	case !c.slicesLoaded():
+		return
+	}
+	c.ready.Store(true)
+}
+
 // slicesLoaded reports whether every slice of the split layout has a value.
 func (c *Cache) slicesLoaded() bool {
 	for _, k := range c.layout.keys {
@@ -507,8 +525,8 @@ func (c *Cache) refresh(key item.Key, mode fetchMode) *entry {
 		return next
 	}
 	c.store(key, next)
-	if err == nil && (key == c.primaryKey || c.layout.Split() && c.slicesLoaded()) {
-		c.ready.Store(true)
+	if err == nil {
+		c.noteLoaded(key)
 	}
 	return next
 }

@@ -52,6 +52,11 @@ func TestSplitLayout(t *testing.T) {
 	if c.Ready() {
 		t.Error("ready with one of two slices fetched")
 	}
+	// The one Starfleet secret, read by name, is not what INIT warms in
+	// this layout.
+	if _, err := c.Get(t.Context(), primary, false); err != nil || c.Ready() {
+		t.Errorf("after reading the one secret (%v): ready %v, want not ready", err, c.Ready())
+	}
 
 	src.set(1, `not json: xoxb-secret`, nil)
 	slack, _ := layout.Key("STARFLEET")

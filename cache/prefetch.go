@@ -120,36 +120,33 @@ func (c *Cache) prefetchSlices(ctx context.Context, keys []item.SecretKey) error
 	}
 	c.logFetch(attrs, elapsed, err)
 	var unread []item.Key
+	var errs []error
 	for _, key := range keys {
 		value, ok := found[key]
-		ferr, failedOK := failed[key]
-		if err != nil || c.writes.Load() != writes || !ok && !failedOK {
+		ferr := failed[key]
+		switch {
+		case err != nil || c.writes.Load() != writes || !ok && ferr == nil:
 			unread = append(unread, key)
 			continue
+		case ok:
+			ferr = nil
+		default:
+			errs = append(errs, fmt.Errorf("%s: %w", key, ferr))
 		}
 		c.flights.Do(c.flightKey(key), func() (any, error) {
 			if prev := c.load(key); prev == nil || prev.attemptAt.Before(started) {
-				if ok {
-					ferr = nil
-				}
 				c.store(key, c.settle(key, prev, value, ferr, started))
+				if ferr == nil {
+					c.noteLoaded(key)
+				}
 			}
 			return nil, nil
 		})
 	}
 	c.fetches.Done()
-	if c.layout.Split() && c.slicesLoaded() {
-		c.ready.Store(true)
-	}
-	var errs []error
 	for _, key := range unread {
 		if _, err := c.Get(ctx, key, false); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", key, err))
-		}
-	}
-	for key, ferr := range failed {
-		if _, ok := found[key]; !ok && !slices.Contains(unread, item.Key(key)) {
-			errs = append(errs, fmt.Errorf("%s: %w", key, ferr))
 		}
 	}
 	return errors.Join(errs...)
