@@ -200,11 +200,7 @@ func New(o Options) *Cache {
 	}
 	c.initKeys = []item.Key{c.primaryKey}
 	if c.layout.Split() {
-		c.initKeys = c.initKeys[:0]
-		for _, name := range c.layout.Slices {
-			k, _ := c.layout.Key(name)
-			c.initKeys = append(c.initKeys, k)
-		}
+		c.initKeys = c.layout.sliceKeys
 	}
 	c.others = expirable.NewLRU(max(o.Size, 1), c.retire,
 		max(o.Secrets.Policy.TTL+o.Secrets.Policy.MaxStale, o.Parameters.Policy.TTL+o.Parameters.Policy.MaxStale))
@@ -239,7 +235,7 @@ func (c *Cache) noteLoaded(key item.Key) {
 
 // slicesLoaded reports whether every slice of the split layout has a value.
 func (c *Cache) slicesLoaded() bool {
-	for _, k := range c.layout.keys {
+	for _, k := range c.layout.sliceKeys {
 		if e := c.peek(k); e == nil || e.value == nil {
 			return false
 		}

@@ -16,8 +16,10 @@ type Layout struct {
 	// Slices names the split layout's slices, sorted: what /secret
 	// assembles and /health reports.
 	Slices []string
-	keys   map[string]item.Key // each slice's key, boxed once
-	names  map[item.Key]string // and back
+	// sliceKeys are the slices' keys, boxed once, in the order of Slices.
+	sliceKeys []item.Key
+	keys      map[string]item.Key // by slice
+	names     map[item.Key]string // and back
 }
 
 // newLayout is the split layout of slices under prefix, read in scope (the
@@ -32,6 +34,7 @@ func newLayout(prefix string, names []string, scope item.Scope) Layout {
 	for _, name := range l.Slices {
 		key := item.SecretKey{Scope: scope, ID: prefix + name, VersionStage: item.StageCurrent}.Normalize()
 		l.keys[name], l.names[key] = key, name
+		l.sliceKeys = append(l.sliceKeys, key)
 	}
 	return l
 }
