@@ -159,7 +159,7 @@ func (o Options) write(ctx context.Context, what, name string, value []byte, tag
 	case err == nil:
 		state = "updated"
 		if !o.DryRun {
-			err = o.Service.Call(ctx, "PutSecretValue", map[string]string{"SecretId": name, "SecretString": string(value)}, nil)
+			err = o.put(ctx, name, value)
 		}
 	case isNotFound(err):
 		state = "created"
@@ -196,9 +196,14 @@ func (o Options) create(ctx context.Context, name string, value []byte, tags []t
 	err := o.Service.Call(ctx, "CreateSecret", in, nil)
 	var api *APIError
 	if errors.As(err, &api) && api.Code == "ResourceExistsException" {
-		return o.Service.Call(ctx, "PutSecretValue", map[string]string{"SecretId": name, "SecretString": string(value)}, nil)
+		return o.put(ctx, name, value)
 	}
 	return err
+}
+
+// put makes value the current version of the secret name.
+func (o Options) put(ctx context.Context, name string, value []byte) error {
+	return o.Service.Call(ctx, "PutSecretValue", map[string]string{"SecretId": name, "SecretString": string(value)}, nil)
 }
 
 // copyTags adds to the secret name the tags it lacks.
