@@ -45,7 +45,7 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	slices, err := layoutSlices(ctx, cfg, clients, log)
+	slices, err := discoverSlices(ctx, cfg, clients, log)
 	if err != nil {
 		return nil, err
 	}
@@ -80,11 +80,11 @@ func newSidecar(ctx context.Context, cfg Config, lookup LookupFunc, log *slog.Lo
 	}, nil
 }
 
-// layoutSlices are the split layout's slices: as configured, or, where
+// discoverSlices is the split layout's slices: as configured, or, where
 // neither the allow-list nor STARFLEET_SECRETS_SLICES names them, every
 // secret named the prefix and more, listed once at start within the fetch
 // timeout.
-func layoutSlices(ctx context.Context, cfg Config, clients *upstream.Clients, log *slog.Logger) ([]string, error) {
+func discoverSlices(ctx context.Context, cfg Config, clients *upstream.Clients, log *slog.Logger) ([]string, error) {
 	slices := cfg.layoutSlices()
 	if cfg.Layout.SlicePrefix == "" || len(slices) > 0 || clients == nil {
 		return slices, nil
